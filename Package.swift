@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Kernel modules read no untrusted input, so they may drop overflow checks (-Ounchecked): the
+// packing loops then vectorise (measured +10-20 % GEMM throughput). Debug builds still optimise
+// them, or `swift test` would run SIMD code ~500x slower.
+let kernelOptimisation: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+
+// Each instantiation module compiles the shared @inlinable GEMM templates for one instruction set.
+// Swift inlines stdlib SIMD operators into the calling module, so the flag must sit on the module
+// that instantiates the kernel. Only x86-64 hosts know these -march values.
+func targetFlags(_ march: String) -> [SwiftSetting] {
+    #if arch(x86_64)
+    return [.unsafeFlags(["-Xcc", "-march=\(march)"])]
+    #else
+    return []
+    #endif
+}
+
+let package = Package(
+    name: "Backprop",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Backprop", targets: ["Backprop"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "CPUFeatures"),
+        .target(name: "MatrixKernels", swiftSettings: kernelOptimisation),
+        .target(name: "MatrixKernelsAVX512", dependencies: ["MatrixKernels"],
+                swiftSettings: kernelOptimisation + targetFlags("x86-64-v4")),
+        .target(name: "MatrixKernelsAVX2", dependencies: ["MatrixKernels"],
+                swiftSettings: kernelOptimisation + targetFlags("x86-64-v3")),
+        .target(name: "MatrixKernelsPortable", dependencies: ["MatrixKernels"],
+                swiftSettings: kernelOptimisation),
+        .target(name: "Backprop",
+                dependencies: ["CPUFeatures", "MatrixKernels", "MatrixKernelsAVX512",
+                               "MatrixKernelsAVX2", "MatrixKernelsPortable"],
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .executableTarget(name: "bench", dependencies: ["Backprop"], path: "Benchmarks/bench"),
+        .testTarget(name: "BackpropTests", dependencies: ["Backprop"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

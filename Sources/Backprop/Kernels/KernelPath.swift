@@ -1,0 +1,44 @@
+import CPUFeatures
+import MatrixKernels
+import MatrixKernelsAVX2
+import MatrixKernelsAVX512
+import MatrixKernelsPortable
+
+/// Which compiled GEMM the engine runs. Every path computes the same products; they differ only
+/// in the instructions they need and in the rounding of multiply-adds (fused or not).
+public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// x86-64-v4: 12×32 tiles of AVX-512 FMAs.
+    case avx512
+    /// x86-64-v3: 6×16 tiles of AVX2 FMAs.
+    case avx2
+    /// The toolchain's baseline instruction set: runs on any CPU.
+    case portable
+
+    /// The fastest path this CPU can run, detected once per process.
+    public static let best: KernelPath = {
+        if backprop_cpu_supports_avx512() != 0 { return .avx512 }
+        if backprop_cpu_supports_avx2() != 0 { return .avx2 }
+        return .portable
+    }()
+
+    /// Whether this CPU can execute the path's instructions.
+    public var isSupported: Bool {
+        switch self {
+        case .avx512: backprop_cpu_supports_avx512() != 0
+        case .avx2: backprop_cpu_supports_avx2() != 0
+        case .portable: true
+        }
+    }
+
+    public var description: String { rawValue }
+
+    /// Computes `product` on up to `threads` threads with this path's kernel.
+    public func multiply(_ product: MatrixProduct, threads: Int) {
+        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
+        switch self {
+        case .avx512: AVX512GEMM.multiply(product, threads: threads)
+        case .avx2: AVX2GEMM.multiply(product, threads: threads)
+        case .portable: PortableGEMM.multiply(product, threads: threads)
+        }
+    }
+}

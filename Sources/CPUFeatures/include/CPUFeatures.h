@@ -1,0 +1,16 @@
+#ifndef BACKPROP_CPU_FEATURES_H
+#define BACKPROP_CPU_FEATURES_H
+
+/// 1 when this CPU and OS can run code built for x86-64-v4 (AVX-512 F/BW/CD/DQ/VL + AVX2/FMA), else 0.
+/// Always 0 on other architectures.
+int backprop_cpu_supports_avx512(void);
+
+/// 1 when this CPU and OS can run code built for x86-64-v3 (AVX2, FMA, BMI1/2, F16C, MOVBE), else 0.
+/// Always 0 on other architectures.
+int backprop_cpu_supports_avx2(void);
+
+/// The number of processors this process may run on (honours taskset and cgroup CPU masks on
+/// Linux), at least 1.
+int backprop_available_processors(void);
+
+#endif

@@ -1,0 +1,196 @@
+// Cache-blocked, packed GEMM in the BLIS/GotoBLAS shape, generic over the register micro-kernel.
+//
+// Legend: m, n, k are the product's dimensions; MR×NR the micro-kernel tile; KC the depth block
+// (a packed B panel, KC×NR floats, stays in L1 while it meets every A panel); MC the rows of A
+// packed together (MC×KC floats, kept in L2).
+//
+// Every element of C is computed by exactly one task, summing over k in the same order (KC blocks
+// ascending, then k ascending within the micro-kernel) whatever the tiling, so results do not
+// depend on the thread count.
+
+/// GEMM on one micro-kernel. Instantiate it from a module compiled for the kernel's target CPU.
+public enum BlockedGEMM<Kernel: MicroKernel> {
+    /// KC: depth of one packed block.
+    @inlinable static var depthBlock: Int { 256 }
+    /// MC: rows of A packed together, a multiple of MR.
+    @inlinable static var rowBlock: Int { Kernel.rows &* 12 }
+    /// NC: columns of C per task, a multiple of NR.
+    @inlinable static var columnBlock: Int { 512 }
+    /// Below this many flops (~150 µs on one core) a second thread costs more than it saves.
+    @inlinable static var parallelFlopThreshold: Double { 3.2e7 }
+
+    /// Computes `p` on up to `threads` threads, taking scratch memory from `pool`.
+    @inlinable
+    public static func multiply(_ p: MatrixProduct, threads: Int, pool: WorkspacePool = .shared) {
+        if p.m == 0 || p.n == 0 { return }
+        if p.k == 0 {
+            if !p.accumulate {
+                for i in 0..<p.m { (p.c + i &* p.cRowStride).update(repeating: 0, count: p.n) }
+            }
+            return
+        }
+        let mr = Kernel.rows, nr = Kernel.columns
+        let panelCount = (p.n &+ nr &- 1) / nr
+        let workers = (threads > 1 && p.flops >= parallelFlopThreshold) ? threads : 1
+
+        // Shrink tiles until there are a few tasks per worker, so that a worker slowed by another
+        // process leaves its share to the others instead of holding everyone up.
+        var mc = min(rowBlock, roundUp(p.m, to: mr))
+        var nc = min(columnBlock, panelCount &* nr)
+        if workers > 1 {
+            while tileCount(p, mc, nc) < 4 &* workers {
+                if nc > nr && nc >= mc { nc = max(nr, (nc / 2) / nr &* nr) }
+                else if mc > mr { mc = max(mr, (mc / 2) / mr &* mr) }
+                else if nc > nr { nc = max(nr, (nc / 2) / nr &* nr) }
+                else { break }
+            }
+        }
+        let rowTiles = (p.m &+ mc &- 1) / mc
+        let columnTiles = (p.n &+ nc &- 1) / nc
+
+        pool.withWorkspace { shared in
+            // Phase 1: pack all of op(B) once, panel by panel: [panel][k][NR], zero-padded past n.
+            let packedB = shared.floats(panelCount &* p.k &* nr)
+            let panelsPerTask = max(1, (panelCount &+ 4 &* workers &- 1) / (4 &* workers))
+            let packTasks = (panelCount &+ panelsPerTask &- 1) / panelsPerTask
+            let bBox = UncheckedSendable(packedB)
+            Parallel.forEach(tasks: packTasks, threads: workers) { task in
+                let first = task &* panelsPerTask
+                for panel in first..<min(panelCount, first &+ panelsPerTask) {
+                    packB(p, panel: panel, into: bBox.value + panel &* p.k &* nr)
+                }
+            }
+            // Phase 2: each task owns one mc×nc tile of C and packs its own rows of A.
+            Parallel.forEach(tasks: rowTiles &* columnTiles, threads: workers) { task in
+                let rowStart = (task / columnTiles) &* mc
+                let columnStart = (task % columnTiles) &* nc
+                pool.withWorkspace { local in
+                    computeTile(p, packedB: bBox.value,
+                                rows: rowStart..<min(p.m, rowStart &+ mc),
+                                columns: columnStart..<min(p.n, columnStart &+ nc),
+                                scratch: local.floats(mc &* depthBlock &+ mr &* nr))
+                }
+            }
+        }
+    }
+
+    @inlinable
+    static func roundUp(_ value: Int, to multiple: Int) -> Int {
+        (value &+ multiple &- 1) / multiple &* multiple
+    }
+
+    @inlinable
+    static func tileCount(_ p: MatrixProduct, _ mc: Int, _ nc: Int) -> Int {
+        ((p.m &+ mc &- 1) / mc) &* ((p.n &+ nc &- 1) / nc)
+    }
+
+    /// Packs columns `panel*NR ..< panel*NR+NR` of op(B), all k rows, k-major, zero-padded.
+    @inlinable
+    static func packB(_ p: MatrixProduct, panel: Int, into destination: UnsafeMutablePointer<Float>) {
+        let nr = Kernel.columns
+        let first = panel &* nr
+        let width = min(nr, p.n &- first)
+        let b = p.b
+        if !b.isTransposed {
+            // op(B)(l, j) = b[l*ld + j]: each k row of the panel is a contiguous run.
+            for l in 0..<p.k {
+                let source = b.base + (l &* b.rowStride &+ first)
+                let row = destination + l &* nr
+                row.update(from: source, count: width)
+                if width < nr { (row + width).update(repeating: 0, count: nr &- width) }
+            }
+        } else {
+            // op(B)(l, j) = b[j*ld + l]: walk each stored row (one column of op(B)) contiguously.
+            if width < nr { destination.update(repeating: 0, count: p.k &* nr) }
+            for j in 0..<width {
+                let source = b.base + (first &+ j) &* b.rowStride
+                var target = destination + j
+                for l in 0..<p.k {
+                    target.pointee = source[l]
+                    target += nr
+                }
+            }
+        }
+    }
+
+    /// Packs rows `rows` × depth `depth` of op(A) into MR-row panels: [panel][depth][MR], zero-padded.
+    @inlinable
+    static func packA(_ p: MatrixProduct, rows: Range<Int>, depth: Range<Int>,
+                      into destination: UnsafeMutablePointer<Float>) {
+        let mr = Kernel.rows
+        let kc = depth.count
+        let a = p.a
+        var panelStart = rows.lowerBound
+        var panel = destination
+        while panelStart < rows.upperBound {
+            let height = min(mr, rows.upperBound &- panelStart)
+            if height < mr { panel.update(repeating: 0, count: kc &* mr) }
+            if !a.isTransposed {
+                // op(A)(i, l) = a[i*ld + l]: read each row contiguously, scatter with stride MR.
+                for r in 0..<height {
+                    let source = a.base + ((panelStart &+ r) &* a.rowStride &+ depth.lowerBound)
+                    var target = panel + r
+                    for l in 0..<kc {
+                        target.pointee = source[l]
+                        target += mr
+                    }
+                }
+            } else {
+                // op(A)(i, l) = a[l*ld + i]: the MR values of one l are contiguous in memory.
+                for l in 0..<kc {
+                    let source = a.base + ((depth.lowerBound &+ l) &* a.rowStride &+ panelStart)
+                    (panel + l &* mr).update(from: source, count: height)
+                }
+            }
+            panelStart &+= mr
+            panel += kc &* mr
+        }
+    }
+
+    /// Computes the tile C[rows, columns] from the packed B and freshly packed blocks of A.
+    @inlinable
+    static func computeTile(_ p: MatrixProduct, packedB: UnsafeMutablePointer<Float>,
+                            rows: Range<Int>, columns: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+        let mr = Kernel.rows, nr = Kernel.columns, kc = depthBlock
+        let packedA = scratch
+        let edgeTile = scratch + roundUp(rows.count, to: mr) &* kc
+        var depthStart = 0
+        while depthStart < p.k {
+            let depth = min(kc, p.k &- depthStart)
+            let accumulate = p.accumulate || depthStart > 0
+            packA(p, rows: rows, depth: depthStart..<(depthStart &+ depth), into: packedA)
+            var column = columns.lowerBound
+            while column < columns.upperBound {
+                let width = min(nr, columns.upperBound &- column)
+                let bPanel = packedB + ((column / nr) &* p.k &+ depthStart) &* nr
+                var row = rows.lowerBound
+                var aPanel = packedA
+                while row < rows.upperBound {
+                    let height = min(mr, rows.upperBound &- row)
+                    let c = p.c + (row &* p.cRowStride &+ column)
+                    if height == mr && width == nr {
+                        Kernel.multiply(depth: depth, a: aPanel, b: bPanel, c: c,
+                                        cRowStride: p.cRowStride, accumulate: accumulate)
+                    } else {
+                        // Edge of C: compute the full tile aside, then write only what exists.
+                        Kernel.multiply(depth: depth, a: aPanel, b: bPanel, c: edgeTile,
+                                        cRowStride: nr, accumulate: false)
+                        for r in 0..<height {
+                            let target = c + r &* p.cRowStride
+                            let source = edgeTile + r &* nr
+                            if accumulate {
+                                for j in 0..<width { target[j] += source[j] }
+                            } else {
+                                target.update(from: source, count: width)
+                            }
+                        }
+                    }
+                    row &+= mr
+                    aPanel += depth &* mr
+                }
+                column &+= nr
+            }
+            depthStart &+= depth
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// Operands of C = op(A) · op(B). Shapes are given by the GEMM call; an operand only says how the
+// logical matrix is laid out in memory.
+
+/// A row-major matrix in memory, read as itself or as its transpose.
+///
+/// When `isTransposed` is false the logical element (i, j) is `base[i * rowStride + j]`;
+/// when it is true the logical element (i, j) is `base[j * rowStride + i]`.
+@frozen
+public struct MatrixOperand: @unchecked Sendable {
+    /// First element of the stored matrix.
+    public var base: UnsafePointer<Float>
+    /// Distance in floats between consecutive stored rows (BLAS `ld`).
+    public var rowStride: Int
+    /// Whether the logical matrix is the transpose of the stored one.
+    public var isTransposed: Bool
+
+    @inlinable
+    public init(_ base: UnsafePointer<Float>, rowStride: Int, transposed: Bool = false) {
+        self.base = base
+        self.rowStride = rowStride
+        self.isTransposed = transposed
+    }
+}
+
+/// One matrix product `C[m×n] (+)= op(A)[m×k] · op(B)[k×n]`, everything row-major, in Float32.
+@frozen
+public struct MatrixProduct: @unchecked Sendable {
+    public var m: Int
+    public var n: Int
+    public var k: Int
+    public var a: MatrixOperand
+    public var b: MatrixOperand
+    /// First element of C; element (i, j) is `c[i * cRowStride + j]`.
+    public var c: UnsafeMutablePointer<Float>
+    public var cRowStride: Int
+    /// When true C += op(A)·op(B); when false C = op(A)·op(B) (C's old contents are never read).
+    public var accumulate: Bool
+
+    @inlinable
+    public init(m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand,
+                c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "negative GEMM dimension m=\(m) n=\(n) k=\(k)")
+        precondition(cRowStride >= n, "C row stride \(cRowStride) < n \(n)")
+        precondition(a.rowStride >= (a.isTransposed ? m : k) || m == 0 || k == 0, "A row stride too small")
+        precondition(b.rowStride >= (b.isTransposed ? k : n) || n == 0 || k == 0, "B row stride too small")
+        self.m = m
+        self.n = n
+        self.k = k
+        self.a = a
+        self.b = b
+        self.c = c
+        self.cRowStride = cRowStride
+        self.accumulate = accumulate
+    }
+
+    /// 2·m·n·k, the floating-point operations the product performs.
+    @inlinable
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+}

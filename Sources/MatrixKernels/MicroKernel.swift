@@ -1,0 +1,23 @@
+/// A register-tiled kernel that computes one `rows × columns` tile of C from packed panels.
+///
+/// Implementations are generic so that each instantiation module compiles them with its own
+/// target CPU flags; see `MicroKernel12x2` and `MicroKernel6x2`.
+public protocol MicroKernel {
+    associatedtype Vector: SIMD where Vector.Scalar == Float
+    /// Tile height (MR): rows of C per call.
+    static var rows: Int { get }
+    /// C[rows × columns] (+)= Apanel[depth × rows]ᵀ · Bpanel[depth × columns].
+    ///
+    /// - Parameters:
+    ///   - a: packed A panel, `depth * rows` floats, k-major (the `rows` values of one k together).
+    ///   - b: packed B panel, `depth * columns` floats, k-major.
+    ///   - c: the tile's top-left element; every row must have `columns` writable floats.
+    ///   - accumulate: add to C instead of overwriting it.
+    static func multiply(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                         c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool)
+}
+
+extension MicroKernel {
+    /// Tile width (NR): two vectors.
+    @inlinable public static var columns: Int { 2 &* Vector.scalarCount }
+}
