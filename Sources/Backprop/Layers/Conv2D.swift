@@ -1,0 +1,188 @@
+import MatrixKernels
+
+/// 2-D convolution (cross-correlation, as in PyTorch) over NCHW images, with square kernels,
+/// stride and zero padding.
+///
+/// Weight `[outputChannels, inputChannels, k, k]`, bias `[outputChannels]`; input
+/// `[batch, inputChannels, h, w]`, output `[batch, outputChannels, oh, ow]` with
+/// oh = ⌊(h + 2·padding − k) / stride⌋ + 1 (likewise ow).
+///
+/// Each sample is one GEMM over its im2col columns, `out[oc, oh·ow] = weight[oc, c·k·k] ·
+/// columns[c·k·k, oh·ow]`, which writes NCHW directly. Samples run in parallel; the columns
+/// live in a per-task workspace and are rebuilt in backward rather than stored for the batch.
+public final class Conv2D: Layer {
+    public let inputChannels: Int
+    public let outputChannels: Int
+    public let kernelSize: Int
+    public let stride: Int
+    public let padding: Int
+    /// `[outputChannels, inputChannels, kernelSize, kernelSize]`.
+    public let weight: Parameter
+    /// `[outputChannels]`.
+    public let bias: Parameter
+    private var input = Tensor(shape: [0])
+
+    /// Weight-gradient partial sums are taken over this many groups of samples whatever the
+    /// thread count, then added in group order, so gradients do not depend on `threads`.
+    private static let gradientGroups = 16
+
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1,
+                padding: Int = 0, initializer: Initializer = .heNormal,
+                random: inout RandomGenerator) throws(ArchitectureError) {
+        guard inputChannels > 0, outputChannels > 0, kernelSize > 0, stride > 0, padding >= 0 else {
+            throw ArchitectureError("conv2d: channels, kernel size and stride must be positive and "
+                + "padding non-negative, got \(inputChannels) → \(outputChannels), kernel \(kernelSize), "
+                + "stride \(stride), padding \(padding)")
+        }
+        guard padding < kernelSize else {
+            throw ArchitectureError("conv2d: padding \(padding) must be smaller than the kernel size \(kernelSize)")
+        }
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding
+        let patch = inputChannels * kernelSize * kernelSize
+        weight = Parameter(name: "weight", value: initializer.makeTensor(
+            shape: [outputChannels, inputChannels, kernelSize, kernelSize],
+            fanIn: patch, fanOut: outputChannels * kernelSize * kernelSize, random: &random))
+        bias = Parameter(name: "bias", value: Tensor(shape: [outputChannels]))
+    }
+
+    public var spec: LayerSpec {
+        .conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
+                kernelSize: kernelSize, stride: stride, padding: padding)
+    }
+    public var parameters: [Parameter] { [weight, bias] }
+
+    public func outputShape(forInput inputShape: [Int]) throws(ArchitectureError) -> [Int] {
+        guard inputShape.count == 3 else {
+            throw ArchitectureError("conv2d expects [channels, height, width], got \(inputShape)")
+        }
+        guard inputShape[0] == inputChannels else {
+            throw ArchitectureError("conv2d expects \(inputChannels) input channels, got \(inputShape[0])")
+        }
+        let g = geometry(height: inputShape[1], width: inputShape[2])
+        guard g.outputHeight >= 1, g.outputWidth >= 1 else {
+            throw ArchitectureError("conv2d: a \(kernelSize)×\(kernelSize) kernel with padding \(padding) "
+                + "does not fit a \(inputShape[1])×\(inputShape[2]) image")
+        }
+        return [outputChannels, g.outputHeight, g.outputWidth]
+    }
+
+    private func geometry(height: Int, width: Int) -> ConvolutionGeometry {
+        ConvolutionGeometry(channels: inputChannels, height: height, width: width,
+                            kernelSize: kernelSize, stride: stride, padding: padding)
+    }
+
+    public func forward(_ input: Tensor, context: inout ExecutionContext) -> Tensor {
+        precondition(input.rank == 4 && input.shape[1] == inputChannels,
+                     "Conv2D.forward: expected [batch, \(inputChannels), h, w], got \(input.shape)")
+        self.input = input
+        let batch = input.shape[0]
+        let g = geometry(height: input.shape[2], width: input.shape[3])
+        let (positions, patch, oc) = (g.outputPositions, g.patchSize, outputChannels)
+        // Parallel over samples when there are several; a single sample parallelises its GEMM.
+        let sampleThreads = batch >= 2 ? context.threads : 1
+        let gemmThreads = batch >= 2 ? 1 : context.threads
+        let kernels = context.kernels
+        return Tensor(shape: [batch, oc, g.outputHeight, g.outputWidth]) { out in
+            input.withUnsafeBufferPointer { x in
+            weight.value.withUnsafeBufferPointer { w in
+            bias.value.withUnsafeBufferPointer { b in
+                Parallel.forEach(tasks: batch, threads: sampleThreads) { sample in
+                    WorkspacePool.shared.withWorkspace { workspace in
+                        let columns = workspace.floats(patch * positions)
+                        im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
+                        let output = out.baseAddress! + sample * oc * positions
+                        for channel in 0..<oc {
+                            (output + channel * positions).update(repeating: b[channel], count: positions)
+                        }
+                        // output[oc × oh·ow] += weight[oc × patch] · columns[patch × oh·ow]
+                        kernels.multiply(MatrixProduct(
+                            m: oc, n: positions, k: patch,
+                            a: MatrixOperand(w.baseAddress!, rowStride: patch),
+                            b: MatrixOperand(columns, rowStride: positions),
+                            c: output, cRowStride: positions, accumulate: true), threads: gemmThreads)
+                    }
+                }
+            }
+            }
+            }
+        }
+    }
+
+    public func backward(_ outputGradient: Tensor, context: ExecutionContext,
+                         needsInputGradient: Bool) -> Tensor? {
+        let batch = input.shape[0]
+        let g = geometry(height: input.shape[2], width: input.shape[3])
+        let (positions, patch, oc) = (g.outputPositions, g.patchSize, outputChannels)
+        precondition(outputGradient.shape == [batch, oc, g.outputHeight, g.outputWidth],
+                     "Conv2D.backward: gradient shape \(outputGradient.shape) does not match the output")
+        let groupSize = (batch + Conv2D.gradientGroups - 1) / Conv2D.gradientGroups
+        let groups = (batch + groupSize - 1) / groupSize
+        let groupThreads = groups >= 2 ? context.threads : 1
+        let gemmThreads = groups >= 2 ? 1 : context.threads
+        let kernels = context.kernels
+        let partialSize = oc * patch + oc   // weight gradient, then bias gradient, per group
+        // col2im accumulates, so the input gradient starts at zero.
+        var inputGradient = Tensor(shape: needsInputGradient ? input.shape : [0])
+
+        WorkspacePool.shared.withWorkspace { partialsWorkspace in
+            let partials = partialsWorkspace.floats(groups * partialSize)
+            inputGradient.withUnsafeMutableBufferPointer { dinp in
+            input.withUnsafeBufferPointer { x in
+            outputGradient.withUnsafeBufferPointer { dout in
+            weight.value.withUnsafeBufferPointer { w in
+                Parallel.forEach(tasks: groups, threads: groupThreads) { group in
+                    WorkspacePool.shared.withWorkspace { workspace in
+                        let columns = workspace.floats(2 * patch * positions)
+                        let columnGradient = columns + patch * positions
+                        let dweight = partials + group * partialSize
+                        let dbias = dweight + oc * patch
+                        dbias.update(repeating: 0, count: oc)
+                        let samples = (group * groupSize)..<min(batch, (group + 1) * groupSize)
+                        for sample in samples {
+                            let doutSample = dout.baseAddress! + sample * oc * positions
+                            im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
+                            // dweight[oc × patch] (+)= dout[oc × oh·ow] · columnsᵀ[oh·ow × patch]
+                            kernels.multiply(MatrixProduct(
+                                m: oc, n: patch, k: positions,
+                                a: MatrixOperand(doutSample, rowStride: positions),
+                                b: MatrixOperand(columns, rowStride: positions, transposed: true),
+                                c: dweight, cRowStride: patch,
+                                accumulate: sample != samples.lowerBound), threads: gemmThreads)
+                            for channel in 0..<oc {
+                                dbias[channel] += sum(doutSample + channel * positions, count: positions)
+                            }
+                            guard needsInputGradient else { continue }
+                            // dcolumns[patch × oh·ow] = weightᵀ[patch × oc] · dout[oc × oh·ow]
+                            kernels.multiply(MatrixProduct(
+                                m: patch, n: positions, k: oc,
+                                a: MatrixOperand(w.baseAddress!, rowStride: patch, transposed: true),
+                                b: MatrixOperand(doutSample, rowStride: positions),
+                                c: columnGradient, cRowStride: positions,
+                                accumulate: false), threads: gemmThreads)
+                            col2im(g, columns: columnGradient,
+                                   inputGradient: dinp.baseAddress! + sample * g.inputSize)
+                        }
+                    }
+                }
+            }
+            }
+            }
+            }
+            // Add the groups' partial sums in group order, independent of the thread count.
+            weight.gradient.withUnsafeMutableBufferPointer { dw in
+                bias.gradient.withUnsafeMutableBufferPointer { db in
+                    for group in 0..<groups {
+                        let partial = partials + group * partialSize
+                        for i in 0..<(oc * patch) { dw[i] += partial[i] }
+                        for i in 0..<oc { db[i] += partial[oc * patch + i] }
+                    }
+                }
+            }
+        }
+        return needsInputGradient ? inputGradient : nil
+    }
+}

@@ -1,0 +1,64 @@
+/// Inverted dropout: during training each element is zeroed with probability `rate` and the
+/// survivors are scaled by 1/(1 − rate), so inference (which passes values through unchanged)
+/// sees the same expected activations.
+public final class Dropout: Layer {
+    /// Probability of dropping an element, in [0, 1).
+    public let rate: Float
+    /// Per element of the last training batch: the factor applied (0 or 1/(1 − rate)).
+    private var mask: [Float] = []
+    private var wasTraining = false
+
+    public init(rate: Float) throws(ArchitectureError) {
+        guard rate >= 0, rate < 1 else {
+            throw ArchitectureError("dropout: rate must be in [0, 1), got \(rate)")
+        }
+        self.rate = rate
+    }
+
+    public var spec: LayerSpec { .dropout(rate: rate) }
+
+    public func outputShape(forInput inputShape: [Int]) throws(ArchitectureError) -> [Int] { inputShape }
+
+    public func forward(_ input: Tensor, context: inout ExecutionContext) -> Tensor {
+        wasTraining = context.isTraining && rate > 0
+        guard wasTraining else { return input }
+        let count = input.count
+        if mask.count != count { mask = [Float](repeating: 0, count: count) }
+        // Each 64-bit draw decides four elements with 16 bits each (keep when below the threshold):
+        // the rate is honoured to within 2⁻¹⁶ at a quarter of the generator calls.
+        let keepThreshold = UInt64(((1 - Double(rate)) * 65536).rounded())
+        let scale = 1 / (1 - rate)
+        mask.withUnsafeMutableBufferPointer { m in
+            var i = 0
+            while i < count {
+                var bits = context.random.next()
+                for _ in 0..<min(4, count - i) {
+                    m[i] = (bits & 0xFFFF) < keepThreshold ? scale : 0
+                    bits >>= 16
+                    i += 1
+                }
+            }
+        }
+        return Tensor(shape: input.shape) { out in
+            input.withUnsafeBufferPointer { x in
+                mask.withUnsafeBufferPointer { m in
+                    for i in 0..<count { out[i] = x[i] * m[i] }
+                }
+            }
+        }
+    }
+
+    public func backward(_ outputGradient: Tensor, context: ExecutionContext,
+                         needsInputGradient: Bool) -> Tensor? {
+        guard needsInputGradient else { return nil }
+        guard wasTraining else { return outputGradient }
+        precondition(outputGradient.count == mask.count, "Dropout.backward: gradient does not match the last forward")
+        return Tensor(shape: outputGradient.shape) { dinp in
+            outputGradient.withUnsafeBufferPointer { dout in
+                mask.withUnsafeBufferPointer { m in
+                    for i in 0..<m.count { dinp[i] = dout[i] * m[i] }
+                }
+            }
+        }
+    }
+}

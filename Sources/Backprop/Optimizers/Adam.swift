@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Adam (Kingma & Ba) with L2 weight decay folded into the gradient, as `torch.optim.Adam`:
+///
+///     g = grad + weightDecay·w
+///     m = beta1·m + (1 − beta1)·g,   v = beta2·v + (1 − beta2)·g²        (both start at 0)
+///     w −= lr · (m / (1 − beta1ᵗ)) / (√(v / (1 − beta2ᵗ)) + epsilon)
+public final class Adam: Optimizer {
+    public var learningRate: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    public let weightDecay: Float
+    private var slots = OptimizerSlots(names: ["m", "v"])
+
+    public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    public func step(_ parameters: [Parameter]) {
+        let t = slots.advance()
+        for parameter in parameters {
+            let buffers = slots.pointers(for: parameter)
+            adamUpdate(parameter, m: buffers[0], v: buffers[1], step: t, learningRate: learningRate,
+                       beta1: beta1, beta2: beta2, epsilon: epsilon,
+                       l2Decay: weightDecay, decoupledDecay: 0)
+        }
+    }
+
+    public var state: [String: Tensor] { slots.state }
+
+    public func restoreState(_ state: [String: Tensor], for parameters: [Parameter]) throws(OptimizerStateError) {
+        try slots.restore(state, for: parameters)
+    }
+}
+
+/// One Adam update of `parameter` in place. `l2Decay` is added to the gradient (Adam);
+/// `decoupledDecay` shrinks the weight directly, w −= lr·decay·w, before the step (AdamW).
+func adamUpdate(_ parameter: Parameter, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                step t: Int, learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float,
+                l2Decay: Float, decoupledDecay: Float) {
+    // Bias corrections in Double: beta2ᵗ stays accurate for long runs.
+    let correction1 = Float(1 - pow(Double(beta1), Double(t)))
+    let correction2 = Float(1 - pow(Double(beta2), Double(t)))
+    let stepSize = lr / correction1
+    let shrink = 1 - lr * decoupledDecay
+    let count = parameter.value.count
+    parameter.gradient.withUnsafeBufferPointer { grad in
+        parameter.value.withUnsafeMutableBufferPointer { w in
+            for i in 0..<count {
+                let g = grad[i] + l2Decay * w[i]
+                m[i] = beta1 * m[i] + (1 - beta1) * g
+                v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                let denominator = (v[i] / correction2).squareRoot() + epsilon
+                w[i] = w[i] * shrink - stepSize * m[i] / denominator
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+/// Mini-batch training of a `Sequential` network: per-epoch shuffling, a learning-rate schedule,
+/// gradient clipping, validation with early stopping that restores the best weights, and a stop
+/// with `TrainingDivergedError` that keeps the last finite weights.
+///
+/// One `RandomGenerator`, in `state`, drives shuffling, dropout and augmentation; with the model
+/// initialised from the same seed, a run is bit-for-bit reproducible. `state` plus the model's
+/// weights and the optimizer's state is everything a checkpoint needs to resume a run exactly.
+public final class Trainer {
+    public let model: Sequential
+    public let loss: any Loss
+    public let optimizer: any Optimizer
+    public let configuration: TrainingConfiguration
+    /// Where training stands; restore it (with weights and optimizer state) to resume.
+    public var state: TrainerState
+    /// Optional in-place transformation of each training batch's inputs (data augmentation).
+    public var augment: ((inout Tensor, inout RandomGenerator) -> Void)?
+
+    public init(model: Sequential, loss: any Loss, optimizer: any Optimizer,
+                configuration: TrainingConfiguration, random: RandomGenerator) {
+        self.model = model
+        self.loss = loss
+        self.optimizer = optimizer
+        self.configuration = configuration
+        state = TrainerState(random: random, baseLearningRate: optimizer.learningRate,
+                             scheduler: LearningRateScheduler(schedule: configuration.schedule,
+                                                              totalEpochs: configuration.epochs))
+    }
+
+    /// Whether the loss is a classification loss, for which accuracy is reported.
+    private var isClassification: Bool { loss is SoftmaxCrossEntropy }
+
+    /// Trains from `state.epochsCompleted` up to `configuration.epochs`.
+    ///
+    /// - Parameters:
+    ///   - onBatch: called after every optimizer step (for progress bars).
+    ///   - onEpoch: called after every completed epoch, once `state` includes it (for logs and
+    ///     checkpoints).
+    ///   - shouldStop: polled after every step; returning true ends training cleanly, keeping the
+    ///     best weights so far (or the current ones without validation data).
+    /// - Throws: `TrainingDivergedError` when the loss, the gradients or the weights stop being
+    ///   finite; the model then holds the last finite weights.
+    @discardableResult
+    public func fit(_ training: Dataset, validation: Dataset? = nil,
+                    onBatch: (BatchProgress) -> Void = { _ in },
+                    onEpoch: (EpochReport) -> Void = { _ in },
+                    shouldStop: () -> Bool = { false }) throws(TrainingDivergedError) -> TrainingSummary {
+        precondition(training.count >= 1, "Trainer.fit: no training samples")
+        precondition(configuration.monitor == .loss || isClassification,
+                     "Trainer: accuracy can only be monitored for classification losses")
+        let (epochs, batchSize) = (configuration.epochs, configuration.batchSize)
+        let batches = (training.count + batchSize - 1) / batchSize
+        var context = ExecutionContext(isTraining: true, threads: configuration.threads,
+                                       kernels: configuration.kernels)
+        var stopReason = TrainingSummary.StopReason.completed
+        let clock = ContinuousClock()
+
+        epochLoop: while state.epochsCompleted < epochs {
+            let epoch = state.epochsCompleted
+            let started = clock.now
+            var order = Array(0..<training.count)
+            if configuration.shuffle { order.shuffle(using: &state.random) }
+            let lastGoodWeights = model.weights()
+            var lossSum = 0.0
+            var learningRate = state.baseLearningRate
+
+            for batch in 0..<batches {
+                let indices = order[(batch * batchSize)..<min(training.count, (batch + 1) * batchSize)]
+                var (inputs, targets) = training.batch(indices)
+                if let augment { augment(&inputs, &state.random) }
+                learningRate = state.baseLearningRate
+                    * state.scheduler.factor(epoch: epoch, batch: batch, batchesPerEpoch: batches)
+                optimizer.learningRate = learningRate
+
+                model.zeroGradients()
+                context.random = state.random
+                let prediction = model.forward(inputs, context: &context)
+                state.random = context.random
+                let (value, gradient) = loss.evaluate(prediction: prediction, target: targets)
+                guard value.isFinite else {
+                    throw diverged(epoch: epoch, batch: batch, what: "the loss became \(value)", lastGoodWeights)
+                }
+                model.backward(gradient, context: context)
+                let norm = configuration.gradientClipNorm.map { clipGradientNorm(model.parameters, maxNorm: $0) }
+                    ?? gradientNorm(model.parameters)
+                guard norm.isFinite else {
+                    throw diverged(epoch: epoch, batch: batch, what: "the gradient norm became \(norm)", lastGoodWeights)
+                }
+                optimizer.step(model.parameters)
+                lossSum += Double(value) * Double(indices.count)
+
+                onBatch(BatchProgress(epoch: epoch + 1, epochs: epochs, batch: batch + 1, batches: batches,
+                                      runningLoss: lossSum / Double(min(training.count, (batch + 1) * batchSize)),
+                                      elapsed: seconds(since: started, clock)))
+                if shouldStop() {
+                    stopReason = .interrupted
+                    break epochLoop
+                }
+            }
+            guard model.parameters.allSatisfy({ $0.value.isFinite }) else {
+                throw diverged(epoch: epoch, batch: batches - 1, what: "a weight became non-finite", lastGoodWeights)
+            }
+            let trainingSeconds = seconds(since: started, clock)
+
+            var validationLoss: Double?
+            var validationAccuracy: Double?
+            var isBest = false
+            if let validation, validation.count > 0 {
+                let result = evaluate(validation)
+                validationLoss = result.loss
+                validationAccuracy = result.accuracy
+                // Lower is better for both monitors (accuracy enters negated).
+                let metric = configuration.monitor == .loss ? result.loss : -(result.accuracy ?? 0)
+                state.scheduler.endEpoch(metric: metric)
+                if state.bestMetric.map({ metric < $0 }) ?? true {
+                    state.bestMetric = metric
+                    state.bestEpoch = epoch + 1
+                    state.bestWeights = model.weights()
+                    state.epochsWithoutImprovement = 0
+                    isBest = true
+                } else {
+                    state.epochsWithoutImprovement += 1
+                }
+            } else {
+                state.scheduler.endEpoch(metric: lossSum / Double(training.count))
+            }
+            state.epochsCompleted = epoch + 1
+            let report = EpochReport(
+                epoch: epoch + 1, epochs: epochs, trainingLoss: lossSum / Double(training.count),
+                validationLoss: validationLoss, validationAccuracy: validationAccuracy,
+                learningRate: learningRate, seconds: seconds(since: started, clock),
+                samplesPerSecond: Double(training.count) / max(trainingSeconds, 1e-9), isBest: isBest)
+            state.history.append(report)
+            onEpoch(report)
+            if let patience = configuration.earlyStoppingPatience,
+               state.epochsWithoutImprovement >= patience, state.epochsCompleted < epochs {
+                stopReason = .earlyStopping
+                break
+            }
+        }
+
+        var bestEpoch: Int?
+        if configuration.restoreBestWeights, let best = state.bestWeights {
+            model.setWeights(best)
+            bestEpoch = state.bestEpoch
+        }
+        return TrainingSummary(stopReason: stopReason, epochsCompleted: state.epochsCompleted,
+                               bestEpoch: bestEpoch, history: state.history)
+    }
+
+    /// Mean loss, and accuracy for classification, of the current model on `dataset`.
+    public func evaluate(_ dataset: Dataset) -> (loss: Double, accuracy: Double?) {
+        var context = ExecutionContext(isTraining: false, threads: configuration.threads,
+                                       kernels: configuration.kernels)
+        var lossSum = 0.0
+        var correct = 0
+        var start = 0
+        while start < dataset.count {
+            let end = min(dataset.count, start + configuration.evaluationBatchSize)
+            let (inputs, targets) = dataset.batch(start..<end)
+            let prediction = model.forward(inputs, context: &context)
+            lossSum += Double(loss.evaluate(prediction: prediction, target: targets).value) * Double(end - start)
+            if isClassification {
+                let predicted = argmaxRows(prediction)
+                for (row, label) in predicted.enumerated() where Float(label) == targets.scalars[row] {
+                    correct += 1
+                }
+            }
+            start = end
+        }
+        return (lossSum / Double(dataset.count), isClassification ? Double(correct) / Double(dataset.count) : nil)
+    }
+
+    /// Puts back the weights from before the failing epoch when the current ones are not finite,
+    /// and builds the error.
+    private func diverged(epoch: Int, batch: Int, what: String,
+                          _ lastGoodWeights: [Tensor]) -> TrainingDivergedError {
+        if !model.parameters.allSatisfy({ $0.value.isFinite }) {
+            model.setWeights(lastGoodWeights)
+        }
+        return TrainingDivergedError(epoch: epoch + 1, batch: batch + 1, what: what)
+    }
+
+    private func seconds(since start: ContinuousClock.Instant, _ clock: ContinuousClock) -> Double {
+        let elapsed = clock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+}
+
+/// Where a training run stands: with the model's weights and the optimizer's state, enough to
+/// continue it exactly as if it had never stopped.
+public struct TrainerState: Sendable {
+    /// Epochs finished so far; `fit` continues with the next one.
+    public var epochsCompleted = 0
+    /// The generator for shuffling, dropout and augmentation.
+    public var random: RandomGenerator
+    /// The optimizer's learning rate before any schedule factor.
+    public var baseLearningRate: Float
+    public var scheduler: LearningRateScheduler
+    /// Best validation figure so far (lower is better; accuracy is stored negated).
+    public var bestMetric: Double?
+    /// 1-based epoch of `bestMetric`.
+    public var bestEpoch: Int?
+    /// The weights of `bestEpoch`, in `Sequential.parameters` order.
+    public var bestWeights: [Tensor]?
+    public var epochsWithoutImprovement = 0
+    /// Reports of the completed epochs.
+    public var history: [EpochReport] = []
+
+    public init(random: RandomGenerator, baseLearningRate: Float, scheduler: LearningRateScheduler) {
+        self.random = random
+        self.baseLearningRate = baseLearningRate
+        self.scheduler = scheduler
+    }
+}
+
+/// Index of the largest value in each row of `[rows, columns]` (the first on ties).
+public func argmaxRows(_ tensor: Tensor) -> [Int] {
+    precondition(tensor.rank == 2, "argmaxRows: expected [rows, columns], got \(tensor.shape)")
+    let columns = tensor.shape[1]
+    return tensor.withUnsafeBufferPointer { values in
+        (0..<tensor.shape[0]).map { row in
+            var best = 0
+            for j in 1..<columns where values[row * columns + j] > values[row * columns + best] { best = j }
+            return best
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Testing
+import MatrixKernels
+@testable import Backprop
+
+/// Every compiled GEMM path against the naive reference, on shapes that are not multiples of any
+/// tile or vector width, with 1 and 2 threads, all transposes, accumulation and padded strides.
+@Suite("Fast kernels against naive references")
+struct KernelTests {
+    static let awkwardShapes: [(m: Int, n: Int, k: Int)] = [
+        (1, 1, 1), (3, 7, 17), (17, 3, 7), (7, 33, 3), (33, 17, 1), (1, 33, 17), (13, 31, 9),
+        (12, 32, 256), (25, 65, 257),           // one past the 12×32 tile and the 256-deep block
+        (150, 530, 260),                        // crosses the 144-row, 512-column and 256-deep blocks
+        (200, 300, 300),                        // big enough (3.6e7 flops) to run on two threads
+    ]
+
+    @Test(arguments: supportedKernelPaths, [1, 2])
+    func gemmMatchesReference(path: KernelPath, threads: Int) {
+        var random = RandomGenerator(seed: 99)
+        for (m, n, k) in Self.awkwardShapes {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    for accumulate in [false, true] {
+                        let error = compare(path: path, threads: threads, m: m, n: n, k: k,
+                                            transposeA: transposeA, transposeB: transposeB,
+                                            accumulate: accumulate, random: &random)
+                        #expect(error.maxError <= 1e-5 * Double(k).squareRoot() + 1e-5,
+                                "\(path) T\(threads) \(m)×\(n)×\(k) tA=\(transposeA) tB=\(transposeB) acc=\(accumulate): \(error.maxError)")
+                        #expect(error.paddingIntact, "C padding was overwritten")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("Results are bit-identical for 1 and 2 threads", arguments: supportedKernelPaths)
+    func threadCountIndependence(path: KernelPath) {
+        let (m, n, k) = (300, 260, 520)
+        let a = uniformValues([m, k], seed: 1).scalars, b = uniformValues([k, n], seed: 2).scalars
+        func run(_ threads: Int) -> [Float] {
+            var c = [Float](repeating: 0, count: m * n)
+            a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+                path.multiply(MatrixProduct(m: m, n: n, k: k, a: MatrixOperand(a.baseAddress!, rowStride: k),
+                                            b: MatrixOperand(b.baseAddress!, rowStride: n),
+                                            c: c.baseAddress!, cRowStride: n, accumulate: false), threads: threads)
+            }}}
+            return c
+        }
+        #expect(run(1) == run(2))
+    }
+
+    @Test("k = 0 zeroes C, or leaves it when accumulating")
+    func emptyDepth() {
+        var c: [Float] = [1, 2, 3, 4]
+        let one: [Float] = [0]
+        one.withUnsafeBufferPointer { p in
+            c.withUnsafeMutableBufferPointer { cp in
+                KernelPath.best.multiply(MatrixProduct(m: 2, n: 2, k: 0, a: MatrixOperand(p.baseAddress!, rowStride: 0),
+                                                       b: MatrixOperand(p.baseAddress!, rowStride: 2),
+                                                       c: cp.baseAddress!, cRowStride: 2, accumulate: true), threads: 1)
+            }
+        }
+        #expect(c == [1, 2, 3, 4])
+        one.withUnsafeBufferPointer { p in
+            c.withUnsafeMutableBufferPointer { cp in
+                KernelPath.best.multiply(MatrixProduct(m: 2, n: 2, k: 0, a: MatrixOperand(p.baseAddress!, rowStride: 0),
+                                                       b: MatrixOperand(p.baseAddress!, rowStride: 2),
+                                                       c: cp.baseAddress!, cRowStride: 2, accumulate: false), threads: 1)
+            }
+        }
+        #expect(c == [0, 0, 0, 0])
+    }
+
+    @Test("col2im is the adjoint of im2col: <im2col(x), y> = <x, col2im(y)>")
+    func im2colAdjoint() {
+        for (c, h, w, k, s, p) in [(2, 7, 7, 3, 1, 1), (3, 9, 6, 5, 2, 2), (1, 8, 7, 2, 3, 0), (2, 5, 5, 3, 2, 0)] {
+            let g = ConvolutionGeometry(channels: c, height: h, width: w, kernelSize: k, stride: s, padding: p)
+            let x = uniformValues([g.inputSize], seed: 5).scalars
+            let y = uniformValues([g.patchSize * g.outputPositions], seed: 6).scalars
+            var columns = [Float](repeating: .nan, count: y.count)
+            var image = [Float](repeating: 0, count: x.count)
+            x.withUnsafeBufferPointer { xp in columns.withUnsafeMutableBufferPointer { im2col(g, input: xp.baseAddress!, columns: $0.baseAddress!) } }
+            y.withUnsafeBufferPointer { yp in image.withUnsafeMutableBufferPointer { col2im(g, columns: yp.baseAddress!, inputGradient: $0.baseAddress!) } }
+            let left = zip(columns, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let right = zip(x, image).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            #expect(abs(left - right) < 1e-4, "\(g)")
+            #expect(!columns.contains { $0.isNaN }, "im2col left entries unwritten for \(g)")
+        }
+    }
+
+    @Test("Conv2D forward equals the direct convolution formula", arguments: supportedKernelPaths, [1, 2])
+    func convolutionMatchesDirectFormula(path: KernelPath, threads: Int) throws {
+        for (n, c, o, h, w, k, s, p) in [(3, 2, 5, 7, 7, 3, 1, 1), (2, 3, 4, 9, 6, 5, 2, 2), (1, 1, 3, 8, 7, 2, 3, 0),
+                                         (5, 4, 17, 13, 11, 3, 2, 1)] {
+            var random = RandomGenerator(seed: 7)
+            let conv = try Conv2D(inputChannels: c, outputChannels: o, kernelSize: k, stride: s, padding: p, random: &random)
+            conv.bias.value = uniformValues([o], seed: 8)
+            let input = uniformValues([n, c, h, w], seed: 9)
+            var context = ExecutionContext(threads: threads, kernels: path)
+            let output = conv.forward(input, context: &context)
+            let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1)
+            #expect(output.shape == [n, o, oh, ow])
+            var maxError = 0.0
+            for sample in 0..<n { for oc in 0..<o { for y in 0..<oh { for x in 0..<ow {
+                var sum = Double(conv.bias.value[oc])
+                for ic in 0..<c { for i in 0..<k { for j in 0..<k {
+                    let (iy, ix) = (y * s - p + i, x * s - p + j)
+                    if iy >= 0 && iy < h && ix >= 0 && ix < w {
+                        sum += Double(input[sample, ic, iy, ix]) * Double(conv.weight.value[oc, ic, i, j])
+                    }
+                }}}
+                maxError = max(maxError, abs(sum - Double(output[sample, oc, y, x])))
+            }}}}
+            #expect(maxError < 1e-4, "conv \(n)×\(c)→\(o) \(h)×\(w) k\(k) s\(s) p\(p) on \(path): \(maxError)")
+        }
+    }
+
+    @Test("MaxPool2D forward picks window maxima")
+    func maxPool() throws {
+        let pool = try MaxPool2D(kernelSize: 2)
+        let input = Tensor(shape: [1, 1, 3, 4], scalars: [1, 5, 2, 0,
+                                                         3, 4, 8, 7,
+                                                         9, 9, 9, 9])
+        var context = ExecutionContext()
+        let output = pool.forward(input, context: &context)
+        #expect(output.shape == [1, 1, 1, 2])
+        #expect(output.scalars == [5, 8])
+        let gradient = pool.backward(Tensor(shape: [1, 1, 1, 2], scalars: [10, 20]), context: context, needsInputGradient: true)!
+        #expect(gradient.scalars == [0, 10, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0])
+    }
+
+    private func compare(path: KernelPath, threads: Int, m: Int, n: Int, k: Int, transposeA: Bool,
+                         transposeB: Bool, accumulate: Bool,
+                         random: inout RandomGenerator) -> (maxError: Double, paddingIntact: Bool) {
+        // Stored shapes with 3 floats of padding per row, to catch strides mistaken for widths.
+        let (aRows, aColumns) = transposeA ? (k, m) : (m, k)
+        let (bRows, bColumns) = transposeB ? (n, k) : (k, n)
+        let (lda, ldb, ldc) = (aColumns + 3, bColumns + 3, n + 3)
+        let a = (0..<(aRows * lda)).map { _ in random.uniform(-1, 1) }
+        let b = (0..<(bRows * ldb)).map { _ in random.uniform(-1, 1) }
+        let initial = (0..<(m * ldc)).map { _ in random.uniform(-1, 1) }
+        var fast = initial, slow = initial
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                func product(_ c: UnsafeMutablePointer<Float>) -> MatrixProduct {
+                    MatrixProduct(m: m, n: n, k: k, a: MatrixOperand(a.baseAddress!, rowStride: lda, transposed: transposeA),
+                                  b: MatrixOperand(b.baseAddress!, rowStride: ldb, transposed: transposeB),
+                                  c: c, cRowStride: ldc, accumulate: accumulate)
+                }
+                fast.withUnsafeMutableBufferPointer { path.multiply(product($0.baseAddress!), threads: threads) }
+                slow.withUnsafeMutableBufferPointer { referenceMultiply(product($0.baseAddress!)) }
+            }
+        }
+        var maxError = 0.0
+        var paddingIntact = true
+        for row in 0..<m {
+            for column in 0..<ldc {
+                let index = row * ldc + column
+                if column < n {
+                    maxError = max(maxError, Double(abs(fast[index] - slow[index])))
+                } else if fast[index] != initial[index] {
+                    paddingIntact = false
+                }
+            }
+        }
+        return (maxError, paddingIntact)
+    }
+}

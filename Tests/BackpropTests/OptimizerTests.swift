@@ -1,0 +1,109 @@
+import Testing
+@testable import Backprop
+
+/// Two steps of every optimizer against values computed independently by
+/// Tools/optimizer-reference.py (the PyTorch documentation formulas, in Python doubles). Each
+/// optimizer has its own expected values, so substituting another one fails.
+@Suite("Optimizers match hand-computed steps")
+struct OptimizerTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String
+        let make: @Sendable () -> any Optimizer
+        let expected: [[Float]]
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "SGD", make: { SGD(learningRate: 0.1) }, expected: [[0.95, -2.025], [0.97, -2.065]]),
+        Case(name: "SGD + weight decay", make: { SGD(learningRate: 0.1, weightDecay: 0.1) },
+             expected: [[0.94, -2.005], [0.9506, -2.02495]]),
+        Case(name: "SGD + momentum", make: { SGD(learningRate: 0.1, momentum: 0.9) },
+             expected: [[0.95, -2.025], [0.925, -2.0875]]),
+        Case(name: "SGD + Nesterov", make: { SGD(learningRate: 0.1, momentum: 0.9, nesterov: true) },
+             expected: [[0.905, -2.0475], [0.9025, -2.14375]]),
+        Case(name: "RMSprop", make: { RMSprop(learningRate: 0.01) },
+             expected: [[0.9, -2.1], [0.9373002, -2.1849191]]),
+        Case(name: "RMSprop + momentum", make: { RMSprop(learningRate: 0.01, momentum: 0.5) },
+             expected: [[0.9, -2.1], [0.8873002, -2.2349191]]),
+        Case(name: "Adam", make: { Adam(learningRate: 0.1) },
+             expected: [[0.9, -2.1], [0.8654394, -2.1986118]]),
+        Case(name: "Adam + L2 weight decay", make: { Adam(learningRate: 0.1, weightDecay: 0.1) },
+             expected: [[0.9, -2.1], [0.8475191, -2.1890104]]),
+        Case(name: "AdamW", make: { AdamW(learningRate: 0.1, weightDecay: 0.1) },
+             expected: [[0.89, -2.08], [0.8465394, -2.1578118]]),
+    ]
+
+    static let gradients: [[Float]] = [[0.5, 0.25], [-0.2, 0.4]]
+
+    @Test(arguments: cases)
+    func firstTwoSteps(_ testCase: Case) {
+        let optimizer = testCase.make()
+        let parameter = Parameter(name: "w", value: Tensor(shape: [2], scalars: [1, -2]))
+        for (step, gradient) in Self.gradients.enumerated() {
+            parameter.gradient = Tensor(shape: [2], scalars: gradient)
+            optimizer.step([parameter])
+            for i in 0..<2 {
+                #expect(abs(parameter.value.scalars[i] - testCase.expected[step][i]) < 2e-6,
+                        "step \(step + 1), element \(i): \(parameter.value.scalars[i]) vs \(testCase.expected[step][i])")
+            }
+        }
+    }
+
+    @Test("State read after one step and restored into a fresh optimizer continues identically", arguments: cases)
+    func stateRoundTrip(_ testCase: Case) throws {
+        let original = testCase.make()
+        let parameter = Parameter(name: "layers.0.weight", value: Tensor(shape: [2], scalars: [1, -2]))
+        parameter.gradient = Tensor(shape: [2], scalars: Self.gradients[0])
+        original.step([parameter])
+        let restored = testCase.make()
+        let copy = Parameter(name: "layers.0.weight", value: parameter.value)
+        try restored.restoreState(original.state, for: [copy])
+        parameter.gradient = Tensor(shape: [2], scalars: Self.gradients[1])
+        copy.gradient = parameter.gradient
+        original.step([parameter])
+        restored.step([copy])
+        #expect(parameter.value == copy.value)
+    }
+
+    @Test("Restoring mismatched state is a clear error")
+    func badState() {
+        let adam = Adam()
+        let parameter = Parameter(name: "layers.0.weight", value: Tensor(shape: [2], scalars: [1, 2]))
+        let wrongShape: [String: Tensor] = ["step": Tensor(shape: [1], scalars: [1]),
+                                            "layers.0.weight.m": Tensor(shape: [3]),
+                                            "layers.0.weight.v": Tensor(shape: [2])]
+        #expect(throws: OptimizerStateError.self) { try adam.restoreState(wrongShape, for: [parameter]) }
+        let missing: [String: Tensor] = ["step": Tensor(shape: [1], scalars: [1])]
+        #expect(throws: OptimizerStateError.self) { try adam.restoreState(missing, for: [parameter]) }
+    }
+
+    @Test("Gradient clipping rescales to the maximum norm and reports the original")
+    func clipping() {
+        let a = Parameter(name: "a", value: Tensor(shape: [2]))
+        let b = Parameter(name: "b", value: Tensor(shape: [1]))
+        a.gradient = Tensor(shape: [2], scalars: [3, 0])
+        b.gradient = Tensor(shape: [1], scalars: [4])
+        let norm = clipGradientNorm([a, b], maxNorm: 1)
+        #expect(abs(norm - 5) < 1e-9)
+        #expect(abs(gradientNorm([a, b]) - 1) < 1e-5)
+        #expect(abs(a.gradient.scalars[0] - 0.6) < 1e-5 && abs(b.gradient.scalars[0] - 0.8) < 1e-5)
+    }
+
+    @Test("Learning-rate schedules")
+    func schedules() {
+        let step = LearningRateScheduler(schedule: .step(epochs: 2, factor: 0.5), totalEpochs: 6)
+        #expect([0, 1, 2, 3, 4].map { step.factor(epoch: $0, batch: 0, batchesPerEpoch: 10) } == [1, 1, 0.5, 0.5, 0.25])
+
+        let cosine = LearningRateScheduler(schedule: .cosine(warmupEpochs: 1, minimumFactor: 0), totalEpochs: 3)
+        #expect(abs(cosine.factor(epoch: 0, batch: 4, batchesPerEpoch: 10) - 0.5) < 1e-6)   // warm-up halfway
+        #expect(abs(cosine.factor(epoch: 1, batch: 0, batchesPerEpoch: 10) - 1) < 1e-6)     // peak
+        #expect(abs(cosine.factor(epoch: 2, batch: 0, batchesPerEpoch: 10) - 0.5) < 1e-6)   // halfway down
+        #expect(cosine.factor(epoch: 2, batch: 9, batchesPerEpoch: 10) < 0.03)
+
+        var plateau = LearningRateScheduler(schedule: .reduceOnPlateau(factor: 0.1, patience: 1), totalEpochs: 10)
+        for metric in [1.0, 0.9, 0.95, 0.92] { plateau.endEpoch(metric: metric) }
+        #expect(abs(plateau.plateauFactor - 0.1) < 1e-7)   // two epochs without beating 0.9
+        plateau.endEpoch(metric: 0.5)
+        #expect(abs(plateau.plateauFactor - 0.1) < 1e-7)
+    }
+}
