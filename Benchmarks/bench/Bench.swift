@@ -1,0 +1,190 @@
+// Throughput benchmark: training and inference images/s for the PT-example CNN, LeNet-5 and an
+// MLP, batch-1 latency, and GEMM GFLOP/s. Each figure is the median of several timed samples,
+// printed with its spread; samples during which other processes used the CPU are discarded.
+// Benchmarks/compare-pytorch.sh runs the same work in PyTorch and prints the ratios.
+import ArgumentParser
+import Backprop
+import Foundation
+import MatrixKernels
+
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure training and inference throughput and GEMM speed.")
+
+    @Flag(help: "Fewer and shorter samples (a smoke run; figures are noisier).")
+    var quick = false
+
+    @Option(help: "Threads for every kernel (default: all available processors).")
+    var threads = ExecutionContext.availableProcessors
+
+    @Option(help: "Timed samples per figure (the median is reported).")
+    var runs = 5
+
+    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp.")
+    var only = "gemm,cnn,lenet,mlp"
+
+    @Flag(help: "Print one JSON object per figure instead of a table.")
+    var json = false
+
+    @Option(help: "GEMM kernel path: avx512, avx2 or portable (default: the best this CPU runs).")
+    var kernels: String?
+
+    mutating func run() throws {
+        let path = try kernels.map { name in
+            guard let path = KernelPath(rawValue: name), path.isSupported else {
+                throw ValidationError("kernel path \(name) is unknown or not supported by this CPU")
+            }
+            return path
+        } ?? KernelPath.best
+        var timer = SampleTimer(runs: quick ? 3 : runs, json: json)
+        let selected = Set(only.split(separator: ",").map(String.init))
+        if !json {
+            print("Backprop bench: \(threads) threads, \(path) kernels, median [min–max] of \(timer.runs) samples")
+        }
+        timer.monitor.waitForQuiet()
+        if selected.contains("gemm") { benchmarkGEMM(path: path, timer: &timer) }
+        for architecture in Architecture.allCases where selected.contains(architecture.rawValue) {
+            try benchmark(architecture, path: path, timer: &timer)
+        }
+    }
+
+    func benchmarkGEMM(path: KernelPath, timer: inout SampleTimer) {
+        let shapes: [(name: String, m: Int, n: Int, k: Int, threads: Int)] = [
+            ("gemm_1024_1t", 1024, 1024, 1024, 1),
+            ("gemm_1024", 1024, 1024, 1024, threads),
+            // Per-sample GEMMs of the CNN's second convolution (run one per thread, in parallel).
+            ("gemm_conv2_forward_64x576x288_1t", 64, 576, 288, 1),
+            ("gemm_conv2_wgrad_64x288x576_1t", 64, 288, 576, 1),
+            ("gemm_conv2_dgrad_288x576x64_1t", 288, 576, 64, 1),
+            // The CNN's big dense layer at batch 64.
+            ("gemm_dense_forward_64x128x9216", 64, 128, 9216, threads),
+            ("gemm_dense_wgrad_128x9216x64", 128, 9216, 64, threads),
+        ]
+        var random = RandomGenerator(seed: 3)
+        for shape in shapes {
+            let a = (0..<(shape.m * shape.k)).map { _ in random.uniform(-1, 1) }
+            let b = (0..<(shape.k * shape.n)).map { _ in random.uniform(-1, 1) }
+            var c = [Float](repeating: 0, count: shape.m * shape.n)
+            let flops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k)
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        let product = MatrixProduct(m: shape.m, n: shape.n, k: shape.k,
+                                                    a: MatrixOperand(a.baseAddress!, rowStride: shape.k),
+                                                    b: MatrixOperand(b.baseAddress!, rowStride: shape.n),
+                                                    c: c.baseAddress!, cRowStride: shape.n, accumulate: false)
+                        let repetitions = max(1, Int((quick ? 2e10 : 6e10) / flops))   // 0.1-0.3 s per sample
+                        timer.measure(shape.name, unit: "GFLOP/s", work: flops * Double(repetitions) / 1e9) {
+                            for _ in 0..<repetitions { path.multiply(product, threads: shape.threads) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func benchmark(_ architecture: Architecture, path: KernelPath, timer: inout SampleTimer) throws {
+        let name = architecture.rawValue
+        var random = RandomGenerator(seed: 1)
+        let model = try Sequential(inputShape: architecture.inputShape, specs: architecture.specs, random: &random)
+        let sampleSize = architecture.inputShape.reduce(1, *)
+        // Steps per timed sample: whole epochs of a synthetic set, long enough to time well.
+        let stepsPerSample = switch architecture {
+        case .cnn: quick ? 8 : 24
+        case .lenet: quick ? 40 : 150
+        case .mlp: quick ? 40 : 150
+        }
+        for batchSize in [64, 128] {
+            let count = stepsPerSample * batchSize
+            let data = Dataset(inputs: Tensor(shape: [count] + architecture.inputShape,
+                                              scalars: (0..<(count * sampleSize)).map { _ in random.normal() }),
+                               targets: Tensor(shape: [count], scalars: (0..<count).map { _ in Float(random.index(below: 10)) }))
+            let trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(), optimizer: Adam(learningRate: 1e-4),
+                                  configuration: TrainingConfiguration(epochs: 1, batchSize: batchSize,
+                                                                       threads: threads, kernels: path),
+                                  random: random)
+            try trainer.fit(data)   // warm-up epoch
+            timer.measure("\(name)_train_b\(batchSize)", unit: "img/s", work: Double(count)) {
+                trainer.state.epochsCompleted = 0
+                _ = try? trainer.fit(data)
+            }
+        }
+        for batchSize in [64, 1000] {
+            let batches = max(1, (quick ? 2000 : 6000) / batchSize / (architecture == .cnn ? 3 : 1))
+            let input = Tensor(shape: [batchSize] + architecture.inputShape,
+                               scalars: (0..<(batchSize * sampleSize)).map { _ in random.normal() })
+            var context = ExecutionContext(isTraining: false, threads: threads, kernels: path)
+            _ = model.forward(input, context: &context)
+            timer.measure("\(name)_infer_b\(batchSize)", unit: "img/s", work: Double(batches * batchSize)) {
+                for _ in 0..<batches { _ = model.forward(input, context: &context) }
+            }
+        }
+        let single = Tensor(shape: [1] + architecture.inputShape,
+                            scalars: (0..<sampleSize).map { _ in random.normal() })
+        var context = ExecutionContext(isTraining: false, threads: threads, kernels: path)
+        for _ in 0..<20 { _ = model.forward(single, context: &context) }
+        timer.measureLatency("\(name)_latency_b1", repetitions: quick ? 100 : 400) {
+            _ = model.forward(single, context: &context)
+        }
+    }
+}
+
+/// Takes timed samples, discards those disturbed by other processes, and prints the median.
+struct SampleTimer {
+    let runs: Int
+    let json: Bool
+    var monitor = LoadMonitor()
+
+    /// Times `body` until `runs` undisturbed samples exist; reports `work` per second.
+    mutating func measure(_ name: String, unit: String, work: Double, _ body: () -> Void) {
+        var rates: [Double] = []
+        var discarded = 0
+        while rates.count < runs && discarded < 4 * runs {
+            let start = monitor.read()
+            body()
+            let end = monitor.read()
+            if monitor.otherLoad(from: start, to: end) > monitor.tolerance {
+                discarded += 1
+                monitor.waitForQuiet()
+                continue
+            }
+            rates.append(work / (end.time - start.time))
+        }
+        report(name, unit: unit, values: rates, discarded: discarded)
+    }
+
+    /// Times `repetitions` single calls of `body` and reports the median in microseconds.
+    mutating func measureLatency(_ name: String, repetitions: Int, _ body: () -> Void) {
+        var times: [Double] = []
+        for _ in 0..<repetitions {
+            let start = LoadMonitor.now()
+            body()
+            times.append((LoadMonitor.now() - start) * 1e6)
+        }
+        // The spread is the 10th–90th percentile; a single call is too short to filter by load.
+        times.sort()
+        let trimmed = Array(times[(repetitions / 10)...(repetitions * 9 / 10)])
+        report(name, unit: "us", values: trimmed, discarded: 0)
+    }
+
+    private func report(_ name: String, unit: String, values: [Double], discarded: Int) {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else {
+            print(json ? "{\"name\":\"\(name)\",\"error\":\"machine never quiet\"}" : "\(name): no quiet sample")
+            return
+        }
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        if json {
+            print(String(format: "{\"name\":\"%@\",\"unit\":\"%@\",\"median\":%.3f,\"min\":%.3f,\"max\":%.3f,\"samples\":%d,\"discarded\":%d}",
+                         name, unit, median, sorted.first!, sorted.last!, sorted.count, discarded))
+        } else {
+            let spread = String(format: "%.1f–%.1f", sorted.first!, sorted.last!)
+            print(name.padding(toLength: 36, withPad: " ", startingAt: 0)
+                  + String(format: "%10.1f", median) + " \(unit)  [\(spread)]"
+                  + (discarded > 0 ? "  (\(discarded) disturbed samples discarded)" : ""))
+        }
+        fflush(nil)   // progress shows while the benchmark runs, even through a pipe
+    }
+}

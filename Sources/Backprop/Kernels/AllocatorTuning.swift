@@ -1,0 +1,16 @@
+import CSystemSupport
+
+/// Keeps glibc from returning large freed blocks to the OS.
+///
+/// Every batch allocates activations and gradients of several MB. By default glibc serves such
+/// blocks with mmap and unmaps them on free, so every batch page-faults all of its memory in
+/// again (measured on the PT-example CNN at batch 64: 442,000 faults and 37 ms per step, against
+/// 35,000 faults and 29 ms with these settings). Raising the mmap threshold to its maximum and
+/// the trim threshold far above it lets freed blocks be reused. Applied once per process, the
+/// first time an `ExecutionContext` is made.
+enum AllocatorTuning {
+    static let applied: Bool = {
+        backprop_keep_freed_memory()
+        return true
+    }()
+}
