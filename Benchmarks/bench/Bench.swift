@@ -27,6 +27,12 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object per figure instead of a table.")
     var json = false
 
+    @Option(help: "Print per-step forward/backward milliseconds for one architecture at batch 64, then exit.")
+    var profile: String?
+
+    @Flag(help: "Run every layer separately instead of fusing Conv2D with the ReLU/MaxPool2D after it.")
+    var noFusion = false
+
     @Option(help: "GEMM kernel path: avx512, avx2 or portable (default: the best this CPU runs).")
     var kernels: String?
 
@@ -37,6 +43,13 @@ struct Bench: ParsableCommand {
             }
             return path
         } ?? KernelPath.best
+        if let profile {
+            guard let architecture = Architecture(rawValue: profile) else {
+                throw ValidationError("unknown architecture \(profile)")
+            }
+            try profileSteps(architecture, path: path)
+            return
+        }
         var timer = SampleTimer(runs: quick ? 3 : runs, json: json)
         let selected = Set(only.split(separator: ",").map(String.init))
         if !json {
@@ -87,7 +100,8 @@ struct Bench: ParsableCommand {
     func benchmark(_ architecture: Architecture, path: KernelPath, timer: inout SampleTimer) throws {
         let name = architecture.rawValue
         var random = RandomGenerator(seed: 1)
-        let model = try Sequential(inputShape: architecture.inputShape, specs: architecture.specs, random: &random)
+        let model = try Sequential(inputShape: architecture.inputShape, specs: architecture.specs,
+                                   random: &random, fuse: !noFusion)
         let sampleSize = architecture.inputShape.reduce(1, *)
         // Steps per timed sample: whole epochs of a synthetic set, long enough to time well.
         let stepsPerSample = switch architecture {
@@ -127,6 +141,53 @@ struct Bench: ParsableCommand {
         timer.measureLatency("\(name)_latency_b1", repetitions: quick ? 100 : 400) {
             _ = model.forward(single, context: &context)
         }
+    }
+}
+
+extension Bench {
+    /// Times each execution step's forward and backward pass of one training step at batch 64.
+    func profileSteps(_ architecture: Architecture, path: KernelPath) throws {
+        var random = RandomGenerator(seed: 1)
+        let model = try Sequential(inputShape: architecture.inputShape, specs: architecture.specs,
+                                   random: &random, fuse: !noFusion)
+        let batch = 64
+        let input = Tensor(shape: [batch] + architecture.inputShape,
+                           scalars: (0..<(batch * architecture.inputShape.reduce(1, *))).map { _ in random.normal() })
+        let labels = Tensor(shape: [batch], scalars: (0..<batch).map { _ in Float(random.index(below: 10)) })
+        var context = ExecutionContext(isTraining: true, threads: threads, kernels: path)
+        let optimizer = Adam()
+        var forward = [Double](repeating: 0, count: model.steps.count)
+        var backward = forward
+        var update = 0.0
+        let (warmup, timed) = (10, 40)
+        for iteration in 0..<(warmup + timed) {
+            let keep = iteration >= warmup
+            var activation = input
+            for (index, step) in model.steps.enumerated() {
+                let start = LoadMonitor.now()
+                activation = model.layers[step.lowerBound].forward(activation, context: &context)
+                if keep { forward[index] += LoadMonitor.now() - start }
+            }
+            var gradient: Tensor? = SoftmaxCrossEntropy().evaluate(prediction: activation, target: labels).gradient
+            model.zeroGradients()
+            for (index, step) in model.steps.enumerated().reversed() {
+                let start = LoadMonitor.now()
+                gradient = model.layers[step.lowerBound].backward(gradient!, context: context, needsInputGradient: index > 0)
+                if keep { backward[index] += LoadMonitor.now() - start }
+            }
+            let start = LoadMonitor.now()
+            optimizer.step(model.parameters, threads: threads)
+            if keep { update += LoadMonitor.now() - start }
+        }
+        print("\(architecture.rawValue), batch \(batch), \(threads) threads: milliseconds per step")
+        for (index, step) in model.steps.enumerated() {
+            let names = step.map { model.layers[$0].spec.description }.joined(separator: " + ")
+            print(String(format: "%8.3f fwd %8.3f bwd  ", forward[index] * 1000 / Double(timed),
+                         backward[index] * 1000 / Double(timed)) + names)
+        }
+        let total = forward.reduce(0, +) + backward.reduce(0, +) + update
+        print(String(format: "%8.3f optimizer (Adam)\n%8.3f total: %.0f img/s", update * 1000 / Double(timed),
+                     total * 1000 / Double(timed), Double(batch * timed) / total))
     }
 }
 

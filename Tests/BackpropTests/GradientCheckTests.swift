@@ -139,3 +139,40 @@ extension Double {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+@Suite("Fused execution")
+struct FusionTests {
+    @Test("Conv2D fused with ReLU and MaxPool2D matches the layers run one by one",
+          arguments: supportedKernelPaths)
+    func fusedMatchesUnfused(kernels: KernelPath) throws {
+        let specs: [LayerSpec] = [
+            .conv2d(inputChannels: 2, outputChannels: 5, kernelSize: 3, stride: 1, padding: 1), .relu,
+            .maxPool2d(kernelSize: 2, stride: 2),
+            .conv2d(inputChannels: 5, outputChannels: 4, kernelSize: 3, stride: 2, padding: 1), .relu,
+            .conv2d(inputChannels: 4, outputChannels: 3, kernelSize: 2, stride: 1, padding: 0),
+            .maxPool2d(kernelSize: 2, stride: 1), .flatten, .dense(inputSize: 3, outputSize: 2),
+        ]
+        var randomA = RandomGenerator(seed: 5), randomB = RandomGenerator(seed: 5)
+        let fused = try Sequential(inputShape: [2, 13, 13], specs: specs, random: &randomA)
+        let plain = try Sequential(inputShape: [2, 13, 13], specs: specs, random: &randomB, fuse: false)
+        #expect(fused.steps.count == 5 && plain.steps.count == specs.count)
+        let input = uniformValues([7, 2, 13, 13], seed: 6)
+        var context = ExecutionContext(isTraining: true, kernels: kernels)
+        let outputFused = fused.forward(input, context: &context)
+        let outputPlain = plain.forward(input, context: &context)
+        #expect(outputFused == outputPlain)
+        let gradient = uniformValues(outputFused.shape, seed: 7)
+        fused.zeroGradients()
+        plain.zeroGradients()
+        let inputGradientFused = fused.backward(gradient, context: context, needsInputGradient: true)!
+        let inputGradientPlain = plain.backward(gradient, context: context, needsInputGradient: true)!
+        #expect(maxDifference(inputGradientFused, inputGradientPlain) < 1e-6)
+        for (a, b) in zip(fused.parameters, plain.parameters) {
+            #expect(maxDifference(a.gradient, b.gradient) < 1e-5, "\(a.name)")
+        }
+    }
+
+    private func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
+    }
+}

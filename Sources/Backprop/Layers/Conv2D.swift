@@ -75,41 +75,80 @@ public final class Conv2D: Layer {
                             kernelSize: kernelSize, stride: stride, padding: padding)
     }
 
+    /// A ReLU and/or max-pool that `Sequential` folds into this convolution: each sample's
+    /// convolution output is activated and pooled while it is still in cache, and the full-size
+    /// output never reaches memory. Backward needs only the pooled output and the argmax
+    /// positions, since ReLU commutes with max and a pooled value > 0 says the ReLU passed it.
+    struct Fusion: Equatable {
+        var relu = false
+        var poolKernelSize = 0
+        var poolStride = 0
+        var pools: Bool { poolKernelSize > 0 }
+    }
+
+    /// Set by `Sequential` when the following layers are a ReLU and/or a MaxPool2D.
+    var fusion = Fusion()
+    /// The last forward's output (after any fused ReLU and pooling), for the ReLU mask.
+    private var output = Tensor(shape: [0])
+    /// Per pooled output element, the flat index of its maximum in the convolution output plane.
+    private var argmax: [Int32] = []
+
     public func forward(_ input: Tensor, context: inout ExecutionContext) -> Tensor {
         precondition(input.rank == 4 && input.shape[1] == inputChannels,
                      "Conv2D.forward: expected [batch, \(inputChannels), h, w], got \(input.shape)")
         self.input = input
         let batch = input.shape[0]
         let g = geometry(height: input.shape[2], width: input.shape[3])
-        let (positions, patch, oc) = (g.outputPositions, g.patchSize, outputChannels)
+        let (oh, ow, positions, patch, oc) = (g.outputHeight, g.outputWidth, g.outputPositions, g.patchSize, outputChannels)
+        let fusion = self.fusion
+        let (ph, pw) = fusion.pools ? ((oh - fusion.poolKernelSize) / fusion.poolStride + 1,
+                                       (ow - fusion.poolKernelSize) / fusion.poolStride + 1) : (oh, ow)
+        let outputSampleSize = oc * ph * pw
+        if fusion.pools && argmax.count != batch * outputSampleSize {
+            argmax = [Int32](repeating: 0, count: batch * outputSampleSize)
+        }
         // Parallel over samples when there are several; a single sample parallelises its GEMM.
         let sampleThreads = batch >= 2 ? context.threads : 1
         let gemmThreads = batch >= 2 ? 1 : context.threads
         let kernels = context.kernels
-        return Tensor(shape: [batch, oc, g.outputHeight, g.outputWidth]) { out in
+        output = Tensor(shape: [batch, oc, ph, pw]) { out in
             input.withUnsafeBufferPointer { x in
             weight.value.withUnsafeBufferPointer { w in
             bias.value.withUnsafeBufferPointer { b in
+            argmax.withUnsafeMutableBufferPointer { argmax in
                 Parallel.forEach(tasks: batch, threads: sampleThreads) { sample in
                     WorkspacePool.shared.withWorkspace { workspace in
-                        let columns = workspace.floats(patch * positions)
+                        let columns = workspace.floats(patch * positions + (fusion.pools ? oc * positions : 0))
                         im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
-                        let output = out.baseAddress! + sample * oc * positions
+                        // Pooled layers convolve into scratch; the others straight into the output.
+                        let convolved = fusion.pools ? columns + patch * positions
+                                                     : out.baseAddress! + sample * outputSampleSize
                         for channel in 0..<oc {
-                            (output + channel * positions).update(repeating: b[channel], count: positions)
+                            (convolved + channel * positions).update(repeating: b[channel], count: positions)
                         }
-                        // output[oc × oh·ow] += weight[oc × patch] · columns[patch × oh·ow]
+                        // convolved[oc × oh·ow] += weight[oc × patch] · columns[patch × oh·ow]
                         kernels.multiply(MatrixProduct(
                             m: oc, n: positions, k: patch,
                             a: MatrixOperand(w.baseAddress!, rowStride: patch),
                             b: MatrixOperand(columns, rowStride: positions),
-                            c: output, cRowStride: positions, accumulate: true), threads: gemmThreads)
+                            c: convolved, cRowStride: positions, accumulate: true), threads: gemmThreads)
+                        if fusion.pools {
+                            maxPoolPlanes(convolved, planes: oc, height: oh, width: ow,
+                                          kernelSize: fusion.poolKernelSize, stride: fusion.poolStride,
+                                          output: out.baseAddress! + sample * outputSampleSize,
+                                          argmax: argmax.baseAddress! + sample * outputSampleSize,
+                                          relu: fusion.relu)
+                        } else if fusion.relu {
+                            reluForward(convolved, convolved, count: oc * positions)
+                        }
                     }
                 }
             }
             }
             }
+            }
         }
+        return output
     }
 
     public func backward(_ outputGradient: Tensor, context: ExecutionContext,
@@ -117,8 +156,10 @@ public final class Conv2D: Layer {
         let batch = input.shape[0]
         let g = geometry(height: input.shape[2], width: input.shape[3])
         let (positions, patch, oc) = (g.outputPositions, g.patchSize, outputChannels)
-        precondition(outputGradient.shape == [batch, oc, g.outputHeight, g.outputWidth],
-                     "Conv2D.backward: gradient shape \(outputGradient.shape) does not match the output")
+        precondition(outputGradient.shape == output.shape,
+                     "Conv2D.backward: gradient shape \(outputGradient.shape) does not match the output \(output.shape)")
+        let fusion = self.fusion
+        let outputSampleSize = output.count / batch
         let groupSize = (batch + Conv2D.gradientGroups - 1) / Conv2D.gradientGroups
         let groups = (batch + groupSize - 1) / groupSize
         let groupThreads = groups >= 2 ? context.threads : 1
@@ -133,34 +174,58 @@ public final class Conv2D: Layer {
             inputGradient.withUnsafeMutableBufferPointer { dinp in
             input.withUnsafeBufferPointer { x in
             outputGradient.withUnsafeBufferPointer { dout in
+            output.withUnsafeBufferPointer { y in
+            argmax.withUnsafeBufferPointer { argmax in
             weight.value.withUnsafeBufferPointer { w in
                 Parallel.forEach(tasks: groups, threads: groupThreads) { group in
                     WorkspacePool.shared.withWorkspace { workspace in
-                        let columns = workspace.floats(2 * patch * positions)
+                        let columns = workspace.floats(2 * patch * positions + oc * positions)
                         let columnGradient = columns + patch * positions
+                        let convolvedGradient = columnGradient + patch * positions
                         let dweight = partials + group * partialSize
                         let dbias = dweight + oc * patch
                         dbias.update(repeating: 0, count: oc)
                         let samples = (group * groupSize)..<min(batch, (group + 1) * groupSize)
                         for sample in samples {
-                            let doutSample = dout.baseAddress! + sample * oc * positions
+                            // dLoss/d(convolution output) for this sample, [oc × oh·ow].
+                            let doutSample = dout.baseAddress! + sample * outputSampleSize
+                            let ySample = y.baseAddress! + sample * outputSampleSize
+                            var dconv = UnsafePointer(doutSample)
+                            if fusion.pools {
+                                // In the forward pass this was: out[j] = relu(max over window) at argmax[j].
+                                convolvedGradient.update(repeating: 0, count: oc * positions)
+                                let indices = argmax.baseAddress! + sample * outputSampleSize
+                                let pooledPlane = outputSampleSize / oc
+                                for channel in 0..<oc {
+                                    let plane = convolvedGradient + channel * positions
+                                    for j in (channel * pooledPlane)..<((channel + 1) * pooledPlane) {
+                                        // A select, not a branch: the sign is unpredictable.
+                                        let passes = !fusion.relu || ySample[j] > 0
+                                        plane[Int(indices[j])] += passes ? doutSample[j] : 0
+                                    }
+                                }
+                                dconv = UnsafePointer(convolvedGradient)
+                            } else if fusion.relu {
+                                reluBackward(doutSample, output: ySample, convolvedGradient, count: oc * positions)
+                                dconv = UnsafePointer(convolvedGradient)
+                            }
                             im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
-                            // dweight[oc × patch] (+)= dout[oc × oh·ow] · columnsᵀ[oh·ow × patch]
+                            // dweight[oc × patch] (+)= dconv[oc × oh·ow] · columnsᵀ[oh·ow × patch]
                             kernels.multiply(MatrixProduct(
                                 m: oc, n: patch, k: positions,
-                                a: MatrixOperand(doutSample, rowStride: positions),
+                                a: MatrixOperand(dconv, rowStride: positions),
                                 b: MatrixOperand(columns, rowStride: positions, transposed: true),
                                 c: dweight, cRowStride: patch,
                                 accumulate: sample != samples.lowerBound), threads: gemmThreads)
                             for channel in 0..<oc {
-                                dbias[channel] += sum(doutSample + channel * positions, count: positions)
+                                dbias[channel] += sum(dconv + channel * positions, count: positions)
                             }
                             guard needsInputGradient else { continue }
-                            // dcolumns[patch × oh·ow] = weightᵀ[patch × oc] · dout[oc × oh·ow]
+                            // dcolumns[patch × oh·ow] = weightᵀ[patch × oc] · dconv[oc × oh·ow]
                             kernels.multiply(MatrixProduct(
                                 m: patch, n: positions, k: oc,
                                 a: MatrixOperand(w.baseAddress!, rowStride: patch, transposed: true),
-                                b: MatrixOperand(doutSample, rowStride: positions),
+                                b: MatrixOperand(dconv, rowStride: positions),
                                 c: columnGradient, cRowStride: positions,
                                 accumulate: false), threads: gemmThreads)
                             col2im(g, columns: columnGradient,
@@ -168,6 +233,8 @@ public final class Conv2D: Layer {
                         }
                     }
                 }
+            }
+            }
             }
             }
             }

@@ -1,3 +1,5 @@
+import MatrixKernels
+
 /// Inverted dropout: during training each element is zeroed with probability `rate` and the
 /// survivors are scaled by 1/(1 − rate), so inference (which passes values through unchanged)
 /// sees the same expected activations.
@@ -24,25 +26,34 @@ public final class Dropout: Layer {
         guard wasTraining else { return input }
         let count = input.count
         if mask.count != count { mask = [Float](repeating: 0, count: count) }
-        // Each 64-bit draw decides four elements with 16 bits each (keep when below the threshold):
-        // the rate is honoured to within 2⁻¹⁶ at a quarter of the generator calls.
+        // One draw from the shared generator seeds a stream per fixed-size chunk, so masks do not
+        // depend on the thread count and chunks can be filled in parallel. Each 64-bit draw
+        // decides four elements with 16 bits each: the rate is honoured to within 2⁻¹⁶.
+        let seed = context.random.next()
         let keepThreshold = UInt64(((1 - Double(rate)) * 65536).rounded())
         let scale = 1 / (1 - rate)
-        mask.withUnsafeMutableBufferPointer { m in
-            var i = 0
-            while i < count {
-                var bits = context.random.next()
-                for _ in 0..<min(4, count - i) {
-                    m[i] = (bits & 0xFFFF) < keepThreshold ? scale : 0
-                    bits >>= 16
-                    i += 1
-                }
-            }
-        }
+        let chunk = 1 << 14
+        let chunks = (count + chunk - 1) / chunk
+        let threads = count >= 1 << 16 ? context.threads : 1
         return Tensor(shape: input.shape) { out in
             input.withUnsafeBufferPointer { x in
-                mask.withUnsafeBufferPointer { m in
-                    for i in 0..<count { out[i] = x[i] * m[i] }
+                mask.withUnsafeMutableBufferPointer { m in
+                    Parallel.forEach(tasks: chunks, threads: threads) { index in
+                        var random = RandomGenerator(seed: seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03))
+                        var i = index * chunk
+                        let end = min(count, i + chunk)
+                        while i < end {
+                            var bits = random.next()
+                            for lane in 0..<min(4, end - i) {
+                                let keep = UInt64(bits & 0xFFFF) < keepThreshold
+                                let factor = keep ? scale : 0
+                                m[i + lane] = factor
+                                out[i + lane] = x[i + lane] * factor
+                                bits >>= 16
+                            }
+                            i += 4
+                        }
+                    }
                 }
             }
         }

@@ -17,14 +17,21 @@ public final class LeakyReLU: Layer {
 
     public func forward(_ input: Tensor, context: inout ExecutionContext) -> Tensor {
         self.input = input
-        let slope = self.slope
-        return mapElements(input) { $0 > 0 ? $0 : slope * $0 }
+        return Tensor(shape: input.shape) { out in
+            input.withUnsafeBufferPointer { leakyReluForward($0.baseAddress!, out.baseAddress!, slope: slope, count: out.count) }
+        }
     }
 
     public func backward(_ outputGradient: Tensor, context: ExecutionContext,
                          needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient else { return nil }
-        let slope = self.slope
-        return zipElements(outputGradient, input) { dout, x in x > 0 ? dout : slope * dout }
+        precondition(outputGradient.shape == input.shape, "LeakyReLU.backward: gradient shape \(outputGradient.shape) does not match the input \(input.shape)")
+        return Tensor(shape: input.shape) { dinp in
+            outputGradient.withUnsafeBufferPointer { dout in
+                input.withUnsafeBufferPointer { x in
+                    leakyReluBackward(dout.baseAddress!, input: x.baseAddress!, dinp.baseAddress!, slope: slope, count: dinp.count)
+                }
+            }
+        }
     }
 }

@@ -52,26 +52,11 @@ public final class MaxPool2D: Layer {
             input.withUnsafeBufferPointer { x in
             argmax.withUnsafeMutableBufferPointer { indices in
                 Parallel.forEach(tasks: tasks, threads: threads) { task in
-                    for plane in (task * planesPerTask)..<min(planes, (task + 1) * planesPerTask) {
-                        let source = x.baseAddress! + plane * h * w
-                        let target = out.baseAddress! + plane * oh * ow
-                        let index = indices.baseAddress! + plane * oh * ow
-                        for oy in 0..<oh {
-                            for ox in 0..<ow {
-                                var bestIndex = oy * s * w + ox * s
-                                var best = source[bestIndex]
-                                for i in 0..<k {
-                                    let rowStart = (oy * s + i) * w + ox * s
-                                    for j in 0..<k where source[rowStart + j] > best {
-                                        best = source[rowStart + j]
-                                        bestIndex = rowStart + j
-                                    }
-                                }
-                                target[oy * ow + ox] = best
-                                index[oy * ow + ox] = Int32(truncatingIfNeeded: bestIndex)
-                            }
-                        }
-                    }
+                    let first = task * planesPerTask
+                    let count = min(planes, first + planesPerTask) - first
+                    maxPoolPlanes(x.baseAddress! + first * h * w, planes: count, height: h, width: w,
+                                  kernelSize: k, stride: s, output: out.baseAddress! + first * oh * ow,
+                                  argmax: indices.baseAddress! + first * oh * ow, relu: false)
                 }
             }
             }

@@ -12,10 +12,16 @@ public final class Sequential {
     public let layerOutputShapes: [[Int]]
     /// Every trainable parameter, in layer order, weight before bias.
     public let parameters: [Parameter]
+    /// Layer-index ranges that run as one step: a Conv2D with the ReLU and/or MaxPool2D it
+    /// absorbed, or a single layer. The first layer of a step runs the whole step.
+    public let steps: [Range<Int>]
 
     /// Builds a network from ready layers.
+    ///
+    /// With `fuse` (the default), a Conv2D directly followed by a ReLU and/or a MaxPool2D runs them
+    /// inside its per-sample pass; results are the same as running them one by one.
     /// - Throws: `ArchitectureError` naming the first layer whose input shape does not fit.
-    public init(inputShape: [Int], layers: [any Layer]) throws(ArchitectureError) {
+    public init(inputShape: [Int], layers: [any Layer], fuse: Bool = true) throws(ArchitectureError) {
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
             throw ArchitectureError("input shape must be non-empty with positive extents, got \(inputShape)")
         }
@@ -38,14 +44,42 @@ public final class Sequential {
         self.layers = layers
         self.layerOutputShapes = shapes
         self.parameters = parameters
+        self.steps = Sequential.plan(layers, fuse: fuse)
+    }
+
+    /// Groups each Conv2D with a directly following ReLU and/or MaxPool2D, and configures it.
+    private static func plan(_ layers: [any Layer], fuse: Bool) -> [Range<Int>] {
+        var steps: [Range<Int>] = []
+        var index = 0
+        while index < layers.count {
+            var end = index + 1
+            if fuse, let convolution = layers[index] as? Conv2D {
+                var fusion = Conv2D.Fusion()
+                if end < layers.count, layers[end] is ReLU {
+                    fusion.relu = true
+                    end += 1
+                }
+                if end < layers.count, let pool = layers[end] as? MaxPool2D {
+                    fusion.poolKernelSize = pool.kernelSize
+                    fusion.poolStride = pool.stride
+                    end += 1
+                }
+                convolution.fusion = fusion
+            } else if let convolution = layers[index] as? Conv2D {
+                convolution.fusion = Conv2D.Fusion()
+            }
+            steps.append(index..<end)
+            index = end
+        }
+        return steps
     }
 
     /// Builds and initialises a network from its architecture.
     ///
     /// Layers that feed a ReLU-family activation get He initialisation, others Xavier, with
     /// zero biases; `random` makes the weights reproducible.
-    public convenience init(inputShape: [Int], specs: [LayerSpec],
-                            random: inout RandomGenerator) throws(ArchitectureError) {
+    public convenience init(inputShape: [Int], specs: [LayerSpec], random: inout RandomGenerator,
+                            fuse: Bool = true) throws(ArchitectureError) {
         var layers: [any Layer] = []
         for (index, spec) in specs.enumerated() {
             let next = specs[(index + 1)...].first { spec in
@@ -64,7 +98,7 @@ public final class Sequential {
                 throw ArchitectureError("layer \(index): \(error.message)")
             }
         }
-        try self.init(inputShape: inputShape, layers: layers)
+        try self.init(inputShape: inputShape, layers: layers, fuse: fuse)
     }
 
     /// The architecture, layer by layer.
@@ -82,8 +116,8 @@ public final class Sequential {
                         && input.shape[0] >= 1,
                      "Sequential.forward: expected [batch ≥ 1] + \(inputShape), got \(input.shape)")
         var activation = input
-        for layer in layers {
-            activation = layer.forward(activation, context: &context)
+        for step in steps {
+            activation = layers[step.lowerBound].forward(activation, context: &context)
         }
         return activation
     }
@@ -94,14 +128,14 @@ public final class Sequential {
     @discardableResult
     public func backward(_ outputGradient: Tensor, context: ExecutionContext,
                          needsInputGradient: Bool = false) -> Tensor? {
-        // Layers before the first parameter need no gradient at all unless the caller wants dInput.
-        let firstTrainable = layers.firstIndex { !$0.parameters.isEmpty } ?? layers.count
+        // Steps before the first parameter need no gradient at all unless the caller wants dInput.
+        let firstTrainable = steps.firstIndex { !layers[$0.lowerBound].parameters.isEmpty } ?? steps.count
         let lowest = needsInputGradient ? 0 : firstTrainable
         var gradient: Tensor? = outputGradient
-        for index in stride(from: layers.count - 1, through: lowest, by: -1) {
+        for index in stride(from: steps.count - 1, through: lowest, by: -1) {
             guard let current = gradient else { break }
-            gradient = layers[index].backward(current, context: context,
-                                              needsInputGradient: index > lowest || needsInputGradient)
+            gradient = layers[steps[index].lowerBound].backward(
+                current, context: context, needsInputGradient: index > lowest || needsInputGradient)
         }
         return needsInputGradient ? gradient : nil
     }

@@ -19,11 +19,11 @@ public final class AdamW: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public func step(_ parameters: [Parameter]) {
+    public func step(_ parameters: [Parameter], threads: Int) {
         let t = slots.advance()
         for parameter in parameters {
             let buffers = slots.pointers(for: parameter)
-            adamUpdate(parameter, m: buffers[0], v: buffers[1], step: t, learningRate: learningRate,
+            adamUpdate(parameter, m: buffers[0], v: buffers[1], step: t, learningRate: learningRate, threads: threads,
                        beta1: beta1, beta2: beta2, epsilon: epsilon,
                        l2Decay: 0, decoupledDecay: weightDecay)
         }

@@ -6,13 +6,19 @@
 public protocol Optimizer: AnyObject {
     /// The step size used by the next `step` (the trainer sets it from its schedule).
     var learningRate: Float { get set }
-    /// Applies one update to every parameter, reading `gradient` and writing `value`.
-    func step(_ parameters: [Parameter])
+    /// Applies one update to every parameter, reading `gradient` and writing `value`, on up to
+    /// `threads` threads (results do not depend on it).
+    func step(_ parameters: [Parameter], threads: Int)
     /// The complete optimizer state: per-parameter slots and the step count.
     var state: [String: Tensor] { get }
     /// Replaces the state with one previously read from `state` for the same parameters.
     /// - Throws: `OptimizerStateError` when a slot is missing, unexpected or mis-shaped.
     func restoreState(_ state: [String: Tensor], for parameters: [Parameter]) throws(OptimizerStateError)
+}
+
+extension Optimizer {
+    /// Applies one update on the calling thread.
+    public func step(_ parameters: [Parameter]) { step(parameters, threads: 1) }
 }
 
 /// Why saved optimizer state does not fit the current optimizer and parameters.

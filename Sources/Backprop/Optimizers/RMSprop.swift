@@ -24,7 +24,7 @@ public final class RMSprop: Optimizer {
         slots = OptimizerSlots(names: momentum > 0 ? ["squareAverage", "momentum"] : ["squareAverage"])
     }
 
-    public func step(_ parameters: [Parameter]) {
+    public func step(_ parameters: [Parameter], threads: Int) {
         _ = slots.advance()
         let (lr, alpha, eps, mu, decay) = (learningRate, alpha, epsilon, momentum, weightDecay)
         for parameter in parameters {

@@ -21,7 +21,7 @@ public final class SGD: Optimizer {
         slots = OptimizerSlots(names: momentum > 0 ? ["momentum"] : [])
     }
 
-    public func step(_ parameters: [Parameter]) {
+    public func step(_ parameters: [Parameter], threads: Int) {
         _ = slots.advance()
         let (lr, mu, decay, nesterov) = (learningRate, momentum, weightDecay, self.nesterov)
         for parameter in parameters {

@@ -85,7 +85,7 @@ public final class Trainer {
                 guard norm.isFinite else {
                     throw diverged(epoch: epoch, batch: batch, what: "the gradient norm became \(norm)", lastGoodWeights)
                 }
-                optimizer.step(model.parameters)
+                optimizer.step(model.parameters, threads: configuration.threads)
                 lossSum += Double(value) * Double(indices.count)
 
                 onBatch(BatchProgress(epoch: epoch + 1, epochs: epochs, batch: batch + 1, batches: batches,
