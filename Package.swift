@@ -25,6 +25,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Backprop", targets: ["Backprop"]),
+        .library(name: "ModelFile", targets: ["ModelFile"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,11 +43,14 @@ let package = Package(
                 dependencies: ["CSystemSupport", "MatrixKernels", "MatrixKernelsAVX512",
                                "MatrixKernelsAVX2", "MatrixKernelsPortable"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "ModelFile", dependencies: ["Backprop"]),
         .executableTarget(name: "bench",
                           dependencies: ["Backprop", "MatrixKernels",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Benchmarks/bench"),
         .testTarget(name: "BackpropTests", dependencies: ["Backprop"]),
+        .testTarget(name: "ModelFileTests", dependencies: ["ModelFile", "Backprop", "save-loop"]),
+        .executableTarget(name: "save-loop", dependencies: ["ModelFile", "Backprop"], path: "Tools/save-loop"),
     ],
     swiftLanguageModes: [.v6]
 )

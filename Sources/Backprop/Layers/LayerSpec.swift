@@ -43,6 +43,19 @@ public enum LayerSpec: Equatable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// The names and shapes of the layer's parameters, computed without allocating them
+    /// (readers check untrusted files against this before building anything).
+    public var parameterShapes: [(name: String, shape: [Int])] {
+        switch self {
+        case let .dense(inputSize, outputSize):
+            [("weight", [outputSize, inputSize]), ("bias", [outputSize])]
+        case let .conv2d(inputChannels, outputChannels, kernelSize, _, _):
+            [("weight", [outputChannels, inputChannels, kernelSize, kernelSize]), ("bias", [outputChannels])]
+        default:
+            []
+        }
+    }
+
     /// A freshly initialised layer of this architecture. Weight-bearing layers draw from `random`
     /// with the initialiser that suits them (He for layers feeding ReLU-family activations).
     public func makeLayer(random: inout RandomGenerator,

@@ -1,5 +1,5 @@
 /// What one finished epoch did; delivered to the trainer's `onEpoch` callback.
-public struct EpochReport: Sendable, Equatable {
+public struct EpochReport: Sendable, Equatable, Codable {
     /// 1-based epoch number.
     public let epoch: Int
     public let epochs: Int

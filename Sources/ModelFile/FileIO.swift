@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Whole-file reads and crash-safe replacement writes.
+public enum FileIO {
+    /// Files larger than this are refused before reading (model files are a few MB).
+    public static let maximumFileSize = 1 << 31
+
+    /// Reads the whole file at `path`, refusing files above `limit` bytes before allocating.
+    public static func contents(of path: String, limit: Int = maximumFileSize) throws(ModelFileError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .io(path: path, reason: systemError()) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .io(path: path, reason: systemError()) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, reason: "not a regular file") }
+        let size = Int(status.st_size)
+        guard size <= limit else { throw .io(path: path, reason: "file is \(size) bytes, above the \(limit)-byte limit") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        let failure: String? = bytes.withUnsafeMutableBytes { buffer in
+            while done < size {
+                let count = read(descriptor, buffer.baseAddress! + done, size - done)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return systemError()
+                }
+                if count == 0 { return "file shrank while being read" }
+                done += count
+            }
+            return nil
+        }
+        if let failure { throw .io(path: path, reason: failure) }
+        return bytes
+    }
+
+    /// Replaces the file at `path` with `bytes` so that a crash or kill at any moment leaves
+    /// either the old file or the new one, never a mixture: the bytes go to a temporary file in
+    /// the same folder, which is flushed to disk and then renamed over `path`.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(ModelFileError) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(systemError())") }
+        var failure: String?
+        bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let count = write(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    failure = systemError()
+                    return
+                }
+                done += count
+            }
+        }
+        if failure == nil && fsync(descriptor) != 0 { failure = systemError() }
+        if close(descriptor) != 0 && failure == nil { failure = systemError() }
+        if failure == nil && rename(temporary, path) != 0 { failure = systemError() }
+        if let failure {
+            unlink(temporary)
+            throw .io(path: path, reason: failure)
+        }
+        // Persist the rename itself.
+        let directoryDescriptor = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    private static func systemError() -> String { String(cString: strerror(errno)) }
+}

@@ -1,0 +1,153 @@
+import Backprop
+
+/// Saving and loading trained networks as safetensors files that carry their own architecture,
+/// preprocessing, labels and provenance in `__metadata__`.
+///
+/// Metadata entries (all strings, as safetensors requires):
+/// `format` = "backprop-model", `format_version` = "1.0", `task`, `architecture` (JSON:
+/// `{"inputShape": [...], "layers": [...]}`), `preprocessing` (JSON), `labels` (JSON array of
+/// strings), `provenance` (JSON). Tensors are the network's parameters under their state-dict
+/// names, Dense weights `[out, in]`, Conv2D weights `[out, in, kh, kw]`.
+public enum ModelFile {
+    public static let formatName = "backprop-model"
+    /// Major.minor. A reader accepts any minor version of its major; a newer major is refused.
+    public static let formatVersion = "1.0"
+
+    static let metadataKeys: Set<String> = ["format", "format_version", "task", "architecture",
+                                            "preprocessing", "labels", "provenance"]
+
+    /// A model and what its file said about it.
+    public struct Loaded {
+        public let model: Sequential
+        public let metadata: ModelMetadata
+    }
+
+    /// The file contents for `model` with `metadata`.
+    public static func encode(_ model: Sequential, metadata: ModelMetadata) -> SafeTensorsFile {
+        precondition(metadata.inputShape == model.inputShape && metadata.layers == model.specs,
+                     "ModelFile.encode: metadata describes a different architecture than the model")
+        return SafeTensorsFile(
+            tensors: model.parameters.map { ($0.name, $0.value) },
+            metadata: metadataEntries(metadata, format: formatName))
+    }
+
+    /// Writes `model` to `path`, replacing any previous file atomically.
+    public static func save(_ model: Sequential, metadata: ModelMetadata, to path: String) throws(ModelFileError) {
+        try FileIO.writeAtomically(encode(model, metadata: metadata).encoded(), to: path)
+    }
+
+    /// Reads, validates and rebuilds the model stored at `path`.
+    public static func load(contentsOf path: String) throws(ModelFileError) -> Loaded {
+        let bytes = try FileIO.contents(of: path)
+        return try decode(try SafeTensorsFile.decode(bytes))
+    }
+
+    /// Rebuilds a model from a decoded file: checks the format and version, accepts only the
+    /// metadata keys it writes, checks that the tensors are exactly those of the architecture
+    /// (names and shapes, before allocating the network), then fills the network.
+    public static func decode(_ file: SafeTensorsFile) throws(ModelFileError) -> Loaded {
+        try checkFormat(file, expected: formatName)
+        if let unknown = file.metadata.first(where: { !metadataKeys.contains($0.key) }) {
+            throw .unknownMetadata(key: unknown.key)
+        }
+        let metadata = try decodeMetadata(file)
+        let model = try buildModel(metadata, weights: file.tensors)
+        return Loaded(model: model, metadata: metadata)
+    }
+
+    /// Fills `model` from tensors with its state-dict names, e.g. a file written by Python's
+    /// `safetensors` from a PyTorch state dict. Metadata is ignored.
+    public static func loadWeights(from file: SafeTensorsFile, into model: Sequential) throws(ModelFileError) {
+        let expected = model.parameters.map { (name: $0.name, shape: $0.value.shape) }
+        try checkTensors(file.tensors, expected: expected)
+        let byName = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.tensor) })
+        model.setWeights(model.parameters.map { byName[$0.name]! })
+    }
+
+    // MARK: - Shared with checkpoints
+
+    static func metadataEntries(_ metadata: ModelMetadata, format: String) -> [(key: String, value: String)] {
+        [("format", format),
+         ("format_version", formatVersion),
+         ("task", metadata.task),
+         ("architecture", MetadataJSON.encode(Architecture(inputShape: metadata.inputShape, layers: metadata.layers))),
+         ("preprocessing", metadata.preprocessing),
+         ("labels", MetadataJSON.encode(metadata.labels)),
+         ("provenance", MetadataJSON.encode(metadata.provenance))]
+    }
+
+    static func checkFormat(_ file: SafeTensorsFile, expected: String) throws(ModelFileError) {
+        let format = file.metadataValue("format")
+        guard format == expected else { throw .notABackpropFile(found: format) }
+        guard let version = file.metadataValue("format_version") else {
+            throw .invalidMetadata(key: "format_version", reason: "missing")
+        }
+        let parts = version.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let major = Int(parts[0]), let _ = Int(parts[1]), major >= 1 else {
+            throw .invalidMetadata(key: "format_version", reason: "\"\(version)\" is not major.minor")
+        }
+        let supportedMajor = Int(formatVersion.split(separator: ".")[0])!
+        guard major <= supportedMajor else {
+            throw .newerFormatVersion(found: version, supported: "\(supportedMajor).x")
+        }
+    }
+
+    static func decodeMetadata(_ file: SafeTensorsFile) throws(ModelFileError) -> ModelMetadata {
+        guard let task = file.metadataValue("task"), !task.isEmpty else {
+            throw .invalidMetadata(key: "task", reason: "missing")
+        }
+        let architecture = try MetadataJSON.decode(Architecture.self, key: "architecture",
+                                                   from: file.metadataValue("architecture"))
+        guard let preprocessing = file.metadataValue("preprocessing") else {
+            throw .invalidMetadata(key: "preprocessing", reason: "missing")
+        }
+        do {
+            _ = try JSONValue.parse(Array(preprocessing.utf8))
+        } catch {
+            throw .invalidMetadata(key: "preprocessing", reason: error.description)
+        }
+        let labels = try MetadataJSON.decode([String].self, key: "labels", from: file.metadataValue("labels"))
+        let provenance = try MetadataJSON.decode(Provenance.self, key: "provenance",
+                                                 from: file.metadataValue("provenance"))
+        return ModelMetadata(task: task, inputShape: architecture.inputShape, layers: architecture.layers,
+                             preprocessing: preprocessing, labels: labels, provenance: provenance)
+    }
+
+    /// Builds the architecture and fills it with `weights`, which must be exactly its parameters.
+    static func buildModel(_ metadata: ModelMetadata,
+                           weights: [(name: String, tensor: Tensor)]) throws(ModelFileError) -> Sequential {
+        // Names and shapes first, from the specs alone: a hostile architecture cannot make us
+        // allocate more than the tensors actually present in the file.
+        var expected: [(name: String, shape: [Int])] = []
+        for (index, spec) in metadata.layers.enumerated() {
+            for (name, shape) in spec.parameterShapes { expected.append(("layers.\(index).\(name)", shape)) }
+        }
+        try checkTensors(weights, expected: expected)
+        var random = RandomGenerator(seed: 0)
+        let model: Sequential
+        do {
+            model = try Sequential(inputShape: metadata.inputShape, specs: metadata.layers, random: &random)
+        } catch {
+            throw .invalidArchitecture(error.message)
+        }
+        let byName = Dictionary(uniqueKeysWithValues: weights.map { ($0.name, $0.tensor) })
+        model.setWeights(model.parameters.map { byName[$0.name]! })
+        return model
+    }
+
+    /// The tensors must be exactly `expected`: every name present with its shape, nothing else.
+    static func checkTensors(_ tensors: [(name: String, tensor: Tensor)],
+                             expected: [(name: String, shape: [Int])]) throws(ModelFileError) {
+        var present: [String: [Int]] = [:]
+        for (name, tensor) in tensors {
+            guard present.updateValue(tensor.shape, forKey: name) == nil else {
+                throw .invalidTensorEntry(name: name, reason: "appears twice")
+            }
+        }
+        for (name, shape) in expected {
+            guard let found = present.removeValue(forKey: name) else { throw .missingTensor(name) }
+            guard found == shape else { throw .wrongShape(name: name, expected: shape, found: found) }
+        }
+        if let extra = present.keys.sorted().first { throw .unexpectedTensor(extra) }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+@testable import Backprop
+@testable import ModelFile
+
+/// A small conv net and its metadata, seeded.
+func makeConvModel(seed: UInt64 = 3) throws -> (Sequential, ModelMetadata) {
+    var random = RandomGenerator(seed: seed)
+    let specs: [LayerSpec] = [
+        .conv2d(inputChannels: 1, outputChannels: 4, kernelSize: 3, stride: 1, padding: 1), .relu,
+        .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dropout(rate: 0.25),
+        .dense(inputSize: 4 * 4 * 4, outputSize: 3),
+    ]
+    let model = try Sequential(inputShape: [1, 8, 8], specs: specs, random: &random)
+    for parameter in model.parameters where parameter.name.hasSuffix("bias") {
+        parameter.value = Tensor(shape: parameter.value.shape,
+                                 scalars: (0..<parameter.value.count).map { _ in random.uniform(-1, 1) })
+    }
+    let metadata = ModelMetadata(
+        task: "digits", inputShape: [1, 8, 8], layers: specs,
+        preprocessing: #"{"normalise":"mnist","mean":0.1307,"std":0.3081}"#, labels: ["a", "b", "c"],
+        provenance: Provenance(created: "2026-11-30T00:00:00Z", seed: seed, epochs: 2, dataSHA256: "abc",
+                               metrics: ["test_accuracy": 0.5], command: "digits train"))
+    return (model, metadata)
+}
+
+/// A small dense regression net and its metadata, seeded.
+func makeDenseModel(seed: UInt64 = 4) throws -> (Sequential, ModelMetadata) {
+    var random = RandomGenerator(seed: seed)
+    let specs: [LayerSpec] = [.dense(inputSize: 5, outputSize: 7), .tanh, .dense(inputSize: 7, outputSize: 1)]
+    let model = try Sequential(inputShape: [5], specs: specs, random: &random)
+    let metadata = ModelMetadata(task: "house-price", inputShape: [5], layers: specs,
+                                 preprocessing: #"{"features":["a","b"]}"#, labels: [],
+                                 provenance: Provenance(created: "2026-11-30T00:00:00Z", seed: seed, epochs: 1, dataSHA256: "def"))
+    return (model, metadata)
+}
+
+/// A fresh empty directory under the system temporary directory.
+func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "backprop-tests-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Replaces the JSON header of a safetensors file with `header` (re-padded), keeping the data.
+func withHeader(_ header: String, data: [UInt8]) -> [UInt8] {
+    var headerBytes = Array(header.utf8)
+    while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
+    var bytes: [UInt8] = []
+    withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { bytes.append(contentsOf: $0) }
+    return bytes + headerBytes + data
+}
+
+/// The directory holding the test bundle and the package's other built products.
+var productsDirectory: String {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+}
+
+/// True under CI, where missing prerequisites are failures rather than skips.
+var runningUnderCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
