@@ -26,6 +26,7 @@ let package = Package(
     products: [
         .library(name: "Backprop", targets: ["Backprop"]),
         .library(name: "ModelFile", targets: ["ModelFile"]),
+        .library(name: "PNGCodec", targets: ["PNGCodec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,12 +45,39 @@ let package = Package(
                                "MatrixKernelsAVX2", "MatrixKernelsPortable"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "ModelFile", dependencies: ["Backprop"]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "PNGCodec", dependencies: ["CPNG", "CZlib"]),
+        .target(name: "CommandLineSupport", dependencies: ["Backprop"]),
+        .target(name: "TabularData"),
+
+        // The house-price regressor: library (tested) and command-line front end.
+        .target(name: "HousePriceKit", dependencies: ["Backprop", "ModelFile", "TabularData"],
+                path: "apps/HousePrice/HousePriceKit"),
+        .executableTarget(name: "house-price",
+                          dependencies: ["HousePriceKit", "ModelFile", "Backprop", "TabularData", "CommandLineSupport",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "apps/HousePrice/house-price"),
+
+        // The digit recogniser: library (tested) and command-line front end.
+        .target(name: "DigitsKit", dependencies: ["Backprop", "ModelFile", "PNGCodec", "CZlib", "MatrixKernels"],
+                path: "apps/Digits/DigitsKit"),
+        .executableTarget(name: "digits",
+                          dependencies: ["DigitsKit", "ModelFile", "Backprop", "CommandLineSupport",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "apps/Digits/digits"),
         .executableTarget(name: "bench",
                           dependencies: ["Backprop", "MatrixKernels",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Benchmarks/bench"),
         .testTarget(name: "BackpropTests", dependencies: ["Backprop"]),
         .testTarget(name: "ModelFileTests", dependencies: ["ModelFile", "Backprop", "save-loop"]),
+        .executableTarget(name: "make-digit-images",
+                          dependencies: ["DigitsKit", "Backprop",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Tools/make-digit-images"),
+        .testTarget(name: "DigitsKitTests",
+                    dependencies: ["DigitsKit", "ModelFile", "Backprop", "PNGCodec", "digits"]),
         .executableTarget(name: "save-loop", dependencies: ["ModelFile", "Backprop"], path: "Tools/save-loop"),
     ],
     swiftLanguageModes: [.v6]

@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed samples per figure (the median is reported).")
     var runs = 5
 
-    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp.")
+    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits16, digits24, digits32 on request).")
     var only = "gemm,cnn,lenet,mlp"
 
     @Flag(help: "Print one JSON object per figure instead of a table.")
@@ -108,6 +108,7 @@ struct Bench: ParsableCommand {
         case .cnn: quick ? 8 : 24
         case .lenet: quick ? 40 : 150
         case .mlp: quick ? 40 : 150
+        default: quick ? 20 : 60
         }
         for batchSize in [64, 128] {
             let count = stepsPerSample * batchSize

@@ -20,6 +20,8 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
     @inlinable static var rowBlock: Int { Kernel.rows &* 12 }
     /// NC: columns of C per task, a multiple of NR.
     @inlinable static var columnBlock: Int { 512 }
+    /// k-rows per slab when packing needs a transpose: 64 × NR floats of target stay in L1.
+    @inlinable static var transposeSlab: Int { 64 }
     /// Below this many flops (~150 µs on one core) a second thread costs more than it saves.
     @inlinable static var parallelFlopThreshold: Double { 3.2e7 }
 
@@ -114,15 +116,23 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
                 if width < nr { (row + width).update(repeating: 0, count: nr &- width) }
             }
         } else {
-            // op(B)(l, j) = b[j*ld + l]: walk each stored row (one column of op(B)) contiguously.
+            // op(B)(l, j) = b[j*ld + l]: a transpose. Done in slabs of `transposeSlab` k-rows so
+            // that the slab's target lines stay in L1 while all NR stored rows are read into them
+            // (column-at-a-time over all of k evicted them: 3136-deep dense weights packed at a
+            // tenth of the copy speed).
             if width < nr { destination.update(repeating: 0, count: p.k &* nr) }
-            for j in 0..<width {
-                let source = b.base + (first &+ j) &* b.rowStride
-                var target = destination + j
-                for l in 0..<p.k {
-                    target.pointee = source[l]
-                    target += nr
+            var slab = 0
+            while slab < p.k {
+                let slabEnd = min(p.k, slab &+ transposeSlab)
+                for j in 0..<width {
+                    let source = b.base + (first &+ j) &* b.rowStride
+                    var target = destination + (slab &* nr &+ j)
+                    for l in slab..<slabEnd {
+                        target.pointee = source[l]
+                        target += nr
+                    }
                 }
+                slab = slabEnd
             }
         }
     }
@@ -136,14 +146,20 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         let a = p.a
         if height < mr { destination.update(repeating: 0, count: p.k &* mr) }
         if !a.isTransposed {
-            // op(A)(i, l) = a[i*ld + l]: read each row contiguously, scatter with stride MR.
-            for r in 0..<height {
-                let source = a.base + (first &+ r) &* a.rowStride
-                var target = destination + r
-                for l in 0..<p.k {
-                    target.pointee = source[l]
-                    target += mr
+            // op(A)(i, l) = a[i*ld + l]: read rows contiguously, scatter with stride MR, in slabs
+            // of k for the same reason as in packB.
+            var slab = 0
+            while slab < p.k {
+                let slabEnd = min(p.k, slab &+ transposeSlab)
+                for r in 0..<height {
+                    let source = a.base + (first &+ r) &* a.rowStride
+                    var target = destination + (slab &* mr &+ r)
+                    for l in slab..<slabEnd {
+                        target.pointee = source[l]
+                        target += mr
+                    }
                 }
+                slab = slabEnd
             }
         } else {
             // op(A)(i, l) = a[l*ld + i]: the MR values of one l are contiguous in memory.

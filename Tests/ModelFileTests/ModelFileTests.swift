@@ -161,6 +161,11 @@ struct ModelFileTests {
             let pipe = Pipe()
             process.standardOutput = pipe
             try process.run()
+            // Whatever happens below, the writer must not outlive the test.
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
             _ = pipe.fileHandleForReading.availableData   // "ready": at least one save finished
             usleep(UInt32(random.index(below: 20_000)))
             kill(process.processIdentifier, SIGKILL)

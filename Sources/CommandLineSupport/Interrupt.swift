@@ -1,0 +1,20 @@
+import Foundation
+import Synchronization
+
+/// Ctrl-C as a request, not a kill: the first SIGINT sets a flag that training polls between
+/// batches, so the run can stop cleanly and save what it learned; a second one exits at once.
+public enum Interrupt {
+    private static let requested = Atomic<Bool>(false)
+
+    /// Installs the handler. Call once, before long work.
+    public static func install() {
+        signal(SIGINT) { _ in
+            if Interrupt.requested.exchange(true, ordering: .relaxed) { _exit(130) }
+            let message = "\ninterrupt: finishing the current batch and saving; press Ctrl-C again to quit now\n"
+            _ = message.withCString { write(2, $0, strlen($0)) }
+        }
+    }
+
+    /// Whether Ctrl-C was pressed.
+    public static var isRequested: Bool { requested.load(ordering: .relaxed) }
+}

@@ -1,0 +1,57 @@
+/// A grayscale image with values in [0, 1] (0 black, 1 white), row-major, top row first.
+public struct GrayImage: Equatable, Sendable {
+    public let width: Int
+    public let height: Int
+    /// `width * height` values.
+    public var pixels: [Float]
+
+    public init(width: Int, height: Int, pixels: [Float]) {
+        precondition(width >= 0 && height >= 0 && pixels.count == width * height,
+                     "GrayImage: \(pixels.count) pixels for \(width)×\(height)")
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    public init(width: Int, height: Int, repeating value: Float = 0) {
+        self.init(width: width, height: height, pixels: [Float](repeating: value, count: width * height))
+    }
+
+    public subscript(x: Int, y: Int) -> Float {
+        get { pixels[y * width + x] }
+        set { pixels[y * width + x] = newValue }
+    }
+}
+
+/// Gray and alpha samples as decoded, before compositing; both in [0, 1].
+public struct GrayAlphaImage: Equatable, Sendable {
+    public let width: Int
+    public let height: Int
+    public var gray: [Float]
+    /// 1 = opaque. All ones for images without transparency.
+    public var alpha: [Float]
+
+    /// Whether any pixel is less than fully opaque.
+    public var hasTransparency: Bool { alpha.contains { $0 < 1 } }
+
+    /// Composites the image over a uniform background of gray level `background`.
+    public func composited(over background: Float) -> GrayImage {
+        GrayImage(width: width, height: height,
+                  pixels: zip(gray, alpha).map { value, opacity in opacity * value + (1 - opacity) * background })
+    }
+
+    /// Composites over the background that keeps the drawing visible: transparent areas become
+    /// white under dark ink and black under light ink, judged from the opaque pixels' mean level.
+    /// A black digit on a transparent canvas (the usual export of drawing apps) thus becomes a
+    /// black digit on white paper, not a black square.
+    public func compositedOverContrastingBackground() -> GrayImage {
+        guard hasTransparency else { return GrayImage(width: width, height: height, pixels: gray) }
+        var weighted: Float = 0, weight: Float = 0
+        for (value, opacity) in zip(gray, alpha) {
+            weighted += value * opacity
+            weight += opacity
+        }
+        let inkLevel = weight > 0 ? weighted / weight : 0
+        return composited(over: inkLevel > 0.5 ? 0 : 1)
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@testable import DigitsKit
+@testable import PNGCodec
+@testable import Backprop
+
+@Suite("MNIST-style normalisation")
+struct NormalizationTests {
+    /// A white canvas with a dark filled rectangle (ink) at the given place.
+    private func darkRectangle(width: Int, height: Int, x: Range<Int>, y: Range<Int>) -> GrayImage {
+        var image = GrayImage(width: width, height: height, repeating: 1)
+        for row in y { for column in x { image[column, row] = 0 } }
+        return image
+    }
+
+    private func centreOfMass(_ pixels: [Float]) -> (x: Float, y: Float) {
+        var (mass, sx, sy): (Float, Float, Float) = (0, 0, 0)
+        for (i, v) in pixels.enumerated() {
+            mass += v
+            sx += v * (Float(i % 28) + 0.5)
+            sy += v * (Float(i / 28) + 0.5)
+        }
+        return (sx / mass, sy / mass)
+    }
+
+    private func inkBox(_ pixels: [Float]) -> (width: Int, height: Int) {
+        let ink = pixels.indices.filter { pixels[$0] > 0.2 }
+        let xs = ink.map { $0 % 28 }, ys = ink.map { $0 / 28 }
+        return (xs.max()! - xs.min()! + 1, ys.max()! - ys.min()! + 1)
+    }
+
+    @Test("Dark ink on light paper is inverted into light ink on black")
+    func polarity() {
+        let output = DigitNormalizer().normalize(darkRectangle(width: 100, height: 100, x: 40..<60, y: 20..<80))
+        #expect(output[0] == 0)                   // paper became background
+        #expect(output.max()! > 0.95)             // ink became bright
+        // Light ink on dark paper is kept as it is.
+        var light = GrayImage(width: 100, height: 100, repeating: 0)
+        for y in 20..<80 { for x in 40..<60 { light[x, y] = 1 } }
+        #expect(DigitNormalizer().normalize(light) == output)
+    }
+
+    @Test("The digit is scaled to fit 20×20 keeping its aspect ratio, centred by mass, wherever it was")
+    func aspectAndCentre() {
+        // A 1:3 bar in a corner of a 300×200 image.
+        let output = DigitNormalizer().normalize(darkRectangle(width: 300, height: 200, x: 10..<40, y: 5..<95))
+        let box = inkBox(output)
+        #expect(box.height == 20)
+        #expect(abs(box.width - 7) <= 1)          // 20 / 3 ≈ 6.7
+        let centre = centreOfMass(output)
+        #expect(abs(centre.x - 14) <= 0.5 && abs(centre.y - 14) <= 0.5)
+    }
+
+    @Test("Small digits are enlarged, blank images give a blank field")
+    func scaleUpAndBlank() {
+        let output = DigitNormalizer().normalize(darkRectangle(width: 64, height: 64, x: 30..<35, y: 28..<38))
+        #expect(inkBox(output).height == 20)
+        #expect(DigitNormalizer().normalize(GrayImage(width: 50, height: 50, repeating: 0.8)).allSatisfy { $0 == 0 })
+    }
+
+    @Test("28×28 MNIST digits come through unchanged in effect")
+    func mnistUnchanged() throws {
+        guard let test = try loadMNISTTest() else { return }
+        let preprocessing = DigitPreprocessing()
+        var totalDifference: Float = 0
+        var worst: Float = 0
+        let count = 500
+        for index in 0..<count {
+            let digit = test.inputs.scalars[(index * 784)..<((index + 1) * 784)].map { $0 * preprocessing.deviation + preprocessing.mean }
+            let output = DigitNormalizer().normalize(GrayImage(width: 28, height: 28, pixels: Array(digit)))
+            let difference = zip(digit, output).reduce(Float(0)) { $0 + abs($1.0 - $1.1) } / zip(digit, output).reduce(Float(0)) { $0 + $1.0 }
+            totalDifference += difference
+            worst = max(worst, difference)
+        }
+        // Relative L1 change: resampling a 19- or 21-pixel box to 20 and a pixel of re-centring
+        // move some ink, but the digit stays where and how it was.
+        #expect(totalDifference / Float(count) < 0.25, "mean relative change \(totalDifference / Float(count))")
+    }
+}
+
+/// The MNIST test set from data/mnist, or nil (with a printed reason) when absent outside CI.
+func loadMNISTTest() throws -> DigitData? {
+    let directory = repositoryRoot + "/data/mnist"
+    guard FileManager.default.fileExists(atPath: directory + "/t10k-images-idx3-ubyte.gz") else {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            Issue.record("MNIST is missing from \(directory): run data/fetch")
+        } else {
+            print("skipped: MNIST not in \(directory) (run data/fetch)")
+        }
+        return nil
+    }
+    return try MNISTDirectory(directory).test(DigitPreprocessing())
+}
+
+/// The repository root: the tests run from .build/<triple>/<configuration>/.
+var repositoryRoot: String {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}

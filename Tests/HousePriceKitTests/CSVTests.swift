@@ -1,0 +1,43 @@
+import Testing
+@testable import TabularData
+
+@Suite("CSV parsing")
+struct CSVTests {
+    private func parse(_ text: String) throws(CSVError) -> CSVTable {
+        try CSVTable.parse(Array(text.utf8), name: "t.csv")
+    }
+
+    @Test("Quotes with commas, doubled quotes and line breaks; BOM; CRLF; no final newline")
+    func rfc4180() throws {
+        let table = try parse("\u{FEFF}id,name,note\r\n1,\"Smith, J\",\"said \"\"hi\"\"\"\r\n2,plain,\"two\r\nlines\"\r\n3,,last")
+        #expect(table.header == ["id", "name", "note"])
+        #expect(table.rows == [["1", "Smith, J", "said \"hi\""], ["2", "plain", "two\r\nlines"], ["3", "", "last"]])
+        #expect(table.lines == [2, 3, 5])
+    }
+
+    @Test("LF line ends, trailing blank line, spaces around header names")
+    func variations() throws {
+        let table = try parse(" a , b\n1,2\n3,4\n\n")
+        #expect(table.header == ["a", "b"])
+        #expect(table.rows.count == 2)
+    }
+
+    @Test("Malformed input is reported by line")
+    func errors() {
+        #expect(throws: CSVError(file: "t.csv", line: 1, message: "the file is empty")) { try parse("") }
+        #expect(throws: CSVError(file: "t.csv", line: 3, message: "3 fields, but the header has 2")) { try parse("a,b\n1,2\n1,2,3\n") }
+        #expect(throws: CSVError(file: "t.csv", line: 2, message: "1 fields, but the header has 2")) { try parse("a,b\n1\n") }
+        #expect(throws: CSVError(file: "t.csv", line: 2, message: "field 2 opens a quote that never closes")) { try parse("a,b\n1,\"oops\n2,3\n") }
+        #expect(throws: CSVError(file: "t.csv", line: 2, message: "field 1 has text after its closing quote")) { try parse("a,b\n\"x\"y,2\n") }
+        #expect(throws: CSVError.self) { try parse("a,a\n1,2\n") }
+        #expect(throws: CSVError.self) { try CSVTable.parse([0x61, 0x2C, 0x62, 0x0A, 0xFF, 0x2C, 0x31], name: "t.csv") }
+    }
+
+    @Test("Writing quotes exactly the fields that need it, and reads back identically")
+    func writer() throws {
+        let fields = ["plain", "a,b", "say \"x\"", "two\nlines", ""]
+        let table = try parse(CSVWriter.line(["c1", "c2", "c3", "c4", "c5"]) + CSVWriter.line(fields))
+        #expect(table.rows == [fields])
+        #expect(CSVWriter.quoted("plain") == "plain")
+    }
+}

@@ -1,0 +1,141 @@
+import Backprop
+import Foundation
+import ModelFile
+
+/// Where `digits train` and `digits evaluate` get labelled images.
+public enum DigitSource: Sendable {
+    /// A directory with the four MNIST IDX files (gzipped or not).
+    case mnist(String)
+    /// A directory with one sub-folder of PNGs per label.
+    case images(String)
+}
+
+/// What a training run produced.
+public struct DigitTrainingOutcome {
+    public let metadata: ModelMetadata
+    public let summary: TrainingSummary
+    /// On the MNIST test set, or the held-out 10 % of an image folder.
+    public let evaluation: ClassificationReport?
+    /// Image files that could not be used, with why.
+    public let skipped: [String]
+    /// Training time in seconds, data loading excluded.
+    public let seconds: Double
+}
+
+/// Trains the digit network, writing the model (and, between epochs, a checkpoint) atomically.
+public enum DigitTraining {
+    /// The checkpoint written next to `output` after every epoch, for `--resume`.
+    public static func checkpointPath(for output: String) -> String { output + ".checkpoint" }
+
+    /// Trains per `options` on `source` and saves the model to `output`.
+    ///
+    /// With `resume`, continues from the checkpoint next to `output`, which must have been made
+    /// with the same options. After every epoch the checkpoint is rewritten; when training ends
+    /// normally it is removed. If `shouldStop` turns true (Ctrl-C), the model learned so far is
+    /// saved and the checkpoint kept, so that `--resume` can finish the run.
+    public static func run(options: DigitTrainingOptions, source: DigitSource, output: String, threads: Int,
+                           resume: Bool, command: String,
+                           onBatch: (BatchProgress) -> Void = { _ in },
+                           onEpoch: (EpochReport) -> Void = { _ in },
+                           shouldStop: () -> Bool = { false }) throws -> DigitTrainingOutcome {
+        let preprocessing = DigitPreprocessing()
+        var training: DigitData
+        var evaluationData: DigitData?
+        switch source {
+        case let .mnist(directory):
+            let mnist = MNISTDirectory(directory)
+            training = try mnist.training(preprocessing)
+            evaluationData = try mnist.test(preprocessing)
+        case let .images(directory):
+            let all = try ImageFolder(directory).load(preprocessing)
+            var random = RandomGenerator(seed: options.seed ^ 0x5EED)
+            let (trainingPart, heldOut) = all.dataset.split(validationFraction: all.count >= 20 ? 0.1 : 0, random: &random)
+            training = DigitData(inputs: trainingPart.inputs, targets: trainingPart.targets.scalars.map { Int($0) },
+                                 labels: all.labels, skipped: all.skipped, checksum: all.checksum)
+            if heldOut.count > 0 {
+                evaluationData = DigitData(inputs: heldOut.inputs, targets: heldOut.targets.scalars.map { Int($0) },
+                                           labels: all.labels)
+            }
+        }
+
+        var random = RandomGenerator(seed: options.seed)
+        let model = try Sequential(inputShape: DigitRecipe.inputShape,
+                                   specs: outputLayers(classes: training.labels.count), random: &random)
+        let configuration = TrainingConfiguration(
+            epochs: options.epochs, batchSize: options.batchSize,
+            schedule: .cosine(warmupEpochs: min(1, Double(options.epochs) * 0.2), minimumFactor: 0.01),
+            threads: threads)
+        let trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(),
+                              optimizer: AdamW(learningRate: options.learningRate, weightDecay: 1e-4),
+                              configuration: configuration, random: random)
+        if options.augment {
+            let augmentation = DigitAugmentation(background: preprocessing.backgroundInput)
+            trainer.augment = { inputs, random in augmentation.apply(to: &inputs, random: &random, threads: threads) }
+        }
+
+        var metadata = ModelMetadata(
+            task: "digits", inputShape: DigitRecipe.inputShape, layers: model.specs,
+            preprocessing: String(decoding: try JSONEncoder().encode(preprocessing), as: UTF8.self),
+            labels: training.labels,
+            provenance: Provenance(seed: options.seed, epochs: options.epochs, dataSHA256: training.checksum,
+                                   command: command))
+        let settings = String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self)
+        let checkpointPath = checkpointPath(for: output)
+        if resume {
+            let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
+            guard checkpoint.settings == settings else {
+                throw DigitsError("\(checkpointPath) was made with other options (\(checkpoint.settings)); "
+                    + "resume with the same --epochs, --batch-size, --learning-rate, --augment and --seed")
+            }
+            try checkpoint.restore(into: trainer)
+            metadata.provenance.created = checkpoint.metadata.provenance.created
+        }
+
+        let started = Date()
+        let summary: TrainingSummary = try trainer.fit(training.dataset, onBatch: onBatch, onEpoch: { report in
+            // A failed checkpoint write must not end the run; the next epoch tries again.
+            try? TrainingCheckpoint(trainer: trainer, metadata: metadata, settings: settings).save(to: checkpointPath)
+            onEpoch(report)
+        }, shouldStop: shouldStop)
+        let seconds = Date().timeIntervalSince(started)
+
+        var evaluation: ClassificationReport?
+        if let evaluationData {
+            evaluation = evaluate(model, on: evaluationData, threads: threads)
+            metadata.provenance.metrics[source.isMNIST ? "test_accuracy" : "validation_accuracy"] = evaluation!.accuracy
+        }
+        if let last = summary.history.last { metadata.provenance.metrics["training_loss"] = last.trainingLoss }
+        metadata.provenance.metrics["training_seconds"] = seconds
+        metadata.provenance.epochs = summary.epochsCompleted
+        try ModelFile.save(model, metadata: metadata, to: output)
+        if summary.stopReason != .interrupted { try? FileManager.default.removeItem(atPath: checkpointPath) }
+        return DigitTrainingOutcome(metadata: metadata, summary: summary, evaluation: evaluation,
+                                    skipped: training.skipped, seconds: seconds)
+    }
+
+    /// The recipe's layers with the output layer sized for `classes`.
+    static func outputLayers(classes: Int) -> [LayerSpec] {
+        var layers = DigitRecipe.layers
+        layers[layers.count - 1] = .dense(inputSize: 128, outputSize: classes)
+        return layers
+    }
+
+    /// Classifies `data` and compares with its labels.
+    public static func evaluate(_ model: Sequential, on data: DigitData, threads: Int) -> ClassificationReport {
+        let predicted = argmaxRows(model.predict(data.inputs, batchSize: 500, threads: threads))
+        return ClassificationReport(actual: data.targets, predicted: predicted, classes: data.labels.count)
+    }
+}
+
+extension DigitSource {
+    var isMNIST: Bool { if case .mnist = self { true } else { false } }
+}
+
+extension JSONEncoder {
+    /// Keys sorted, so equal values always encode to equal text.
+    public static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

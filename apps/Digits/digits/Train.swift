@@ -1,0 +1,90 @@
+import ArgumentParser
+import Backprop
+import CommandLineSupport
+import DigitsKit
+import Foundation
+import ModelFile
+
+extension Digits {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train the digit CNN on MNIST (or a folder of labelled PNGs) and save the model.",
+            discussion: """
+            The defaults reach about 99.2% MNIST test accuracy in about 30 s on two cores. The \
+            shipped model came from: digits train --epochs 15 --augment --output data/models/digits.safetensors
+            A checkpoint is kept next to the output after every epoch; after Ctrl-C (which saves \
+            the model learned so far) or a crash, --resume continues the run exactly.
+            """)
+
+        @OptionGroup var data: DataOptions
+
+        @Option(help: "Passes over the training set.")
+        var epochs = DigitTrainingOptions().epochs
+
+        @Option(help: "Images per optimizer step.")
+        var batchSize = DigitTrainingOptions().batchSize
+
+        @Option(help: "Peak learning rate (AdamW, one-cycle cosine schedule).")
+        var learningRate = DigitTrainingOptions().learningRate
+
+        @Flag(help: "Randomly rotate, scale and shift training images (slower to converge, more accurate).")
+        var augment = false
+
+        @Option(help: "Seed for initialisation, shuffling, dropout and augmentation.")
+        var seed = DigitTrainingOptions().seed
+
+        @OptionGroup var threads: ThreadOptions
+
+        @Option(help: ArgumentHelp("Where to write the model.", valueName: "model"))
+        var output = "digits.safetensors"
+
+        @Flag(help: "Continue the interrupted run whose checkpoint is next to --output.")
+        var resume = false
+
+        @Flag(help: "Print the result as one JSON object.")
+        var json = false
+
+        func validate() throws {
+            guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+            guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+            guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+        }
+
+        func run() throws {
+            var options = DigitTrainingOptions()
+            options.epochs = epochs
+            options.batchSize = batchSize
+            options.learningRate = learningRate
+            options.augment = augment
+            options.seed = seed
+            Interrupt.install()
+            let progress = TrainingProgress(unit: "img")
+            let outcome = try DigitTraining.run(
+                options: options, source: data.source, output: output, threads: threads.threads, resume: resume,
+                command: (["digits"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+                onBatch: progress.batch, onEpoch: { progress.epoch($0) }, shouldStop: { Interrupt.isRequested })
+            for skipped in outcome.skipped { Console.error("skipped \(skipped)") }
+            let evaluationName = data.images == nil ? "test" : "validation"
+            if json {
+                var result: [String: Any] = [
+                    "output": output, "epochs": outcome.summary.epochsCompleted, "seconds": outcome.seconds,
+                    "stopped": outcome.summary.stopReason.rawValue,
+                    "history": outcome.summary.history.map { ["epoch": $0.epoch, "loss": $0.trainingLoss,
+                                                              "seconds": $0.seconds, "images_per_second": $0.samplesPerSecond] },
+                ]
+                if let evaluation = outcome.evaluation { result["\(evaluationName)_accuracy"] = evaluation.accuracy }
+                print(Console.json(result))
+            } else {
+                if let evaluation = outcome.evaluation {
+                    print(String(format: "%@ accuracy %.2f%% (%d images)", evaluationName, evaluation.accuracy * 100, evaluation.count))
+                }
+                print(String(format: "trained %d epochs in %.1f s; model saved to %@", outcome.summary.epochsCompleted,
+                             outcome.seconds, output))
+            }
+            if outcome.summary.stopReason == .interrupted {
+                Console.error("interrupted: the model learned so far is saved; continue with the same command and --resume")
+                throw ExitCode(130)
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Backprop
+import Foundation
+import ModelFile
+import TabularData
+
+/// A trained price model, loaded from its file with its preprocessing.
+public struct HousePricePredictor {
+    public let model: Sequential
+    public let metadata: ModelMetadata
+    public let pipeline: FeaturePipeline
+
+    public init(contentsOf path: String) throws {
+        let loaded = try ModelFile.load(contentsOf: path)
+        guard loaded.metadata.task == "house-price" else {
+            throw HousePriceError("\(path): a \(loaded.metadata.task) model, not a house-price model")
+        }
+        let pipeline: FeaturePipeline
+        do {
+            pipeline = try JSONDecoder().decode(FeaturePipeline.self, from: Data(loaded.metadata.preprocessing.utf8))
+        } catch {
+            throw HousePriceError("\(path): unreadable preprocessing metadata (\(error))")
+        }
+        guard loaded.model.inputShape == [pipeline.featureCount], loaded.model.outputShape == [1] else {
+            throw HousePriceError("\(path): the network does not match its preprocessing (\(pipeline.featureCount) features)")
+        }
+        model = loaded.model
+        metadata = loaded.metadata
+        self.pipeline = pipeline
+    }
+
+    /// Predicted prices for every row of `table`, and warnings about unseen categories.
+    public func predict(_ table: CSVTable, name: String,
+                        threads: Int = ExecutionContext.availableProcessors) throws(HousePriceError) -> (prices: [Double], warnings: [String]) {
+        let (inputs, warnings) = try pipeline.features(table, name: name, rows: Array(table.rows.indices))
+        let outputs = model.predict(inputs, batchSize: 1024, threads: threads)
+        return (outputs.scalars.map(pipeline.decodeTarget), warnings)
+    }
+
+    /// Metrics on the rows of `table` that have a target value (others are skipped with a warning).
+    public func evaluate(_ table: CSVTable, name: String,
+                         threads: Int = ExecutionContext.availableProcessors) throws(HousePriceError) -> (RegressionMetrics, [String]) {
+        let (targets, missingLines) = try FeaturePipeline.readTargets(table, name: name, target: pipeline.target, logTarget: false)
+        guard !targets.isEmpty else { throw HousePriceError("\(name): no row has a \"\(pipeline.target)\" value to compare with") }
+        let (prices, warnings) = try predict(table, name: name, threads: threads)
+        let rows = targets.keys.sorted()
+        var allWarnings = warnings
+        if !missingLines.isEmpty { allWarnings.append("skipped \(missingLines.count) row(s) without a \"\(pipeline.target)\" value") }
+        return (RegressionMetrics(predicted: rows.map { prices[$0] }, actual: rows.map { targets[$0]! }), allWarnings)
+    }
+}

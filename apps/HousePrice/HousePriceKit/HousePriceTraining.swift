@@ -1,0 +1,166 @@
+import Backprop
+import Foundation
+import ModelFile
+import TabularData
+
+/// Options of `house-price train` that decide the trained weights (threads do not).
+public struct HousePriceOptions: Codable, Equatable, Sendable {
+    public var target: String
+    public var drop: [String] = []
+    public var logTarget = false
+    public var epochs = 200
+    public var batchSize = 128
+    /// Peak learning rate of the cosine schedule (AdamW).
+    public var learningRate: Float = 0.001
+    public var hidden = [256, 256]
+    public var seed: UInt64 = 1
+    /// Share of the rows held out to choose the best epoch and report metrics.
+    public var validation = 0.1
+    /// Stop after this many epochs without a better validation loss.
+    public var patience = 40
+
+    public init(target: String) { self.target = target }
+}
+
+/// Reads a CSV file into a table, with errors naming the file.
+public func readCSV(_ path: String) throws(HousePriceError) -> CSVTable {
+    guard let data = FileManager.default.contents(atPath: path) else { throw HousePriceError("\(path): cannot be read") }
+    let table: CSVTable
+    do {
+        table = try CSVTable.parse([UInt8](data), name: path)
+    } catch {
+        throw HousePriceError(error.description)
+    }
+    guard !table.rows.isEmpty else { throw HousePriceError("\(path): has a header but no data rows") }
+    return table
+}
+
+/// What a training run produced.
+public struct HousePriceTrainingOutcome {
+    public let metadata: ModelMetadata
+    public let pipeline: FeaturePipeline
+    /// On the held-out validation rows, in the target's units (nil without validation rows).
+    public let validationMetrics: RegressionMetrics?
+    public let summary: TrainingSummary
+    /// Things the user should know (skipped rows, ignored columns).
+    public let warnings: [String]
+    /// Training time in seconds, CSV parsing and preprocessing excluded.
+    public let seconds: Double
+}
+
+/// Trains the price regressor from a CSV file and saves it (with its fitted preprocessing).
+public enum HousePriceTraining {
+    public static let minimumRows = 20
+
+    public static func checkpointPath(for output: String) -> String { output + ".checkpoint" }
+
+    /// The network for `features` inputs: dense + ReLU per hidden width, then one output.
+    public static func layers(features: Int, hidden: [Int]) -> [LayerSpec] {
+        var layers: [LayerSpec] = []
+        var width = features
+        for size in hidden {
+            layers += [.dense(inputSize: width, outputSize: size), .relu]
+            width = size
+        }
+        return layers + [.dense(inputSize: width, outputSize: 1)]
+    }
+
+    /// Trains per `options` on the CSV at `path` and writes the model to `output`; `resume`
+    /// continues from the checkpoint next to `output` (same options required).
+    public static func run(csv path: String, options: HousePriceOptions, output: String, threads: Int,
+                           resume: Bool, command: String,
+                           onBatch: (BatchProgress) -> Void = { _ in },
+                           onEpoch: (EpochReport) -> Void = { _ in },
+                           shouldStop: () -> Bool = { false }) throws -> HousePriceTrainingOutcome {
+        let table = try readCSV(path)
+        var warnings: [String] = []
+        let (targets, missingLines) = try FeaturePipeline.readTargets(table, name: path, target: options.target,
+                                                                      logTarget: options.logTarget)
+        if !missingLines.isEmpty {
+            warnings.append("skipped \(missingLines.count) row(s) without a \"\(options.target)\" value (line"
+                + (missingLines.count > 1 ? "s " : " ") + missingLines.prefix(5).map(String.init).joined(separator: ", ")
+                + (missingLines.count > 5 ? ", ..." : "") + ")")
+        }
+        guard targets.count >= minimumRows else {
+            throw HousePriceError("\(path): \(targets.count) row(s) with a target value; training needs at least \(minimumRows)")
+        }
+        var random = RandomGenerator(seed: options.seed)
+        var rows = targets.keys.sorted()
+        rows.shuffle(using: &random)
+        let validationCount = options.validation > 0 ? max(1, Int((Double(rows.count) * options.validation).rounded())) : 0
+        let validationRows = Array(rows[..<validationCount]).sorted()
+        let trainingRows = Array(rows[validationCount...]).sorted()
+
+        let (pipeline, pipelineWarnings) = try FeaturePipeline.fit(
+            table, name: path, target: options.target, drop: options.drop, logTarget: options.logTarget,
+            trainingRows: trainingRows, targets: targets)
+        warnings += pipelineWarnings
+        func dataset(_ rows: [Int]) throws -> Dataset {
+            let (inputs, _) = try pipeline.features(table, name: path, rows: rows)
+            return Dataset(inputs: inputs, targets: Tensor(shape: [rows.count, 1], scalars: rows.map { pipeline.encodeTarget(targets[$0]!) }))
+        }
+        let training = try dataset(trainingRows)
+        let validation = validationRows.isEmpty ? nil : try dataset(validationRows)
+
+        let model = try Sequential(inputShape: [pipeline.featureCount],
+                                   specs: layers(features: pipeline.featureCount, hidden: options.hidden), random: &random)
+        let configuration = TrainingConfiguration(
+            epochs: options.epochs, batchSize: options.batchSize,
+            schedule: .cosine(warmupEpochs: Double(options.epochs) * 0.05, minimumFactor: 0.01),
+            earlyStoppingPatience: validation == nil ? nil : options.patience, threads: threads)
+        let trainer = Trainer(model: model, loss: MeanSquaredError(),
+                              optimizer: AdamW(learningRate: options.learningRate, weightDecay: 1e-4),
+                              configuration: configuration, random: random)
+
+        var metadata = ModelMetadata(
+            task: "house-price", inputShape: [pipeline.featureCount], layers: model.specs,
+            preprocessing: String(decoding: try JSONEncoder.sorted.encode(pipeline), as: UTF8.self),
+            provenance: Provenance(seed: options.seed, epochs: options.epochs,
+                                   dataSHA256: Checksum.sha256(files: [path]), command: command))
+        let settings = String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self)
+        let checkpointPath = checkpointPath(for: output)
+        if resume {
+            let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
+            guard checkpoint.settings == settings else {
+                throw HousePriceError("\(checkpointPath) was made with other options (\(checkpoint.settings)); resume with the same ones")
+            }
+            guard checkpoint.metadata.preprocessing == metadata.preprocessing else {
+                throw HousePriceError("\(checkpointPath) was made from different data; resume with the same CSV file")
+            }
+            try checkpoint.restore(into: trainer)
+            metadata.provenance.created = checkpoint.metadata.provenance.created
+        }
+
+        let started = Date()
+        let summary = try trainer.fit(training, validation: validation, onBatch: onBatch, onEpoch: { report in
+            try? TrainingCheckpoint(trainer: trainer, metadata: metadata, settings: settings).save(to: checkpointPath)
+            onEpoch(report)
+        }, shouldStop: shouldStop)
+        let seconds = Date().timeIntervalSince(started)
+
+        var metrics: RegressionMetrics?
+        if let validation {
+            let outputs = model.predict(validation.inputs, threads: threads)
+            metrics = RegressionMetrics(predicted: outputs.scalars.map(pipeline.decodeTarget),
+                                        actual: validationRows.map { targets[$0]! })
+            metadata.provenance.metrics = ["validation_rmse": metrics!.rmse, "validation_mae": metrics!.mae,
+                                           "validation_r2": metrics!.r2, "validation_rmsle": metrics!.rmsle]
+        }
+        metadata.provenance.metrics["training_seconds"] = seconds
+        metadata.provenance.epochs = summary.epochsCompleted
+        if let best = summary.bestEpoch { metadata.provenance.metrics["best_epoch"] = Double(best) }
+        try ModelFile.save(model, metadata: metadata, to: output)
+        if summary.stopReason != .interrupted { try? FileManager.default.removeItem(atPath: checkpointPath) }
+        return HousePriceTrainingOutcome(metadata: metadata, pipeline: pipeline, validationMetrics: metrics,
+                                         summary: summary, warnings: warnings, seconds: seconds)
+    }
+}
+
+extension JSONEncoder {
+    /// Keys sorted, so equal values always encode to equal text.
+    public static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

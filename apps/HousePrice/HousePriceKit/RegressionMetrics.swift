@@ -1,0 +1,48 @@
+import Foundation
+
+/// Errors of price predictions, in the target's own units (dollars for California).
+public struct RegressionMetrics: Codable, Equatable, Sendable {
+    public let count: Int
+    /// Root mean squared error.
+    public let rmse: Double
+    /// Mean absolute error.
+    public let mae: Double
+    /// Coefficient of determination: 1 − SSE / total sum of squares around the mean.
+    public let r2: Double
+    /// RMSE of log(1 + price), the usual house-price leaderboard metric (predictions below 0
+    /// count as 0).
+    public let rmsle: Double
+
+    public init(predicted: [Double], actual: [Double]) {
+        precondition(predicted.count == actual.count && !actual.isEmpty, "RegressionMetrics: need matching, non-empty arrays")
+        let n = Double(actual.count)
+        let mean = actual.reduce(0, +) / n
+        var squared = 0.0, absolute = 0.0, total = 0.0, logSquared = 0.0
+        for (p, y) in zip(predicted, actual) {
+            squared += (p - y) * (p - y)
+            absolute += abs(p - y)
+            total += (y - mean) * (y - mean)
+            let logError = log1p(max(0, p)) - log1p(max(0, y))
+            logSquared += logError * logError
+        }
+        count = actual.count
+        rmse = (squared / n).squareRoot()
+        mae = absolute / n
+        r2 = total > 0 ? 1 - squared / total : 0
+        rmsle = (logSquared / n).squareRoot()
+    }
+
+    /// One line: "RMSE 47,800  MAE 31,200  R² 0.826  RMSLE 0.236 (4128 rows)".
+    public var formatted: String {
+        "RMSE \(RegressionMetrics.grouped(rmse))  MAE \(RegressionMetrics.grouped(mae))  "
+            + String(format: "R² %.4f  RMSLE %.4f", r2, rmsle) + "  (\(count) rows)"
+    }
+
+    static func grouped(_ value: Double) -> String {
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.maximumFractionDigits = value < 100 ? 4 : 0
+        formatter.locale = Locale(identifier: "en_US")
+        return formatter.string(from: NSNumber(value: value)) ?? String(value)
+    }
+}
