@@ -27,6 +27,10 @@ let package = Package(
         .library(name: "Backprop", targets: ["Backprop"]),
         .library(name: "ModelFile", targets: ["ModelFile"]),
         .library(name: "PNGCodec", targets: ["PNGCodec"]),
+        .library(name: "DigitsKit", targets: ["DigitsKit"]),
+        .library(name: "HousePriceKit", targets: ["HousePriceKit"]),
+        .executable(name: "digits", targets: ["digits"]),
+        .executable(name: "house-price", targets: ["house-price"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,7 +56,7 @@ let package = Package(
         .target(name: "TabularData"),
 
         // The house-price regressor: library (tested) and command-line front end.
-        .target(name: "HousePriceKit", dependencies: ["Backprop", "ModelFile", "TabularData"],
+        .target(name: "HousePriceKit", dependencies: ["Backprop", "ModelFile", "TabularData", "MatrixKernels"],
                 path: "apps/HousePrice/HousePriceKit"),
         .executableTarget(name: "house-price",
                           dependencies: ["HousePriceKit", "ModelFile", "Backprop", "TabularData", "CommandLineSupport",
@@ -78,6 +82,8 @@ let package = Package(
                           path: "Tools/make-digit-images"),
         .testTarget(name: "DigitsKitTests",
                     dependencies: ["DigitsKit", "ModelFile", "Backprop", "PNGCodec", "digits"]),
+        .testTarget(name: "HousePriceKitTests",
+                    dependencies: ["HousePriceKit", "TabularData", "ModelFile", "Backprop", "house-price"]),
         .executableTarget(name: "save-loop", dependencies: ["ModelFile", "Backprop"], path: "Tools/save-loop"),
     ],
     swiftLanguageModes: [.v6]

@@ -8,6 +8,12 @@ public enum Interrupt {
 
     /// Installs the handler. Call once, before long work.
     public static func install() {
+        // A launcher may have started us with SIGINT blocked (the mask is inherited across
+        // exec); then Ctrl-C would stay pending and never stop training.
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &blocked, nil)
         signal(SIGINT) { _ in
             if Interrupt.requested.exchange(true, ordering: .relaxed) { _exit(130) }
             let message = "\ninterrupt: finishing the current batch and saving; press Ctrl-C again to quit now\n"

@@ -5,14 +5,17 @@ import CPNG
 /// gray+alpha, RGB, RGBA and palette images (with tRNS transparency), 1 to 16 bits per sample,
 /// interlaced or not.
 ///
-/// Colour is converted to gray by libpng (linear-light luminance, sRGB-encoded); 16-bit samples
-/// are reduced to 8 bits with the same sRGB encoding. The declared size is checked against
+/// Images of up to 8 bits per sample are read as 8-bit sRGB gray + alpha, which is exact.
+/// 16-bit images are read as 16-bit linear gray with associated alpha, then un-premultiplied and
+/// sRGB-encoded here: libpng 1.6.39 reduces interlaced 16-bit images to 8 bits wrongly (rows of
+/// the later Adam7 passes repeat earlier ones, as the tests show), while its 16-bit path is
+/// correct. Colour becomes gray by libpng's linear-light luminance. The declared size is checked against
 /// `maximumDimension` and `maximumPixels` before any pixel memory is allocated.
 public enum PNGDecoder {
     /// Largest accepted width or height.
     public static let maximumDimension = 16_384
-    /// Largest accepted width × height (64 megapixels; 128 MB of gray+alpha samples).
-    public static let maximumPixels = 64_000_000
+    /// Largest accepted width × height (40 megapixels: 160 MB of 16-bit gray+alpha samples).
+    public static let maximumPixels = 40_000_000
     /// Largest accepted file.
     public static let maximumFileSize = 256 << 20
 
@@ -33,16 +36,36 @@ public enum PNGDecoder {
                 png_image_free(&image)
                 return .failure(.tooLarge(width: width, height: height))
             }
-            image.format = UInt32(PNG_FORMAT_GA)
-            var samples = [UInt8](repeating: 0, count: cpng_image_size(&image))
-            let finished = samples.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
-            // finish_read frees libpng's state itself, on success and on failure.
-            guard finished != 0 else { return .failure(.invalid(message(&image))) }
             var gray = [Float](repeating: 0, count: width * height)
             var alpha = [Float](repeating: 0, count: width * height)
-            for i in 0..<(width * height) {
-                gray[i] = Float(samples[2 * i]) / 255
-                alpha[i] = Float(samples[2 * i + 1]) / 255
+            if image.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0 {
+                // A 16-bit image: read 16-bit linear gray with associated alpha.
+                image.format = UInt32(PNG_FORMAT_LINEAR_Y_ALPHA)
+                var samples = [UInt16](repeating: 0, count: cpng_image_size(&image) / 2)
+                let finished = samples.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
+                // finish_read frees libpng's state itself, on success and on failure.
+                guard finished != 0 else { return .failure(.invalid(message(&image))) }
+                let encode = sRGBFromLinear16
+                for i in 0..<(width * height) {
+                    let (value, opacity) = (samples[2 * i], samples[2 * i + 1])
+                    alpha[i] = Float(opacity) / 65535
+                    if opacity == 65535 {
+                        gray[i] = encode[Int(value)]
+                    } else if opacity > 0 {
+                        // Associated alpha: the stored value is linear gray × opacity.
+                        gray[i] = sRGBEncode(min(1, Float(value) / Float(opacity)))
+                    }
+                }
+            } else {
+                // Up to 8 bits per sample: 8-bit sRGB gray and alpha, exact.
+                image.format = UInt32(PNG_FORMAT_GA)
+                var samples = [UInt8](repeating: 0, count: cpng_image_size(&image))
+                let finished = samples.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
+                guard finished != 0 else { return .failure(.invalid(message(&image))) }
+                for i in 0..<(width * height) {
+                    gray[i] = Float(samples[2 * i]) / 255
+                    alpha[i] = Float(samples[2 * i + 1]) / 255
+                }
             }
             return .success(GrayAlphaImage(width: width, height: height, gray: gray, alpha: alpha))
         }
@@ -52,6 +75,15 @@ public enum PNGDecoder {
     /// Reads and decodes the PNG file at `path`.
     public static func decode(contentsOf path: String) throws(PNGError) -> GrayAlphaImage {
         try decode(try readFile(path))
+    }
+
+    /// sRGB-encoded level in [0, 1] of each 16-bit linear value.
+    private static let sRGBFromLinear16: [Float] = (0...65535).map { sRGBEncode(Float($0) / 65535) }
+
+    /// The sRGB transfer function: linear light in [0, 1] to an encoded level in [0, 1].
+    static func sRGBEncode(_ linear: Float) -> Float {
+        if linear >= 1 { return 1 }   // exactly: 1.055 − 0.055 rounds below 1 in Float
+        return linear <= 0.0031308 ? 12.92 * linear : 1.055 * powf(linear, 1 / 2.4) - 0.055
     }
 
     /// libpng's message for the last failure (`char message[64]`, imported as a tuple).

@@ -52,6 +52,7 @@ public struct PNGEncoder {
     /// indices for palette images), row-major, top row first.
     public func encode(samples: [Int]) -> [UInt8] {
         precondition(samples.count == width * height * colorType.channels, "PNGEncoder: wrong sample count")
+        precondition(samples.allSatisfy { $0 >= 0 && $0 < 1 << bitDepth }, "PNGEncoder: a sample does not fit \(bitDepth) bits")
         var file: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var header = bigEndian32(width) + bigEndian32(height)
         header += [UInt8(bitDepth), colorType.rawValue, 0, 0, interlaced ? 1 : 0]

@@ -139,12 +139,13 @@ struct DigitsCLITests {
         let images = temporaryDirectory()
         guard try writeRenderedDigits(count: 300, skip: 200, to: images) != nil else { return }
         let directory = temporaryDirectory()
-        let arguments = ["train", "--images", images, "--epochs", "3", "--batch-size", "8", "--seed", "5"]
+        // Enough epochs that Ctrl-C, sent after the first, lands well before the end.
+        let arguments = ["train", "--images", images, "--epochs", "30", "--batch-size", "8", "--seed", "5"]
         let straight = try runDigits(arguments + ["--output", directory + "/straight.safetensors"])
         #expect(straight.status == 0, "\(straight.stderr)")
 
         let output = directory + "/resumed.safetensors"
-        let interrupted = try runDigits(arguments + ["--output", output], interruptAfter: "epoch 1/3")
+        let interrupted = try runDigits(arguments + ["--output", output], interruptAfter: "epoch 1/30")
         #expect(interrupted.status == 130, "\(interrupted.stderr)")
         #expect(FileManager.default.fileExists(atPath: output))
         #expect(FileManager.default.fileExists(atPath: DigitTraining.checkpointPath(for: output)))

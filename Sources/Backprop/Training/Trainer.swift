@@ -55,6 +55,12 @@ public final class Trainer {
         let clock = ContinuousClock()
 
         epochLoop: while state.epochsCompleted < epochs {
+            // A run restored from a checkpoint may already have met its stopping rule.
+            if let patience = configuration.earlyStoppingPatience, validation != nil,
+               state.epochsWithoutImprovement >= patience {
+                stopReason = .earlyStopping
+                break
+            }
             let epoch = state.epochsCompleted
             let started = clock.now
             var order = Array(0..<training.count)
@@ -131,11 +137,6 @@ public final class Trainer {
                 samplesPerSecond: Double(training.count) / max(trainingSeconds, 1e-9), isBest: isBest)
             state.history.append(report)
             onEpoch(report)
-            if let patience = configuration.earlyStoppingPatience,
-               state.epochsWithoutImprovement >= patience, state.epochsCompleted < epochs {
-                stopReason = .earlyStopping
-                break
-            }
         }
 
         var bestEpoch: Int?

@@ -7,7 +7,7 @@ import TabularData
 ///
 /// Numeric column: missing values take the training median (plus a 0/1 missing-indicator feature
 /// when the training rows had gaps); the value is standardised; and when it has at least
-/// `bins` distinct values it is also encoded piecewise-linearly over its training quantiles
+/// `bins` distinct values (32 by default) it is also encoded piecewise-linearly over its training quantiles
 /// (one feature per quantile bin: 0 below the bin, 1 above, linear inside), which lets an MLP
 /// model sharp, non-monotone effects such as location. Categorical column: one-hot over the
 /// `maximumCategories` most frequent training values, plus an unknown bucket. Target: optional
@@ -43,8 +43,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     /// Columns left out on request.
     public var dropped: [String]
 
-    /// Quantile bins per numeric column.
-    public static let bins = 16
+    /// Quantile bins per numeric column, by default.
+    public static let defaultBins = 32
     /// Categories kept per column; rarer ones share the unknown bucket.
     public static let maximumCategories = 64
     /// A column is numeric when at least this share of its non-missing training values are numbers.
@@ -61,7 +61,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     /// Fits the pipeline on `trainingRows` of `table`, inferring column types.
     /// - Returns: the pipeline and warnings worth showing (empty columns, ...).
     public static func fit(_ table: CSVTable, name: String, target: String, drop: [String], logTarget: Bool,
-                           trainingRows: [Int], targets: [Int: Double]) throws(HousePriceError) -> (FeaturePipeline, [String]) {
+                           bins: Int = defaultBins, trainingRows: [Int],
+                           targets: [Int: Double]) throws(HousePriceError) -> (FeaturePipeline, [String]) {
         var warnings: [String] = []
         guard let targetIndex = table.column(target) else {
             throw HousePriceError("\(name): no target column \"\(target)\" (columns: \(table.header.joined(separator: ", ")))")
@@ -99,7 +100,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                     default: break
                     }
                 }
-                columns.append(numericColumn(columnName, numbers: numbers, missing: values.count - numbers.count))
+                columns.append(numericColumn(columnName, numbers: numbers, missing: values.count - numbers.count, bins: bins))
             } else {
                 var counts: [String: Int] = [:]
                 for value in values {
@@ -127,14 +128,14 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
 
     static let missingCategory = "(missing)"
 
-    private static func numericColumn(_ name: String, numbers: [Double], missing: Int) -> Column {
+    private static func numericColumn(_ name: String, numbers: [Double], missing: Int, bins: Int) -> Column {
         let sorted = numbers.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         // Statistics of the column as the network sees it: gaps filled with the median.
         let imputed = numbers + [Double](repeating: median, count: missing)
         let (mean, deviation) = meanAndDeviation(imputed)
         var edges: [Double] = []
-        if Set(sorted).count >= bins {
+        if bins >= 2 && Set(sorted).count >= bins {
             for k in 0...bins {
                 let edge = sorted[min(sorted.count - 1, k * (sorted.count - 1) / bins)]
                 if edges.last != edge { edges.append(edge) }

@@ -1,6 +1,7 @@
 import Backprop
 import Foundation
 import ModelFile
+import MatrixKernels
 import TabularData
 
 /// Options of `house-price train` that decide the trained weights (threads do not).
@@ -8,16 +9,24 @@ public struct HousePriceOptions: Codable, Equatable, Sendable {
     public var target: String
     public var drop: [String] = []
     public var logTarget = false
-    public var epochs = 200
-    public var batchSize = 128
+    public var epochs = 120
+    public var batchSize = 256
     /// Peak learning rate of the cosine schedule (AdamW).
-    public var learningRate: Float = 0.001
-    public var hidden = [256, 256]
+    public var learningRate: Float = 0.002
+    public var hidden = [128, 128]
     public var seed: UInt64 = 1
     /// Share of the rows held out to choose the best epoch and report metrics.
     public var validation = 0.1
     /// Stop after this many epochs without a better validation loss.
-    public var patience = 40
+    public var patience = 20
+    /// Quantile bins of the piecewise-linear encoding of numeric columns (0: standardised values only).
+    public var bins = FeaturePipeline.defaultBins
+    /// Dropout after each hidden layer.
+    public var dropout: Float = 0.1
+    /// AdamW's decoupled weight decay.
+    public var weightDecay: Float = 0.01
+    /// Networks trained (in parallel, one per thread) and averaged into the saved model.
+    public var ensemble = 4
 
     public init(target: String) { self.target = target }
 }
@@ -41,7 +50,8 @@ public struct HousePriceTrainingOutcome {
     public let pipeline: FeaturePipeline
     /// On the held-out validation rows, in the target's units (nil without validation rows).
     public let validationMetrics: RegressionMetrics?
-    public let summary: TrainingSummary
+    /// One per ensemble member.
+    public let summaries: [TrainingSummary]
     /// Things the user should know (skipped rows, ignored columns).
     public let warnings: [String]
     /// Training time in seconds, CSV parsing and preprocessing excluded.
@@ -52,25 +62,30 @@ public struct HousePriceTrainingOutcome {
 public enum HousePriceTraining {
     public static let minimumRows = 20
 
-    public static func checkpointPath(for output: String) -> String { output + ".checkpoint" }
+    /// The checkpoint of ensemble member `member` (0-based) next to `output`.
+    public static func checkpointPath(for output: String, member: Int = 0, of members: Int = 1) -> String {
+        members == 1 ? output + ".checkpoint" : output + ".checkpoint-\(member + 1)"
+    }
 
-    /// The network for `features` inputs: dense + ReLU per hidden width, then one output.
-    public static func layers(features: Int, hidden: [Int]) -> [LayerSpec] {
+    /// The network for `features` inputs: dense + ReLU (+ dropout) per hidden width, then one output.
+    public static func layers(features: Int, hidden: [Int], dropout: Float = 0) -> [LayerSpec] {
         var layers: [LayerSpec] = []
         var width = features
         for size in hidden {
             layers += [.dense(inputSize: width, outputSize: size), .relu]
+            if dropout > 0 { layers.append(.dropout(rate: dropout)) }
             width = size
         }
         return layers + [.dense(inputSize: width, outputSize: 1)]
     }
 
     /// Trains per `options` on the CSV at `path` and writes the model to `output`; `resume`
-    /// continues from the checkpoint next to `output` (same options required).
+    /// continues from the checkpoints next to `output` (same options required). With an
+    /// ensemble, `onEpoch` is called from each member's thread, possibly at the same time.
     public static func run(csv path: String, options: HousePriceOptions, output: String, threads: Int,
                            resume: Bool, command: String,
                            onBatch: (BatchProgress) -> Void = { _ in },
-                           onEpoch: (EpochReport) -> Void = { _ in },
+                           onEpoch: (_ member: Int, EpochReport) -> Void = { _, _ in },
                            shouldStop: () -> Bool = { false }) throws -> HousePriceTrainingOutcome {
         let table = try readCSV(path)
         var warnings: [String] = []
@@ -93,7 +108,7 @@ public enum HousePriceTraining {
 
         let (pipeline, pipelineWarnings) = try FeaturePipeline.fit(
             table, name: path, target: options.target, drop: options.drop, logTarget: options.logTarget,
-            trainingRows: trainingRows, targets: targets)
+            bins: options.bins, trainingRows: trainingRows, targets: targets)
         warnings += pipelineWarnings
         func dataset(_ rows: [Int]) throws -> Dataset {
             let (inputs, _) = try pipeline.features(table, name: path, rows: rows)
@@ -102,41 +117,68 @@ public enum HousePriceTraining {
         let training = try dataset(trainingRows)
         let validation = validationRows.isEmpty ? nil : try dataset(validationRows)
 
-        let model = try Sequential(inputShape: [pipeline.featureCount],
-                                   specs: layers(features: pipeline.featureCount, hidden: options.hidden), random: &random)
-        let configuration = TrainingConfiguration(
-            epochs: options.epochs, batchSize: options.batchSize,
-            schedule: .cosine(warmupEpochs: Double(options.epochs) * 0.05, minimumFactor: 0.01),
-            earlyStoppingPatience: validation == nil ? nil : options.patience, threads: threads)
-        let trainer = Trainer(model: model, loss: MeanSquaredError(),
-                              optimizer: AdamW(learningRate: options.learningRate, weightDecay: 1e-4),
-                              configuration: configuration, random: random)
+        // Each member draws its own stream from the run's generator: reproducible and independent.
+        let memberCount = max(1, options.ensemble)
+        let memberThreads = memberCount >= threads ? 1 : threads
+        var trainers: [Trainer] = []
+        for _ in 0..<memberCount {
+            var memberRandom = random.split()
+            let model = try Sequential(inputShape: [pipeline.featureCount],
+                                       specs: layers(features: pipeline.featureCount, hidden: options.hidden, dropout: options.dropout),
+                                       random: &memberRandom)
+            let configuration = TrainingConfiguration(
+                epochs: options.epochs, batchSize: options.batchSize,
+                schedule: .cosine(warmupEpochs: Double(options.epochs) * 0.05, minimumFactor: 0.01),
+                earlyStoppingPatience: validation == nil ? nil : options.patience, threads: memberThreads)
+            trainers.append(Trainer(model: model, loss: MeanSquaredError(),
+                                    optimizer: AdamW(learningRate: options.learningRate, weightDecay: options.weightDecay),
+                                    configuration: configuration, random: memberRandom))
+        }
 
         var metadata = ModelMetadata(
-            task: "house-price", inputShape: [pipeline.featureCount], layers: model.specs,
+            task: "house-price", inputShape: [pipeline.featureCount], layers: trainers[0].model.specs,
             preprocessing: String(decoding: try JSONEncoder.sorted.encode(pipeline), as: UTF8.self),
             provenance: Provenance(seed: options.seed, epochs: options.epochs,
                                    dataSHA256: Checksum.sha256(files: [path]), command: command))
         let settings = String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self)
-        let checkpointPath = checkpointPath(for: output)
+        let checkpoints = (0..<memberCount).map { checkpointPath(for: output, member: $0, of: memberCount) }
         if resume {
-            let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
-            guard checkpoint.settings == settings else {
-                throw HousePriceError("\(checkpointPath) was made with other options (\(checkpoint.settings)); resume with the same ones")
+            for (trainer, checkpointPath) in zip(trainers, checkpoints) {
+                let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
+                guard checkpoint.settings == settings else {
+                    throw HousePriceError("\(checkpointPath) was made with other options (\(checkpoint.settings)); resume with the same ones")
+                }
+                guard checkpoint.metadata.preprocessing == metadata.preprocessing else {
+                    throw HousePriceError("\(checkpointPath) was made from different data; resume with the same CSV file")
+                }
+                try checkpoint.restore(into: trainer)
+                metadata.provenance.created = checkpoint.metadata.provenance.created
             }
-            guard checkpoint.metadata.preprocessing == metadata.preprocessing else {
-                throw HousePriceError("\(checkpointPath) was made from different data; resume with the same CSV file")
-            }
-            try checkpoint.restore(into: trainer)
-            metadata.provenance.created = checkpoint.metadata.provenance.created
         }
 
+        // Members train side by side, one per thread: their matrices are too small for two
+        // threads to share one, so this is where a second core pays.
         let started = Date()
-        let summary = try trainer.fit(training, validation: validation, onBatch: onBatch, onEpoch: { report in
-            try? TrainingCheckpoint(trainer: trainer, metadata: metadata, settings: settings).save(to: checkpointPath)
-            onEpoch(report)
-        }, shouldStop: shouldStop)
+        var outcomes = [Result<TrainingSummary, any Error>?](repeating: nil, count: memberCount)
+        let memberMetadata = metadata
+        outcomes.withUnsafeMutableBufferPointer { results in
+            Parallel.forEach(tasks: memberCount, threads: min(threads, memberCount)) { member in
+                let trainer = trainers[member]
+                results[member] = Result {
+                    try trainer.fit(training, validation: validation, onBatch: { if member == 0 { onBatch($0) } },
+                                    onEpoch: { report in
+                        try? TrainingCheckpoint(trainer: trainer, metadata: memberMetadata, settings: settings)
+                            .save(to: checkpoints[member])
+                        onEpoch(member, report)
+                    }, shouldStop: shouldStop)
+                }
+            }
+        }
+        let summaries = try outcomes.map { try $0!.get() }
         let seconds = Date().timeIntervalSince(started)
+        let model = memberCount == 1 ? trainers[0].model
+            : try EnsembleMerger.merge(trainers.map(\.model), hidden: options.hidden, dropout: options.dropout)
+        metadata.layers = model.specs
 
         var metrics: RegressionMetrics?
         if let validation {
@@ -147,12 +189,17 @@ public enum HousePriceTraining {
                                            "validation_r2": metrics!.r2, "validation_rmsle": metrics!.rmsle]
         }
         metadata.provenance.metrics["training_seconds"] = seconds
-        metadata.provenance.epochs = summary.epochsCompleted
-        if let best = summary.bestEpoch { metadata.provenance.metrics["best_epoch"] = Double(best) }
+        metadata.provenance.epochs = summaries.map(\.epochsCompleted).max() ?? 0
+        for (member, summary) in summaries.enumerated() {
+            if let best = summary.bestEpoch { metadata.provenance.metrics["best_epoch_\(member + 1)"] = Double(best) }
+        }
         try ModelFile.save(model, metadata: metadata, to: output)
-        if summary.stopReason != .interrupted { try? FileManager.default.removeItem(atPath: checkpointPath) }
+        let interrupted = summaries.contains { $0.stopReason == .interrupted }
+        if !interrupted {
+            for checkpoint in checkpoints { try? FileManager.default.removeItem(atPath: checkpoint) }
+        }
         return HousePriceTrainingOutcome(metadata: metadata, pipeline: pipeline, validationMetrics: metrics,
-                                         summary: summary, warnings: warnings, seconds: seconds)
+                                         summaries: summaries, warnings: warnings, seconds: seconds)
     }
 }
 

@@ -3,6 +3,7 @@ import Backprop
 import CommandLineSupport
 import Foundation
 import HousePriceKit
+import Synchronization
 import ModelFile
 import TabularData
 
@@ -66,8 +67,23 @@ extension HousePrice {
         @Option(help: "Peak learning rate (AdamW with a cosine schedule).")
         var learningRate = HousePriceOptions(target: "").learningRate
 
-        @Option(help: ArgumentHelp("Hidden layer widths.", valueName: "256,256"))
-        var hidden = "256,256"
+        @Option(help: ArgumentHelp("Hidden layer widths of each network.", valueName: "128,128"))
+        var hidden = HousePriceOptions(target: "").hidden.map(String.init).joined(separator: ",")
+
+        @Option(help: "Quantile bins for the piecewise-linear encoding of numeric columns (0 turns it off).")
+        var bins = FeaturePipeline.defaultBins
+
+        @Option(help: "Stop a network after this many epochs without a better validation loss.")
+        var patience = HousePriceOptions(target: "").patience
+
+        @Option(help: "Networks to train (side by side on the available cores) and average into one model.")
+        var ensemble = HousePriceOptions(target: "").ensemble
+
+        @Option(help: "Dropout rate after each hidden layer.")
+        var dropout = HousePriceOptions(target: "").dropout
+
+        @Option(help: "AdamW weight decay.")
+        var weightDecay = HousePriceOptions(target: "").weightDecay
 
         @Option(help: "Seed for the validation split, initialisation and shuffling.")
         var seed = HousePriceOptions(target: "").seed
@@ -89,6 +105,11 @@ extension HousePrice {
         func validate() throws {
             guard epochs >= 1, batchSize >= 1 else { throw ValidationError("--epochs and --batch-size must be at least 1") }
             guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+            guard patience >= 1 else { throw ValidationError("--patience must be at least 1") }
+            guard ensemble >= 1 && ensemble <= 64 else { throw ValidationError("--ensemble must be 1...64") }
+            guard bins == 0 || (bins >= 2 && bins <= 256) else { throw ValidationError("--bins must be 0 or 2...256") }
+            guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
+            guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be non-negative") }
             guard validation >= 0, validation < 0.9 else { throw ValidationError("--validation must be in [0, 0.9)") }
             guard hiddenWidths != nil else { throw ValidationError("--hidden must be comma-separated positive widths, e.g. 256,256") }
         }
@@ -109,19 +130,26 @@ extension HousePrice {
             options.hidden = hiddenWidths!
             options.seed = seed
             options.validation = validation
+            options.dropout = dropout
+            options.bins = bins
+            options.ensemble = ensemble
+            options.patience = patience
+            options.weightDecay = weightDecay
             Interrupt.install()
             let progress = TrainingProgress(unit: "rows")
+            let printing = Mutex(())   // members report from their own threads
             let outcome = try HousePriceTraining.run(
                 csv: csv, options: options, output: output, threads: threads.threads, resume: resume,
                 command: (["house-price"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
-                onBatch: progress.batch, onEpoch: { report in
-                    // With many short epochs, a line every tenth epoch (and the best ones) is plenty.
-                    if Console.stderrIsTerminal || report.epoch % 10 == 0 || report.epoch == report.epochs { progress.epoch(report) }
+                onBatch: progress.batch, onEpoch: { member, report in
+                    // Many short epochs: a line every tenth epoch is plenty.
+                    guard report.epoch % 10 == 0 || report.epoch == report.epochs else { return }
+                    printing.withLock { _ in progress.epoch(report, extra: ensemble > 1 ? "  (network \(member + 1))" : "") }
                 }, shouldStop: { Interrupt.isRequested })
             for warning in outcome.warnings { Console.error("warning: \(warning)") }
             if json {
-                var result: [String: Any] = ["output": output, "epochs": outcome.summary.epochsCompleted,
-                                             "best_epoch": outcome.summary.bestEpoch ?? NSNull(),
+                var result: [String: Any] = ["output": output, "epochs": outcome.summaries.map(\.epochsCompleted),
+                                             "best_epochs": outcome.summaries.map { $0.bestEpoch ?? $0.epochsCompleted },
                                              "seconds": outcome.seconds, "features": outcome.pipeline.featureCount]
                 if let metrics = outcome.validationMetrics {
                     result["validation"] = ["count": metrics.count, "rmse": metrics.rmse, "mae": metrics.mae,
@@ -130,10 +158,11 @@ extension HousePrice {
                 print(Console.json(result))
             } else {
                 if let metrics = outcome.validationMetrics { print("validation: \(metrics.formatted)") }
-                print(String(format: "trained %d epochs (best %@) in %.1f s; model saved to %@", outcome.summary.epochsCompleted,
-                             outcome.summary.bestEpoch.map(String.init) ?? "last", outcome.seconds, output))
+                let best = outcome.summaries.map { String($0.bestEpoch ?? $0.epochsCompleted) }.joined(separator: ", ")
+                print(String(format: "trained %d network(s) in %.1f s (best epochs: %@); model saved to %@",
+                             outcome.summaries.count, outcome.seconds, best, output))
             }
-            if outcome.summary.stopReason == .interrupted {
+            if outcome.summaries.contains(where: { $0.stopReason == .interrupted }) {
                 Console.error("interrupted: the model learned so far is saved; continue with the same command and --resume")
                 throw ExitCode(130)
             }

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import TabularData
+
+@discardableResult
+func runHousePrice(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: productsDirectory + "/house-price")
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    let output = Pipe(), errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let outputText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, outputText, errorText)
+}
+
+@Suite("house-price command line", .serialized)
+struct HousePriceCLITests {
+    /// The first rows of a California-like file, written by hand so the test needs no data.
+    let sample = """
+    longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,households,median_income,median_house_value,ocean_proximity
+    -122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0,NEAR BAY
+    -122.22,37.86,21.0,7099.0,,2401.0,1138.0,8.3014,358500.0,NEAR BAY
+    -118.3,34.1,30.0,2000.0,400.0,1200.0,380.0,3.1,,<1H OCEAN
+    -117.1,32.7,15.0,1500.0,300.0,900.0,280.0,2.5,180000.0,ON THE MOON
+    """
+
+    @Test("predict writes every row back with a predicted_ column; the target may be absent")
+    func predict() throws {
+        let directory = temporaryDirectory()
+        write(sample, to: directory + "/houses.csv")
+        let result = try runHousePrice(["predict", directory + "/houses.csv"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let table = try CSVTable.parse(Array(result.stdout.utf8), name: "out")
+        #expect(table.header.last == "predicted_median_house_value")
+        #expect(table.rows.count == 4)
+        #expect(table.rows.allSatisfy { Double($0.last!)! > 10_000 && Double($0.last!)! < 1_000_000 })
+        #expect(result.stderr.contains("ON THE MOON"), "unseen category warning: \(result.stderr)")
+        // Without the target column, and to a file.
+        let noTarget = sample.split(separator: "\n").map { line in
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            fields.remove(at: 8)
+            return fields.joined(separator: ",")
+        }.joined(separator: "\n")
+        write(noTarget, to: directory + "/no-target.csv")
+        let toFile = try runHousePrice(["predict", directory + "/no-target.csv", "--output", directory + "/out.csv"])
+        #expect(toFile.status == 0, "\(toFile.stderr)")
+        #expect(try CSVTable.parse([UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/out.csv"))), name: "o").rows.count == 4)
+    }
+
+    @Test("evaluate --json prints count, rmse, mae, r2, rmsle")
+    func evaluate() throws {
+        let directory = temporaryDirectory()
+        write(sample, to: directory + "/houses.csv")
+        let result = try runHousePrice(["evaluate", directory + "/houses.csv", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        #expect(object.keys.sorted() == ["count", "mae", "r2", "rmse", "rmsle"])
+        #expect(object["count"] as? Int == 3)   // the row without a target is skipped
+    }
+
+    @Test("Bad input: one error line naming file, line or column; non-zero exit; nothing written")
+    func errors() throws {
+        let directory = temporaryDirectory()
+        write(sample.replacingOccurrences(of: "-118.3,34.1", with: "-118.3"), to: directory + "/ragged.csv")
+        let ragged = try runHousePrice(["predict", directory + "/ragged.csv", "--output", directory + "/out.csv"])
+        #expect(ragged.status != 0)
+        #expect(ragged.stderr.contains("ragged.csv:4: 9 fields, but the header has 10"), "\(ragged.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/out.csv"))
+
+        let lines = sample.split(separator: "\n")
+        write(lines[0].replacingOccurrences(of: "median_income,", with: "") + "\n"
+              + lines[1].replacingOccurrences(of: "8.3252,", with: ""), to: directory + "/missing-column.csv")
+        let missing = try runHousePrice(["predict", directory + "/missing-column.csv"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("needs column \"median_income\""), "\(missing.stderr)")
+
+        let training = try runHousePrice(["train", directory + "/ragged.csv", "--target", "nope", "--output", directory + "/m.safetensors"])
+        #expect(training.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/m.safetensors"))
+        #expect(try runHousePrice(["train", "x.csv", "--target", "y", "--hidden", "12,abc"]).status != 0)
+    }
+
+    @Test("train --json on a made-up schema, then inspect --json")
+    func trainAndInspect() throws {
+        let directory = temporaryDirectory()
+        write(syntheticSales(rows: 300, seed: 3), to: directory + "/sales.csv")
+        let train = try runHousePrice(["train", directory + "/sales.csv", "--target", "SalePrice", "--drop", "Id",
+                                       "--log-target", "--epochs", "20", "--ensemble", "2", "--json",
+                                       "--output", directory + "/m.safetensors"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as! [String: Any]
+        let validation = result["validation"] as? [String: Double]
+        #expect(validation?.keys.sorted() == ["count", "mae", "r2", "rmse", "rmsle"])
+        let inspect = try runHousePrice(["inspect", directory + "/m.safetensors", "--json"])
+        let model = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as! [String: Any]
+        #expect(model["task"] as? String == "house-price")
+        #expect((model["preprocessing"] as? [String: Any])?["logTarget"] as? Bool == true)
+    }
+}
