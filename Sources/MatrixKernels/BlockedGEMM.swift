@@ -14,14 +14,14 @@
 
 /// GEMM on one micro-kernel. Instantiate it from a module compiled for the kernel's target CPU.
 public enum BlockedGEMM<Kernel: MicroKernel> {
+    public typealias Vector = Kernel.Vector
+
     /// KC: depth of one packed block.
     @inlinable static var depthBlock: Int { 256 }
     /// MC: rows of C per task, a multiple of MR.
     @inlinable static var rowBlock: Int { Kernel.rows &* 12 }
     /// NC: columns of C per task, a multiple of NR.
     @inlinable static var columnBlock: Int { 512 }
-    /// k-rows per slab when packing needs a transpose: 64 × NR floats of target stay in L1.
-    @inlinable static var transposeSlab: Int { 64 }
     /// Below this many flops (~150 µs on one core) a second thread costs more than it saves.
     @inlinable static var parallelFlopThreshold: Double { 3.2e7 }
 
@@ -33,6 +33,10 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
             if !p.accumulate {
                 for i in 0..<p.m { (p.c + i &* p.cRowStride).update(repeating: 0, count: p.n) }
             }
+            return
+        }
+        if p.m <= 4 && p.b.isTransposed && !p.a.isTransposed {
+            multiplyFewRows(p, threads: threads)
             return
         }
         let mr = Kernel.rows, nr = Kernel.columns
@@ -90,6 +94,58 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         }
     }
 
+    /// C (+)= A·Bᵀ for at most 4 rows of A, as dot products of contiguous rows, without packing.
+    ///
+    /// This is a dense layer at batch 1-4 (B is its weight `[out, in]`): the work is one pass
+    /// over the weights, and packing them first (what the blocked path does) would cost more than
+    /// the arithmetic. Each B row is loaded once and meets every A row in registers.
+    @inlinable
+    static func multiplyFewRows(_ p: MatrixProduct, threads: Int) {
+        let width = Vector.scalarCount
+        // Memory-bound: a second thread pays once the weights exceed ~1 MB.
+        let columnsPerTask = 16
+        let tasks = (p.n &+ columnsPerTask &- 1) / columnsPerTask
+        let workers = threads > 1 && p.n &* p.k >= 1 << 18 ? threads : 1
+        let rows = (0..<4).map { p.a.base + min($0, p.m &- 1) &* p.a.rowStride }
+        Parallel.forEach(tasks: tasks, threads: workers) { task in
+            for j in (task &* columnsPerTask)..<min(p.n, (task &+ 1) &* columnsPerTask) {
+                let b = UnsafeRawPointer(p.b.base + j &* p.b.rowStride)
+                let (a0, a1, a2, a3) = (UnsafeRawPointer(rows[0]), UnsafeRawPointer(rows[1]),
+                                        UnsafeRawPointer(rows[2]), UnsafeRawPointer(rows[3]))
+                var (s0, s1, s2, s3) = (Vector(), Vector(), Vector(), Vector())
+                var l = 0
+                while l &+ width <= p.k {
+                    let offset = l &* MemoryLayout<Float>.stride
+                    let bv = b.loadUnaligned(fromByteOffset: offset, as: Vector.self)
+                    s0 = Kernel.Arithmetic.multiplyAdd(s0, a0.loadUnaligned(fromByteOffset: offset, as: Vector.self), bv)
+                    s1 = Kernel.Arithmetic.multiplyAdd(s1, a1.loadUnaligned(fromByteOffset: offset, as: Vector.self), bv)
+                    s2 = Kernel.Arithmetic.multiplyAdd(s2, a2.loadUnaligned(fromByteOffset: offset, as: Vector.self), bv)
+                    s3 = Kernel.Arithmetic.multiplyAdd(s3, a3.loadUnaligned(fromByteOffset: offset, as: Vector.self), bv)
+                    l &+= width
+                }
+                var (t0, t1, t2, t3) = (s0.sum(), s1.sum(), s2.sum(), s3.sum())
+                let (r0, r1, r2, r3) = (rows[0], rows[1], rows[2], rows[3])
+                while l < p.k {
+                    let bl = p.b.base[j &* p.b.rowStride &+ l]
+                    t0 += r0[l] * bl
+                    t1 += r1[l] * bl
+                    t2 += r2[l] * bl
+                    t3 += r3[l] * bl
+                    l &+= 1
+                }
+                func store(_ row: Int, _ total: Float) {
+                    guard row < p.m else { return }
+                    let c = p.c + (row &* p.cRowStride &+ j)
+                    c.pointee = p.accumulate ? c.pointee + total : total
+                }
+                store(0, t0)
+                store(1, t1)
+                store(2, t2)
+                store(3, t3)
+            }
+        }
+    }
+
     @inlinable
     static func roundUp(_ value: Int, to multiple: Int) -> Int {
         (value &+ multiple &- 1) / multiple &* multiple
@@ -116,23 +172,17 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
                 if width < nr { (row + width).update(repeating: 0, count: nr &- width) }
             }
         } else {
-            // op(B)(l, j) = b[j*ld + l]: a transpose. Done in slabs of `transposeSlab` k-rows so
-            // that the slab's target lines stay in L1 while all NR stored rows are read into them
-            // (column-at-a-time over all of k evicted them: 3136-deep dense weights packed at a
-            // tenth of the copy speed).
+            // op(B)(l, j) = b[j*ld + l]: walk each stored row (one column of op(B)) contiguously.
+            // (Blocking this over k to keep the target in L1 was measured slower: 264 → 121
+            // GFLOP/s on the 64×128×9216 dense layer, as it breaks the long sequential reads.)
             if width < nr { destination.update(repeating: 0, count: p.k &* nr) }
-            var slab = 0
-            while slab < p.k {
-                let slabEnd = min(p.k, slab &+ transposeSlab)
-                for j in 0..<width {
-                    let source = b.base + (first &+ j) &* b.rowStride
-                    var target = destination + (slab &* nr &+ j)
-                    for l in slab..<slabEnd {
-                        target.pointee = source[l]
-                        target += nr
-                    }
+            for j in 0..<width {
+                let source = b.base + (first &+ j) &* b.rowStride
+                var target = destination + j
+                for l in 0..<p.k {
+                    target.pointee = source[l]
+                    target += nr
                 }
-                slab = slabEnd
             }
         }
     }
@@ -146,20 +196,14 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         let a = p.a
         if height < mr { destination.update(repeating: 0, count: p.k &* mr) }
         if !a.isTransposed {
-            // op(A)(i, l) = a[i*ld + l]: read rows contiguously, scatter with stride MR, in slabs
-            // of k for the same reason as in packB.
-            var slab = 0
-            while slab < p.k {
-                let slabEnd = min(p.k, slab &+ transposeSlab)
-                for r in 0..<height {
-                    let source = a.base + (first &+ r) &* a.rowStride
-                    var target = destination + (slab &* mr &+ r)
-                    for l in slab..<slabEnd {
-                        target.pointee = source[l]
-                        target += mr
-                    }
+            // op(A)(i, l) = a[i*ld + l]: read each row contiguously, scatter with stride MR.
+            for r in 0..<height {
+                let source = a.base + (first &+ r) &* a.rowStride
+                var target = destination + r
+                for l in 0..<p.k {
+                    target.pointee = source[l]
+                    target += mr
                 }
-                slab = slabEnd
             }
         } else {
             // op(A)(i, l) = a[l*ld + i]: the MR values of one l are contiguous in memory.

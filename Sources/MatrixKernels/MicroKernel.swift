@@ -3,6 +3,8 @@
 /// Implementations are generic so that each instantiation module compiles them with its own
 /// target CPU flags; see `MicroKernel12x2` and `MicroKernel6x2`.
 public protocol MicroKernel {
+    /// How the kernel multiplies and adds; its vector type is the kernel's.
+    associatedtype Arithmetic: MultiplyAdd where Arithmetic.Vector == Vector
     associatedtype Vector: SIMD where Vector.Scalar == Float
     /// Tile height (MR): rows of C per call.
     static var rows: Int { get }

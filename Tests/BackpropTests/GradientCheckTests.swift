@@ -142,7 +142,7 @@ import Glibc
 
 @Suite("Fused execution")
 struct FusionTests {
-    @Test("Conv2D fused with ReLU and MaxPool2D matches the layers run one by one",
+    @Test("Conv2D fused with ReLU and MaxPool2D, and Dense with ReLU, match the layers run one by one",
           arguments: supportedKernelPaths)
     func fusedMatchesUnfused(kernels: KernelPath) throws {
         let specs: [LayerSpec] = [
@@ -150,12 +150,13 @@ struct FusionTests {
             .maxPool2d(kernelSize: 2, stride: 2),
             .conv2d(inputChannels: 5, outputChannels: 4, kernelSize: 3, stride: 2, padding: 1), .relu,
             .conv2d(inputChannels: 4, outputChannels: 3, kernelSize: 2, stride: 1, padding: 0),
-            .maxPool2d(kernelSize: 2, stride: 1), .flatten, .dense(inputSize: 3, outputSize: 2),
+            .maxPool2d(kernelSize: 2, stride: 1), .flatten, .dense(inputSize: 3, outputSize: 6), .relu,
+            .dense(inputSize: 6, outputSize: 2),
         ]
         var randomA = RandomGenerator(seed: 5), randomB = RandomGenerator(seed: 5)
         let fused = try Sequential(inputShape: [2, 13, 13], specs: specs, random: &randomA)
         let plain = try Sequential(inputShape: [2, 13, 13], specs: specs, random: &randomB, fuse: false)
-        #expect(fused.steps.count == 5 && plain.steps.count == specs.count)
+        #expect(fused.steps.count == 6 && plain.steps.count == specs.count)
         let input = uniformValues([7, 2, 13, 13], seed: 6)
         var context = ExecutionContext(isTraining: true, kernels: kernels)
         let outputFused = fused.forward(input, context: &context)

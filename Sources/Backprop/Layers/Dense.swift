@@ -12,6 +12,11 @@ public final class Dense: Layer {
     /// `[outputSize]`.
     public let bias: Parameter
     private var input = Tensor(shape: [0])
+    /// Set by `Sequential` when a ReLU follows: applied to the output in place, while it is in
+    /// cache, instead of as a separate pass (and the ReLU layer is skipped).
+    var fusedReLU = false
+    /// The last output, kept for the fused ReLU's backward mask.
+    private var output = Tensor(shape: [0])
 
     public init(inputSize: Int, outputSize: Int, initializer: Initializer = .heNormal,
                 random: inout RandomGenerator) throws(ArchitectureError) {
@@ -42,7 +47,8 @@ public final class Dense: Layer {
         self.input = input
         let batch = input.shape[0]
         let (m, n, k) = (batch, outputSize, inputSize)
-        return Tensor(shape: [batch, outputSize]) { out in
+        let fusedReLU = self.fusedReLU
+        let result = Tensor(shape: [batch, outputSize]) { out in
             bias.value.withUnsafeBufferPointer { b in
                 for row in 0..<m { (out.baseAddress! + row * n).update(from: b.baseAddress!, count: n) }
             }
@@ -56,14 +62,25 @@ public final class Dense: Layer {
                         c: out.baseAddress!, cRowStride: n, accumulate: true), threads: context.threads)
                 }
             }
+            if fusedReLU { reluForward(out.baseAddress!, out.baseAddress!, count: m * n) }
         }
+        output = fusedReLU ? result : Tensor(shape: [0])
+        return result
     }
 
-    public func backward(_ outputGradient: Tensor, context: ExecutionContext,
+    public func backward(_ incomingGradient: Tensor, context: ExecutionContext,
                          needsInputGradient: Bool) -> Tensor? {
         let batch = input.shape[0]
-        precondition(outputGradient.shape == [batch, outputSize],
-                     "Dense.backward: expected [\(batch), \(outputSize)], got \(outputGradient.shape)")
+        precondition(incomingGradient.shape == [batch, outputSize],
+                     "Dense.backward: expected [\(batch), \(outputSize)], got \(incomingGradient.shape)")
+        // With a fused ReLU the incoming gradient is for the activated output: mask it first.
+        let outputGradient = !fusedReLU ? incomingGradient : Tensor(shape: incomingGradient.shape) { masked in
+            incomingGradient.withUnsafeBufferPointer { dout in
+                output.withUnsafeBufferPointer { y in
+                    reluBackward(dout.baseAddress!, output: y.baseAddress!, masked.baseAddress!, count: masked.count)
+                }
+            }
+        }
         outputGradient.withUnsafeBufferPointer { dout in
             input.withUnsafeBufferPointer { x in
                 // dweight[out×in] += doutᵀ[out×batch] · x[batch×in]

@@ -13,13 +13,14 @@ public final class Sequential {
     /// Every trainable parameter, in layer order, weight before bias.
     public let parameters: [Parameter]
     /// Layer-index ranges that run as one step: a Conv2D with the ReLU and/or MaxPool2D it
-    /// absorbed, or a single layer. The first layer of a step runs the whole step.
+    /// absorbed, a Dense with its ReLU, or a single layer. The first layer of a step runs the whole step.
     public let steps: [Range<Int>]
 
     /// Builds a network from ready layers.
     ///
     /// With `fuse` (the default), a Conv2D directly followed by a ReLU and/or a MaxPool2D runs them
-    /// inside its per-sample pass; results are the same as running them one by one.
+    /// inside its per-sample pass, and a Dense applies a following ReLU to its output in place;
+    /// results are the same as running the layers one by one.
     /// - Throws: `ArchitectureError` naming the first layer whose input shape does not fit.
     public init(inputShape: [Int], layers: [any Layer], fuse: Bool = true) throws(ArchitectureError) {
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
@@ -47,7 +48,8 @@ public final class Sequential {
         self.steps = Sequential.plan(layers, fuse: fuse)
     }
 
-    /// Groups each Conv2D with a directly following ReLU and/or MaxPool2D, and configures it.
+    /// Groups each Conv2D with a directly following ReLU and/or MaxPool2D, and each Dense with a
+    /// following ReLU, and configures them.
     private static func plan(_ layers: [any Layer], fuse: Bool) -> [Range<Int>] {
         var steps: [Range<Int>] = []
         var index = 0
@@ -67,6 +69,9 @@ public final class Sequential {
                 convolution.fusion = fusion
             } else if let convolution = layers[index] as? Conv2D {
                 convolution.fusion = Conv2D.Fusion()
+            } else if let dense = layers[index] as? Dense {
+                dense.fusedReLU = fuse && end < layers.count && layers[end] is ReLU
+                if dense.fusedReLU { end += 1 }
             }
             steps.append(index..<end)
             index = end
