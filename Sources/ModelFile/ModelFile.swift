@@ -42,6 +42,17 @@ public enum ModelFile {
         return try decode(try SafeTensorsFile.decode(bytes))
     }
 
+    /// Loads a model made for `task` and decodes its preprocessing metadata as `Preprocessing`
+    /// (the application's own Codable description of how inputs are prepared).
+    public static func load<Preprocessing: Decodable>(
+        contentsOf path: String, task: String, preprocessing: Preprocessing.Type
+    ) throws(ModelFileError) -> (Loaded, Preprocessing) {
+        let loaded = try load(contentsOf: path)
+        guard loaded.metadata.task == task else { throw .wrongTask(found: loaded.metadata.task, expected: task) }
+        let decoded = try MetadataJSON.decode(Preprocessing.self, key: "preprocessing", from: loaded.metadata.preprocessing)
+        return (loaded, decoded)
+    }
+
     /// Rebuilds a model from a decoded file: checks the format and version, accepts only the
     /// metadata keys it writes, checks that the tensors are exactly those of the architecture
     /// (names and shapes, before allocating the network), then fills the network.

@@ -35,6 +35,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
     case unexpectedTensor(String)
     /// A tensor whose shape differs from the architecture's.
     case wrongShape(name: String, expected: [Int], found: [Int])
+    /// A model made for another application.
+    case wrongTask(found: String, expected: String)
     /// The file system refused (open, read, write, rename).
     case io(path: String, reason: String)
 
@@ -59,6 +61,7 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
         case let .missingTensor(name): "tensor \"\(name)\" is missing"
         case let .unexpectedTensor(name): "tensor \"\(name)\" is not part of the architecture"
         case let .wrongShape(name, expected, found): "tensor \"\(name)\" has shape \(found), expected \(expected)"
+        case let .wrongTask(found, expected): "a \(found) model, not a \(expected) model"
         case let .io(path, reason): "\(path): \(reason)"
         }
     }

@@ -23,13 +23,7 @@ public struct SoftmaxCrossEntropy: Loss {
                                      "SoftmaxCrossEntropy: label \(labels[row]) is not a class index in 0..<\(classes)")
                         let logits = z.baseAddress! + row * classes
                         let out = grad.baseAddress! + row * classes
-                        var maximum = logits[0]
-                        for j in 1..<classes { maximum = max(maximum, logits[j]) }
-                        var sum: Float = 0
-                        for j in 0..<classes {
-                            out[j] = exponential(logits[j] - maximum)
-                            sum += out[j]
-                        }
+                        let (maximum, sum) = exponentiateRow(logits, into: out, count: classes)
                         total += Double(maximum + logarithm(sum) - logits[label])
                         let normaliser = scale / sum
                         for j in 0..<classes { out[j] *= normaliser }
@@ -49,17 +43,25 @@ public func softmax(_ logits: Tensor) -> Tensor {
     return Tensor(shape: logits.shape) { out in
         logits.withUnsafeBufferPointer { z in
             for row in 0..<batch {
-                let input = z.baseAddress! + row * classes
                 let output = out.baseAddress! + row * classes
-                var maximum = input[0]
-                for j in 1..<classes { maximum = max(maximum, input[j]) }
-                var sum: Float = 0
-                for j in 0..<classes {
-                    output[j] = exponential(input[j] - maximum)
-                    sum += output[j]
-                }
+                let sum = exponentiateRow(z.baseAddress! + row * classes, into: output, count: classes).sum
                 for j in 0..<classes { output[j] /= sum }
             }
         }
     }
+}
+
+/// Writes e^(z_j − max z) for one row of logits and returns the maximum and the sum of the
+/// written values: subtracting the maximum keeps every exponent ≤ 0, so nothing overflows.
+@inline(__always)
+private func exponentiateRow(_ logits: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+                             count: Int) -> (maximum: Float, sum: Float) {
+    var maximum = logits[0]
+    for j in 1..<count { maximum = max(maximum, logits[j]) }
+    var sum: Float = 0
+    for j in 0..<count {
+        output[j] = exponential(logits[j] - maximum)
+        sum += output[j]
+    }
+    return (maximum, sum)
 }

@@ -13,36 +13,49 @@ import Darwin
 ///     m = beta1·m + (1 − beta1)·g,   v = beta2·v + (1 − beta2)·g²        (both start at 0)
 ///     w −= lr · (m / (1 − beta1ᵗ)) / (√(v / (1 − beta2ᵗ)) + epsilon)
 public final class Adam: Optimizer {
-    public var learningRate: Float
-    public let beta1: Float
-    public let beta2: Float
-    public let epsilon: Float
-    public let weightDecay: Float
-    private var slots = OptimizerSlots(names: ["m", "v"])
+    private var core: AdamCore
 
     public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, weightDecay: Float = 0) {
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.weightDecay = weightDecay
+        core = AdamCore(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                        l2Decay: weightDecay, decoupledDecay: 0)
     }
 
-    public func step(_ parameters: [Parameter], threads: Int) {
+    public var learningRate: Float {
+        get { core.learningRate }
+        set { core.learningRate = newValue }
+    }
+    public var weightDecay: Float { core.l2Decay }
+
+    public func step(_ parameters: [Parameter], threads: Int) { core.step(parameters, threads: threads) }
+
+    public var state: [String: Tensor] { core.slots.state }
+
+    public func restoreState(_ state: [String: Tensor], for parameters: [Parameter]) throws(OptimizerStateError) {
+        try core.slots.restore(state, for: parameters)
+    }
+}
+
+/// What Adam and AdamW share: hyperparameters, moment slots and the update; they differ only in
+/// where weight decay enters.
+struct AdamCore {
+    var learningRate: Float
+    let beta1: Float
+    let beta2: Float
+    let epsilon: Float
+    /// Added to the gradient (Adam's weight decay).
+    let l2Decay: Float
+    /// Applied to the weight directly (AdamW's weight decay).
+    let decoupledDecay: Float
+    var slots = OptimizerSlots(names: ["m", "v"])
+
+    mutating func step(_ parameters: [Parameter], threads: Int) {
         let t = slots.advance()
         for parameter in parameters {
             let buffers = slots.pointers(for: parameter)
             adamUpdate(parameter, m: buffers[0], v: buffers[1], step: t, learningRate: learningRate, threads: threads,
-                       beta1: beta1, beta2: beta2, epsilon: epsilon,
-                       l2Decay: weightDecay, decoupledDecay: 0)
+                       beta1: beta1, beta2: beta2, epsilon: epsilon, l2Decay: l2Decay, decoupledDecay: decoupledDecay)
         }
-    }
-
-    public var state: [String: Tensor] { slots.state }
-
-    public func restoreState(_ state: [String: Tensor], for parameters: [Parameter]) throws(OptimizerStateError) {
-        try slots.restore(state, for: parameters)
     }
 }
 

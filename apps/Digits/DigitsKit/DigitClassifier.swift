@@ -19,15 +19,12 @@ public struct DigitClassifier {
     }
 
     public init(contentsOf path: String) throws {
-        let loaded = try ModelFile.load(contentsOf: path)
-        guard loaded.metadata.task == "digits" else {
-            throw DigitsError("\(path): a \(loaded.metadata.task) model, not a digits model")
-        }
+        let loaded: ModelFile.Loaded
         let preprocessing: DigitPreprocessing
         do {
-            preprocessing = try JSONDecoder().decode(DigitPreprocessing.self, from: Data(loaded.metadata.preprocessing.utf8))
+            (loaded, preprocessing) = try ModelFile.load(contentsOf: path, task: "digits", preprocessing: DigitPreprocessing.self)
         } catch {
-            throw DigitsError("\(path): unreadable preprocessing metadata (\(error))")
+            throw DigitsError("\(path): \(error)")
         }
         let side = preprocessing.fieldSize
         guard loaded.model.inputShape == [1, side, side], preprocessing.normalization == "mnist-style",

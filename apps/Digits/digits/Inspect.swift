@@ -1,6 +1,5 @@
 import ArgumentParser
 import CommandLineSupport
-import ModelFile
 
 extension Digits {
     struct Inspect: ParsableCommand {
@@ -14,9 +13,7 @@ extension Digits {
         var json = false
 
         func run() throws {
-            let path = model == Digits.shippedModel ? DefaultPaths.resolve(model) : model
-            let report = ModelReport(try ModelFile.load(contentsOf: path))
-            print(json ? Console.json(report.dictionary) : report.text)
+            try ModelInspection.printReport(path: model == Digits.shippedModel ? DefaultPaths.resolve(model) : model, json: json)
         }
     }
 }

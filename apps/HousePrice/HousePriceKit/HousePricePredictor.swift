@@ -10,15 +10,12 @@ public struct HousePricePredictor {
     public let pipeline: FeaturePipeline
 
     public init(contentsOf path: String) throws {
-        let loaded = try ModelFile.load(contentsOf: path)
-        guard loaded.metadata.task == "house-price" else {
-            throw HousePriceError("\(path): a \(loaded.metadata.task) model, not a house-price model")
-        }
+        let loaded: ModelFile.Loaded
         let pipeline: FeaturePipeline
         do {
-            pipeline = try JSONDecoder().decode(FeaturePipeline.self, from: Data(loaded.metadata.preprocessing.utf8))
+            (loaded, pipeline) = try ModelFile.load(contentsOf: path, task: "house-price", preprocessing: FeaturePipeline.self)
         } catch {
-            throw HousePriceError("\(path): unreadable preprocessing metadata (\(error))")
+            throw HousePriceError("\(path): \(error)")
         }
         guard loaded.model.inputShape == [pipeline.featureCount], loaded.model.outputShape == [1] else {
             throw HousePriceError("\(path): the network does not match its preprocessing (\(pipeline.featureCount) features)")

@@ -238,9 +238,8 @@ extension HousePrice {
         var json = false
 
         func run() throws {
-            let path = model == HousePrice.shippedModel ? DefaultPaths.resolve(model) : model
-            let report = ModelReport(try ModelFile.load(contentsOf: path))
-            print(json ? Console.json(report.dictionary) : report.text)
+            try ModelInspection.printReport(path: model == HousePrice.shippedModel ? DefaultPaths.resolve(model) : model,
+                                            json: json)
         }
     }
 
