@@ -33,6 +33,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Run every layer separately instead of fusing Conv2D with the ReLU/MaxPool2D after it.")
     var noFusion = false
 
+    @Flag(help: "Keep samples taken while other processes use the CPU (to measure behaviour under load).")
+    var underLoad = false
+
     @Option(help: "GEMM kernel path: avx512, avx2 or portable (default: the best this CPU runs).")
     var kernels: String?
 
@@ -51,11 +54,13 @@ struct Bench: ParsableCommand {
             return
         }
         var timer = SampleTimer(runs: quick ? 3 : runs, json: json)
+        if underLoad { timer.monitor.tolerance = .infinity }
         let selected = Set(only.split(separator: ",").map(String.init))
         if !json {
-            print("Backprop bench: \(threads) threads, \(path) kernels, median [min–max] of \(timer.runs) samples")
+            print("Backprop bench: \(threads) threads, \(path) kernels, median [min–max] of \(timer.runs) samples"
+                  + (underLoad ? ", other load allowed" : ""))
         }
-        timer.monitor.waitForQuiet()
+        if !underLoad { timer.monitor.waitForQuiet() }
         if selected.contains("gemm") { benchmarkGEMM(path: path, timer: &timer) }
         for architecture in Architecture.allCases where selected.contains(architecture.rawValue) {
             try benchmark(architecture, path: path, timer: &timer)

@@ -106,12 +106,14 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         let columnsPerTask = 16
         let tasks = (p.n &+ columnsPerTask &- 1) / columnsPerTask
         let workers = threads > 1 && p.n &* p.k >= 1 << 18 ? threads : 1
-        let rows = (0..<4).map { p.a.base + min($0, p.m &- 1) &* p.a.rowStride }
+        // Rows past m repeat the last one; their sums are computed and dropped.
+        let last = p.m &- 1
+        let (r0, r1, r2, r3) = (p.a.base, p.a.base + min(1, last) &* p.a.rowStride,
+                                p.a.base + min(2, last) &* p.a.rowStride, p.a.base + min(3, last) &* p.a.rowStride)
         Parallel.forEach(tasks: tasks, threads: workers) { task in
             for j in (task &* columnsPerTask)..<min(p.n, (task &+ 1) &* columnsPerTask) {
                 let b = UnsafeRawPointer(p.b.base + j &* p.b.rowStride)
-                let (a0, a1, a2, a3) = (UnsafeRawPointer(rows[0]), UnsafeRawPointer(rows[1]),
-                                        UnsafeRawPointer(rows[2]), UnsafeRawPointer(rows[3]))
+                let (a0, a1, a2, a3) = (UnsafeRawPointer(r0), UnsafeRawPointer(r1), UnsafeRawPointer(r2), UnsafeRawPointer(r3))
                 var (s0, s1, s2, s3) = (Vector(), Vector(), Vector(), Vector())
                 var l = 0
                 while l &+ width <= p.k {
@@ -124,7 +126,6 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
                     l &+= width
                 }
                 var (t0, t1, t2, t3) = (s0.sum(), s1.sum(), s2.sum(), s3.sum())
-                let (r0, r1, r2, r3) = (rows[0], rows[1], rows[2], rows[3])
                 while l < p.k {
                     let bl = p.b.base[j &* p.b.rowStride &+ l]
                     t0 += r0[l] * bl
