@@ -1,9 +1,11 @@
 import Foundation
 import Testing
+@testable import ModelFile
 @testable import TabularData
 
+/// Runs the built `house-price` tool; with `interruptAfter`, sends Ctrl-C once stderr shows it.
 @discardableResult
-func runHousePrice(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+func runHousePrice(_ arguments: [String], interruptAfter marker: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: productsDirectory + "/house-price")
     process.arguments = arguments
@@ -12,8 +14,20 @@ func runHousePrice(_ arguments: [String]) throws -> (status: Int32, stdout: Stri
     process.standardOutput = output
     process.standardError = errors
     try process.run()
+    var errorText = ""
+    if let marker {
+        while process.isRunning {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            errorText += String(decoding: chunk, as: UTF8.self)
+            if errorText.contains(marker) {
+                kill(process.processIdentifier, SIGINT)
+                break
+            }
+        }
+    }
     let outputText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    errorText += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     return (process.terminationStatus, outputText, errorText)
 }
@@ -100,5 +114,25 @@ struct HousePriceCLITests {
         let model = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as! [String: Any]
         #expect(model["task"] as? String == "house-price")
         #expect((model["preprocessing"] as? [String: Any])?["logTarget"] as? Bool == true)
+    }
+
+    @Test("Ctrl-C keeps what was learned; --resume reproduces the uninterrupted ensemble bit for bit")
+    func interruptAndResume() throws {
+        let directory = temporaryDirectory()
+        write(syntheticSales(rows: 6000, seed: 4), to: directory + "/sales.csv")
+        let arguments = ["train", directory + "/sales.csv", "--target", "SalePrice", "--drop", "Id", "--log-target",
+                         "--epochs", "60", "--patience", "60", "--ensemble", "4", "--seed", "9"]
+        let straight = try runHousePrice(arguments + ["--output", directory + "/straight.safetensors"])
+        #expect(straight.status == 0, "\(straight.stderr)")
+        let output = directory + "/resumed.safetensors"
+        let interrupted = try runHousePrice(arguments + ["--output", output], interruptAfter: "epoch 10/60")
+        #expect(interrupted.status == 130, "\(interrupted.stderr)")
+        #expect(FileManager.default.fileExists(atPath: output + ".checkpoint-1"))
+        let resumed = try runHousePrice(arguments + ["--output", output, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: output)) != Data())
+        let straightWeights = try ModelFile.load(contentsOf: directory + "/straight.safetensors").model.weights()
+        #expect(try ModelFile.load(contentsOf: output).model.weights() == straightWeights)
+        #expect(!FileManager.default.fileExists(atPath: output + ".checkpoint-1"))
     }
 }

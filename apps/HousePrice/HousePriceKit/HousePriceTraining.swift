@@ -143,7 +143,13 @@ public enum HousePriceTraining {
         let settings = String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self)
         let checkpoints = (0..<memberCount).map { checkpointPath(for: output, member: $0, of: memberCount) }
         if resume {
-            for (trainer, checkpointPath) in zip(trainers, checkpoints) {
+            // A network interrupted before finishing its first epoch has no checkpoint: it starts
+            // over, which reproduces the original run because its start comes from the seed.
+            guard checkpoints.contains(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                throw HousePriceError("\(checkpoints[0]): no checkpoint to resume from")
+            }
+            for (trainer, checkpointPath) in zip(trainers, checkpoints)
+            where FileManager.default.fileExists(atPath: checkpointPath) {
                 let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
                 guard checkpoint.settings == settings else {
                     throw HousePriceError("\(checkpointPath) was made with other options (\(checkpoint.settings)); resume with the same ones")
