@@ -1,7 +1,7 @@
 import CZlib
 
 /// Writes PNG files of every standard kind: all colour types and bit depths, Adam7 interlacing,
-/// tRNS transparency and bKGD. The tests use it to produce images of every kind (and broken
+/// all five scanline filters, tRNS transparency and bKGD. The tests use it to produce images of every kind (and broken
 /// ones) with known pixels; the tools use it to make sample digits. Written directly (chunks,
 /// filters, zlib) because libpng's simplified writer covers 8/16-bit non-interlaced images only.
 public struct PNGEncoder {
@@ -39,6 +39,8 @@ public struct PNGEncoder {
     public var transparency: [UInt8]?
     /// Raw bKGD chunk contents.
     public var background: [UInt8]?
+    /// Scanline filter types to use, cycled row by row: 0 None, 1 Sub, 2 Up, 3 Average, 4 Paeth.
+    public var filters: [UInt8] = [0]
 
     public init(width: Int, height: Int, colorType: ColorType, bitDepth: Int) {
         precondition(colorType.allowedBitDepths.contains(bitDepth), "PNG does not allow \(bitDepth)-bit \(colorType)")
@@ -67,39 +69,68 @@ public struct PNGEncoder {
         return file
     }
 
-    /// The scanlines of every pass (one pass unless interlaced), each prefixed by filter type 0.
+    /// The scanlines of every pass (one pass unless interlaced), each prefixed by its filter type.
     private func filteredScanlines(_ samples: [Int]) -> [UInt8] {
         // Adam7 passes: (x start, y start, x step, y step).
         let passes: [(Int, Int, Int, Int)] = interlaced
             ? [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
             : [(0, 0, 1, 1)]
         let channels = colorType.channels
+        // Filters work on bytes, comparing with the byte one pixel to the left (at least 1 byte).
+        let bytesPerPixel = max(1, channels * bitDepth / 8)
         var output: [UInt8] = []
+        var rowIndex = 0
         for (x0, y0, dx, dy) in passes {
             guard x0 < width, y0 < height else { continue }
+            var previous: [UInt8] = []   // the pass's previous unfiltered row (empty: zeros)
             for y in stride(from: y0, to: height, by: dy) {
-                output.append(0)   // filter type None
+                var raw: [UInt8] = []
                 var accumulator = 0, bits = 0
                 for x in stride(from: x0, to: width, by: dx) {
                     for c in 0..<channels {
                         let value = samples[(y * width + x) * channels + c]
                         if bitDepth == 16 {
-                            output += [UInt8(value >> 8), UInt8(value & 0xFF)]
+                            raw += [UInt8(value >> 8), UInt8(value & 0xFF)]
                         } else {
                             accumulator = accumulator << bitDepth | value
                             bits += bitDepth
                             if bits == 8 {
-                                output.append(UInt8(accumulator))
+                                raw.append(UInt8(accumulator))
                                 accumulator = 0
                                 bits = 0
                             }
                         }
                     }
                 }
-                if bits > 0 { output.append(UInt8(accumulator << (8 - bits))) }
+                if bits > 0 { raw.append(UInt8(accumulator << (8 - bits))) }
+                let filter = filters[rowIndex % filters.count]
+                rowIndex += 1
+                output.append(filter)
+                for i in 0..<raw.count {
+                    let left = i >= bytesPerPixel ? Int(raw[i - bytesPerPixel]) : 0
+                    let up = previous.isEmpty ? 0 : Int(previous[i])
+                    let upLeft = i >= bytesPerPixel && !previous.isEmpty ? Int(previous[i - bytesPerPixel]) : 0
+                    let predictor: Int = switch filter {
+                    case 1: left
+                    case 2: up
+                    case 3: (left + up) / 2
+                    case 4: paeth(left, up, upLeft)
+                    default: 0
+                    }
+                    output.append(UInt8(truncatingIfNeeded: Int(raw[i]) - predictor))
+                }
+                previous = raw
             }
         }
         return output
+    }
+
+    /// The PNG Paeth predictor: whichever of left, up, up-left is closest to left + up − up-left.
+    private func paeth(_ a: Int, _ b: Int, _ c: Int) -> Int {
+        let p = a + b - c
+        let (pa, pb, pc) = (abs(p - a), abs(p - b), abs(p - c))
+        if pa <= pb && pa <= pc { return a }
+        return pb <= pc ? b : c
     }
 
     private func deflate(_ data: [UInt8]) -> [UInt8] {

@@ -95,12 +95,26 @@ public struct DigitNormalizer: Sendable {
         let invert = borderLevel > 0.5
         var ink = invert ? image.pixels.map { 1 - $0 } : image.pixels
         let background = invert ? 1 - borderLevel : borderLevel
-        let sorted = ink.sorted()
-        let peak = max(sorted[min(sorted.count - 1, sorted.count * 99 / 100)], sorted.last! * 0.5)
+        let peak = max(percentile(ink, 0.99), (ink.max() ?? 0) * 0.5)
         let range = peak - background
         guard range > 0.05 else { return [Float](repeating: 0, count: ink.count) }   // no visible ink
         for i in 0..<ink.count { ink[i] = min(1, max(0, (ink[i] - background) / range)) }
         return ink
+    }
+
+    /// The `fraction` quantile of values in [0, 1], to 1/4096, from a histogram: one pass and no
+    /// copy, where sorting a 40-megapixel photo took seconds.
+    func percentile(_ values: [Float], _ fraction: Float) -> Float {
+        let bins = 4096
+        var counts = [Int](repeating: 0, count: bins)
+        for value in values { counts[min(bins - 1, max(0, Int(value * Float(bins))))] += 1 }
+        let target = Int(Float(values.count - 1) * fraction)
+        var seen = 0
+        for (bin, count) in counts.enumerated() {
+            seen += count
+            if seen > target { return Float(bin) / Float(bins) }
+        }
+        return 1
     }
 
     /// Shrinks by averaging each output pixel over the exact source area it covers (fractional

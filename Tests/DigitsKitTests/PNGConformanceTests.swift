@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+@testable import PNGCodec
+@testable import Backprop
+
+/// PngSuite's coverage rebuilt from generated files (the suite itself cannot be fetched here):
+/// every filter type, odd sizes down to 1×1, and its corrupt-file cases.
+@Suite("PNG conformance")
+struct PNGConformanceTests {
+    static let sizes: [(Int, Int)] = [(1, 1), (1, 5), (5, 1), (32, 32), (33, 7)]
+
+    @Test("All five scanline filters and odd sizes decode exactly", arguments: [[0], [1], [2], [3], [4], [0, 1, 2, 3, 4]] as [[UInt8]], [false, true])
+    func filtersAndSizes(filters: [UInt8], interlaced: Bool) throws {
+        var random = RandomGenerator(seed: 3)
+        for (width, height) in Self.sizes {
+            for (colorType, bitDepth) in [(PNGEncoder.ColorType.gray, 8), (.gray, 2), (.gray, 16), (.rgb, 8), (.grayAlpha, 8), (.rgba, 16)] {
+                let maximum = (1 << bitDepth) - 1
+                // Gray-valued pixels (equal channels) with random levels; opaque alpha.
+                let levels = (0..<(width * height)).map { _ in random.index(below: maximum + 1) }
+                let samples: [Int] = switch colorType {
+                case .gray: levels
+                case .rgb: levels.flatMap { [$0, $0, $0] }
+                case .grayAlpha: levels.flatMap { [$0, maximum] }
+                default: levels.flatMap { [$0, $0, $0, maximum] }
+                }
+                var encoder = PNGEncoder(width: width, height: height, colorType: colorType, bitDepth: bitDepth)
+                encoder.filters = filters
+                encoder.interlaced = interlaced
+                let image = try PNGDecoder.decode(encoder.encode(samples: samples))
+                #expect(image.width == width && image.height == height)
+                for (index, level) in levels.enumerated() {
+                    let expected: Double = bitDepth == 16
+                        ? { let linear = Double(level) / 65535
+                            return linear <= 0.0031308 ? 12.92 * linear : 1.055 * pow(linear, 1 / 2.4) - 0.055 }()
+                        : Double(level) / Double(maximum)
+                    #expect(abs(Double(image.gray[index]) - expected) <= 2.0 / 255,
+                            "\(colorType) \(bitDepth)-bit \(width)×\(height) filters \(filters) pixel \(index)")
+                }
+            }
+        }
+    }
+
+    @Test("PngSuite's corrupt-file cases are rejected with an error")
+    func corruptFiles() throws {
+        let valid = PNGEncoder(width: 8, height: 8, colorType: .gray, bitDepth: 8).encode(samples: Array(0..<64))
+        func rejected(_ bytes: [UInt8]) -> Bool {
+            (try? PNGDecoder.decode(bytes)) == nil
+        }
+        // Chunk offsets in `valid`: signature 0..<8, IHDR length at 8, type at 12, data at 16..<29, CRC at 29.
+        var signature = valid
+        signature[0] = 0x88                                           // xs1n0g01: bad signature byte
+        #expect(rejected(signature))
+        var crlf = valid
+        crlf.replaceSubrange(4..<6, with: [0x0D, 0x0D, 0x0A])         // xcrn0g04: CR added to the signature
+        #expect(rejected(crlf))
+        var lf = valid
+        lf.replaceSubrange(6..<7, with: [0x0D, 0x0A])                 // xlfn0g04: LF expanded to CRLF
+        #expect(rejected(lf))
+        var headerCRC = valid
+        headerCRC[29] ^= 0xFF                                         // xhdn0g08: wrong IHDR checksum
+        #expect(rejected(headerCRC))
+        for (offset, value, case_) in [(25, 1, "xc1n0g08: colour type 1"), (25, 9, "xc9n2c08: colour type 9"),
+                                       (24, 0, "xd0n2c08: bit depth 0"), (24, 3, "xd3n2c08: bit depth 3"),
+                                       (24, 99, "xd9n2c08: bit depth 99")] {
+            var bytes = valid
+            bytes[offset] = UInt8(value)
+            fixCRC(&bytes, chunkStart: 8)
+            #expect(rejected(bytes), "\(case_)")
+        }
+        // xdtn0g01: no IDAT chunk at all.
+        let idatLength = Int(valid[33]) << 24 | Int(valid[34]) << 16 | Int(valid[35]) << 8 | Int(valid[36])
+        #expect(Array(valid[37..<41]) == Array("IDAT".utf8))
+        var noData = valid
+        noData.removeSubrange(33..<(33 + 12 + idatLength))
+        #expect(rejected(noData))
+        // xcsn0g01: wrong IDAT checksum.
+        var dataCRC = valid
+        dataCRC[33 + 8 + idatLength] ^= 0x01
+        #expect(rejected(dataCRC))
+    }
+}
