@@ -1,47 +1,14 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import DigitsKit
 @testable import ModelFile
 @testable import Backprop
 
-/// Runs the built `digits` tool and returns its exit status, stdout and stderr.
+/// Runs the built `digits` tool.
 @discardableResult
 func runDigits(_ arguments: [String], interruptAfter marker: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: productsDirectory + "/digits")
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    var errorText = ""
-    if let marker {
-        // Send Ctrl-C once the marker appears on stderr.
-        while process.isRunning {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            errorText += String(decoding: chunk, as: UTF8.self)
-            if errorText.contains(marker) {
-                kill(process.processIdentifier, SIGINT)
-                break
-            }
-        }
-    }
-    let outputText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    errorText += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, outputText, errorText)
-}
-
-var productsDirectory: String {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-}
-
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "digits-tests-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+    try runTool("digits", arguments, interruptAfter: marker)
 }
 
 /// Writes `count` user-style PNGs of MNIST test digits into one sub-folder per label.

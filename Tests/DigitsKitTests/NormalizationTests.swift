@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import DigitsKit
 @testable import PNGCodec
 @testable import Backprop
@@ -87,7 +88,7 @@ struct NormalizationTests {
 func loadMNISTTest() throws -> DigitData? {
     let directory = repositoryRoot + "/data/mnist"
     guard FileManager.default.fileExists(atPath: directory + "/t10k-images-idx3-ubyte.gz") else {
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
+        if runningUnderCI {
             Issue.record("MNIST is missing from \(directory): run data/fetch")
         } else {
             print("skipped: MNIST not in \(directory) (run data/fetch)")
@@ -95,11 +96,4 @@ func loadMNISTTest() throws -> DigitData? {
         return nil
     }
     return try MNISTDirectory(directory).test(DigitPreprocessing())
-}
-
-/// The repository root: the tests run from .build/<triple>/<configuration>/.
-var repositoryRoot: String {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
 }

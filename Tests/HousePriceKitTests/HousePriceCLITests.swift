@@ -3,33 +3,9 @@ import Testing
 @testable import ModelFile
 @testable import TabularData
 
-/// Runs the built `house-price` tool; with `interruptAfter`, sends Ctrl-C once stderr shows it.
 @discardableResult
 func runHousePrice(_ arguments: [String], interruptAfter marker: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: productsDirectory + "/house-price")
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    var errorText = ""
-    if let marker {
-        while process.isRunning {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            errorText += String(decoding: chunk, as: UTF8.self)
-            if errorText.contains(marker) {
-                kill(process.processIdentifier, SIGINT)
-                break
-            }
-        }
-    }
-    let outputText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    errorText += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, outputText, errorText)
+    try runTool("house-price", arguments, interruptAfter: marker)
 }
 
 @Suite("house-price command line", .serialized)

@@ -1,28 +1,9 @@
 import Foundation
+@_exported import TestSupport
 @testable import TabularData
 @testable import Backprop
 
 func table(_ text: String) throws -> CSVTable { try CSVTable.parse(Array(text.utf8), name: "t.csv") }
-
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "house-tests-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-func write(_ text: String, to path: String) {
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
-}
-
-var repositoryRoot: String {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}
-
-var productsDirectory: String {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-}
 
 /// A made-up house-sales schema unlike California's: an id, many categorical columns with NA,
 /// a numeric column with gaps, and prices skewed enough that a log target helps.

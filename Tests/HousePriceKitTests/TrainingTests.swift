@@ -76,7 +76,7 @@ struct HousePriceTrainingTests {
     func californiaAccuracy() throws {
         let path = repositoryRoot + "/data/california-housing/housing.csv"
         guard FileManager.default.fileExists(atPath: path) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("\(path) is missing: run data/fetch") }
+            if runningUnderCI { Issue.record("\(path) is missing: run data/fetch") }
             else { print("skipped: \(path) is missing (run data/fetch)") }
             return
         }

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TestSupport
 @testable import Backprop
 @testable import ModelFile
 
@@ -34,13 +35,6 @@ func makeDenseModel(seed: UInt64 = 4) throws -> (Sequential, ModelMetadata) {
     return (model, metadata)
 }
 
-/// A fresh empty directory under the system temporary directory.
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "backprop-tests-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 /// Replaces the JSON header of a safetensors file with `header` (re-padded), keeping the data.
 func withHeader(_ header: String, data: [UInt8]) -> [UInt8] {
     var headerBytes = Array(header.utf8)
@@ -50,10 +44,3 @@ func withHeader(_ header: String, data: [UInt8]) -> [UInt8] {
     return bytes + headerBytes + data
 }
 
-/// The directory holding the test bundle and the package's other built products.
-var productsDirectory: String {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-}
-
-/// True under CI, where missing prerequisites are failures rather than skips.
-var runningUnderCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
