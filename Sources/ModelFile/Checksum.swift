@@ -1,5 +1,3 @@
-import Foundation
-
 /// SHA-256 (FIPS 180-4) of training data, for model provenance. Written here because the one
 /// package that offers it, swift-crypto, would add a minute of BoringSSL compilation to every
 /// clean build for a single hash.
@@ -11,22 +9,11 @@ public enum Checksum {
         return hasher.hexDigest()
     }
 
-    /// SHA-256 over the contents of `files`, in order (unreadable files contribute their path).
-    public static func sha256(files: [String]) -> String {
-        var hasher = SHA256()
-        for file in files {
-            if let data = FileManager.default.contents(atPath: file) {
-                hasher.update(data)
-            } else {
-                hasher.update(Array(file.utf8))
-            }
-        }
-        return hasher.hexDigest()
-    }
 }
 
-/// Streaming SHA-256.
-struct SHA256 {
+/// Streaming SHA-256: feed the bytes of each data file as they are read, so that provenance does
+/// not read the training data a second time.
+public struct SHA256 {
     private var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var pending: [UInt8] = []
@@ -43,7 +30,9 @@ struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    mutating func update<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
+    public init() {}
+
+    public mutating func update<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
         length &+= UInt64(bytes.count)
         pending.append(contentsOf: bytes)
         let whole = pending.count / 64 * 64
@@ -53,7 +42,8 @@ struct SHA256 {
         pending.removeFirst(whole)
     }
 
-    mutating func hexDigest() -> String {
+    /// The lowercase hex digest of everything fed so far (the hasher is spent afterwards).
+    public mutating func hexDigest() -> String {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
         while (pending.count + tail.count) % 64 != 56 { tail.append(0) }

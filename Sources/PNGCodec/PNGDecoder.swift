@@ -1,4 +1,9 @@
 import CPNG
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Decodes PNG files of every kind through libpng's simplified API (`png_image`), which reports
 /// errors by return code and message rather than by longjmp, so Swift can handle them: gray,
@@ -74,7 +79,7 @@ public enum PNGDecoder {
 
     /// Reads and decodes the PNG file at `path`.
     public static func decode(contentsOf path: String) throws(PNGError) -> GrayAlphaImage {
-        try decode(try readFile(path))
+        try decode(try fileContents(path))
     }
 
     /// sRGB-encoded level in [0, 1] of each 16-bit linear value.
@@ -94,7 +99,8 @@ public enum PNGDecoder {
         return text.isEmpty ? "unknown libpng error" : text
     }
 
-    private static func readFile(_ path: String) throws(PNGError) -> [UInt8] {
+    /// The bytes of the file at `path`, refusing files above `maximumFileSize`.
+    public static func fileContents(_ path: String) throws(PNGError) -> [UInt8] {
         guard let file = fopen(path, "rb") else { throw .unreadable(String(cString: strerror(errno))) }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -111,9 +117,3 @@ public enum PNGDecoder {
         return bytes
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

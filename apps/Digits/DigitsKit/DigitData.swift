@@ -50,8 +50,9 @@ public struct MNISTDirectory {
     private func load(_ split: String, _ preprocessing: DigitPreprocessing) throws(DigitsError) -> DigitData {
         let imagesPath = try file("\(split)-images-idx3-ubyte")
         let labelsPath = try file("\(split)-labels-idx1-ubyte")
-        let images = try IDXFile.readImages(imagesPath)
-        let labels = try IDXFile.readLabels(labelsPath)
+        var hasher = SHA256()
+        let images = try IDXFile.readImages(imagesPath, hashingInto: &hasher)
+        let labels = try IDXFile.readLabels(labelsPath, hashingInto: &hasher)
         guard images.count == labels.count else {
             throw DigitsError("\(split): \(images.count) images but \(labels.count) labels")
         }
@@ -64,7 +65,7 @@ public struct MNISTDirectory {
         let (mean, deviation) = (preprocessing.mean, preprocessing.deviation)
         let inputs = Tensor(shape: [images.count, 1, 28, 28], scalars: images.pixels.map { (Float($0) / 255 - mean) / deviation })
         return DigitData(inputs: inputs, targets: labels.map(Int.init), labels: (0...9).map(String.init),
-                         checksum: Checksum.sha256(files: [imagesPath, labelsPath]))
+                         checksum: hasher.hexDigest())
     }
 }
 
@@ -96,7 +97,7 @@ public struct ImageFolder {
         var images: [[Float]] = []
         var targets: [Int] = []
         var skipped: [String] = []
-        var files: [String] = []
+        var hasher = SHA256()
         let normalizer = DigitNormalizer()
         for folder in folders {
             let directory = path + "/" + folder
@@ -105,10 +106,11 @@ public struct ImageFolder {
             for name in names {
                 let file = directory + "/" + name
                 do {
-                    let image = try PNGDecoder.decode(contentsOf: file).compositedOverContrastingBackground()
+                    let bytes = try PNGDecoder.fileContents(file)
+                    let image = try PNGDecoder.decode(bytes).compositedOverContrastingBackground()
                     images.append(raw ? normalizer.resizeOnly(image) : normalizer.normalize(image))
                     targets.append(labels.firstIndex(of: folder)!)
-                    files.append(file)
+                    hasher.update(bytes)
                 } catch {
                     skipped.append("\(file): \(error)")
                 }
@@ -116,6 +118,6 @@ public struct ImageFolder {
         }
         guard !images.isEmpty else { throw DigitsError("\(path): no readable PNG images in the label folders") }
         return DigitData(inputs: preprocessing.inputTensor(images), targets: targets, labels: labels,
-                         skipped: skipped, checksum: Checksum.sha256(files: files))
+                         skipped: skipped, checksum: hasher.hexDigest())
     }
 }

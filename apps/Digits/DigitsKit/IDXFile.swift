@@ -1,4 +1,5 @@
 import Foundation
+import ModelFile
 
 /// MNIST's IDX format: a big-endian header (magic, then one 32-bit size per dimension) followed
 /// by unsigned bytes. Images have magic 2051 and dimensions [count, rows, columns]; labels have
@@ -17,13 +18,21 @@ public enum IDXFile {
         public let pixels: [UInt8]
     }
 
-    public static func readImages(_ path: String) throws(DigitsError) -> Images {
-        let (dimensions, body) = try read(path, magic: imagesMagic, rank: 3)
+    /// Reads an images file, feeding its bytes (as stored) to `hasher`.
+    public static func readImages(_ path: String, hashingInto hasher: inout SHA256) throws(DigitsError) -> Images {
+        let (dimensions, body) = try read(path, magic: imagesMagic, rank: 3, hasher: &hasher)
         return Images(count: dimensions[0], rows: dimensions[1], columns: dimensions[2], pixels: body)
     }
 
+    /// Reads a labels file, feeding its bytes (as stored) to `hasher`.
+    public static func readLabels(_ path: String, hashingInto hasher: inout SHA256) throws(DigitsError) -> [UInt8] {
+        try read(path, magic: labelsMagic, rank: 1, hasher: &hasher).body
+    }
+
+    /// Reads a labels file.
     public static func readLabels(_ path: String) throws(DigitsError) -> [UInt8] {
-        try read(path, magic: labelsMagic, rank: 1).body
+        var unused = SHA256()
+        return try readLabels(path, hashingInto: &unused)
     }
 
     /// Parses an IDX file's bytes, checking the magic number, dimensions and exact length.
@@ -56,11 +65,13 @@ public enum IDXFile {
         return (dimensions, Array(bytes[headerSize...]))
     }
 
-    private static func read(_ path: String, magic: UInt32, rank: Int) throws(DigitsError) -> (dimensions: [Int], body: [UInt8]) {
+    private static func read(_ path: String, magic: UInt32, rank: Int,
+                             hasher: inout SHA256) throws(DigitsError) -> (dimensions: [Int], body: [UInt8]) {
         let name = (path as NSString).lastPathComponent
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DigitsError("\(path): cannot be read")
         }
+        hasher.update(data)
         var bytes = [UInt8](data)
         if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
             bytes = try gunzip(bytes, limit: maximumSize, name: name)

@@ -33,6 +33,11 @@ public struct HousePriceOptions: Codable, Equatable, Sendable {
 
 /// Reads a CSV file into a table, with errors naming the file.
 public func readCSV(_ path: String) throws(HousePriceError) -> CSVTable {
+    try readCSVFile(path).table
+}
+
+/// The table and the SHA-256 of the file's bytes, read once.
+func readCSVFile(_ path: String) throws(HousePriceError) -> (table: CSVTable, sha256: String) {
     guard let data = FileManager.default.contents(atPath: path) else { throw HousePriceError("\(path): cannot be read") }
     let table: CSVTable
     do {
@@ -41,7 +46,7 @@ public func readCSV(_ path: String) throws(HousePriceError) -> CSVTable {
         throw HousePriceError(error.description)
     }
     guard !table.rows.isEmpty else { throw HousePriceError("\(path): has a header but no data rows") }
-    return table
+    return (table, Checksum.sha256(data))
 }
 
 /// What a training run produced.
@@ -87,7 +92,7 @@ public enum HousePriceTraining {
                            onBatch: (BatchProgress) -> Void = { _ in },
                            onEpoch: (_ member: Int, EpochReport) -> Void = { _, _ in },
                            shouldStop: () -> Bool = { false }) throws -> HousePriceTrainingOutcome {
-        let table = try readCSV(path)
+        let (table, dataSHA256) = try readCSVFile(path)
         var warnings: [String] = []
         let (targets, missingLines) = try FeaturePipeline.readTargets(table, name: path, target: options.target,
                                                                       logTarget: options.logTarget)
@@ -139,7 +144,7 @@ public enum HousePriceTraining {
             task: "house-price", inputShape: [pipeline.featureCount], layers: trainers[0].model.specs,
             preprocessing: String(decoding: try JSONEncoder.sorted.encode(pipeline), as: UTF8.self),
             provenance: Provenance(seed: options.seed, epochs: options.epochs,
-                                   dataSHA256: Checksum.sha256(files: [path]), command: command))
+                                   dataSHA256: dataSHA256, command: command))
         let settings = String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self)
         let checkpoints = (0..<memberCount).map { checkpointPath(for: output, member: $0, of: memberCount) }
         if resume {
