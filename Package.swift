@@ -71,7 +71,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "apps/Digits/digits"),
         .executableTarget(name: "bench",
-                          dependencies: ["Backprop", "MatrixKernels",
+                          dependencies: ["Backprop", "MatrixKernels", "DigitsKit",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Benchmarks/bench"),
         .testTarget(name: "BackpropTests", dependencies: ["Backprop"]),

@@ -1,4 +1,5 @@
 import Backprop
+import DigitsKit
 
 /// The networks the benchmark times, the same ones Benchmarks/pytorch_bench.py builds.
 enum Architecture: String, CaseIterable {
@@ -10,18 +11,12 @@ enum Architecture: String, CaseIterable {
     case lenet
     /// 784-256-128-10 with ReLU.
     case mlp
-    /// The digit app's network at a given width: conv3×3 pad 1 1→c1, pool, c1→c2, pool, dense →128→10.
-    case digits16, digits24, digits32
+    /// The digit app's network (apps/Digits/DigitsKit/DigitRecipe.swift), for `--profile digits`.
+    case digits
 
     var inputShape: [Int] { self == .mlp ? [784] : [1, 28, 28] }
 
-    private func digits(_ c1: Int, _ c2: Int) -> [LayerSpec] {
-        [.conv2d(inputChannels: 1, outputChannels: c1, kernelSize: 3, stride: 1, padding: 1), .relu,
-         .maxPool2d(kernelSize: 2, stride: 2),
-         .conv2d(inputChannels: c1, outputChannels: c2, kernelSize: 3, stride: 1, padding: 1), .relu,
-         .maxPool2d(kernelSize: 2, stride: 2), .dropout(rate: 0.25), .flatten,
-         .dense(inputSize: c2 * 49, outputSize: 128), .relu, .dropout(rate: 0.5), .dense(inputSize: 128, outputSize: 10)]
-    }
+
 
     var specs: [LayerSpec] {
         switch self {
@@ -38,9 +33,7 @@ enum Architecture: String, CaseIterable {
              .maxPool2d(kernelSize: 2, stride: 2), .flatten,
              .dense(inputSize: 400, outputSize: 120), .relu, .dense(inputSize: 120, outputSize: 84), .relu,
              .dense(inputSize: 84, outputSize: 10)]
-        case .digits16: digits(16, 32)
-        case .digits24: digits(24, 48)
-        case .digits32: digits(32, 64)
+        case .digits: DigitRecipe.layers
         case .mlp:
             [.dense(inputSize: 784, outputSize: 256), .relu, .dense(inputSize: 256, outputSize: 128), .relu,
              .dense(inputSize: 128, outputSize: 10)]

@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed samples per figure (the median is reported).")
     var runs = 5
 
-    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits16, digits24, digits32 on request).")
+    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits on request).")
     var only = "gemm,cnn,lenet,mlp"
 
     @Flag(help: "Print one JSON object per figure instead of a table.")

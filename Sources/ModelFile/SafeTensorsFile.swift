@@ -31,11 +31,6 @@ public struct SafeTensorsFile: Equatable, Sendable {
             && zip(lhs.metadata, rhs.metadata).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
-    /// The tensor named `name`, if present.
-    public func tensor(named name: String) -> Tensor? {
-        tensors.first { $0.name == name }?.tensor
-    }
-
     /// The metadata value for `key`, if present.
     public func metadataValue(_ key: String) -> String? {
         metadata.first { $0.key == key }?.value

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes RFC 4180 CSV: fields containing a comma, quote, CR or LF are quoted, quotes doubled;
 /// lines end with LF.
 public enum CSVWriter {
@@ -10,5 +12,3 @@ public enum CSVWriter {
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
-
-import Foundation

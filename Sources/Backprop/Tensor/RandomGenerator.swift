@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The engine's one seeded random source (SplitMix64): it drives weight initialisation,
 /// shuffling, dropout and augmentation, so one seed reproduces a whole training run.
 ///
@@ -31,7 +39,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable {
         // 1 - u keeps the logarithm's argument in (0, 1].
         let u1 = 1 - Double(next() >> 11) * 0x1p-53
         let u2 = Double(next() >> 11) * 0x1p-53
-        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 
     /// A uniformly random index in 0..<upperBound, without modulo bias.
@@ -44,14 +52,3 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable {
         RandomGenerator(seed: next())
     }
 }
-
-// Double log/cos without Foundation, so the engine depends on the standard library only.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-@inline(__always) func _log(_ x: Double) -> Double { log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { cos(x) }

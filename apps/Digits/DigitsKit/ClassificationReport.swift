@@ -1,3 +1,5 @@
+import Foundation
+
 /// Accuracy, per-class precision and recall, and the confusion matrix of a classifier on
 /// labelled data. `confusion[actual][predicted]` counts images.
 public struct ClassificationReport: Codable, Equatable, Sendable {
@@ -55,8 +57,6 @@ public struct ClassificationReport: Codable, Equatable, Sendable {
         return lines.joined(separator: "\n")
     }
 }
-
-import Foundation
 
 extension String {
     func leftPadded(to width: Int) -> String {

@@ -1,3 +1,5 @@
+import TabularData
+
 /// How the text of a CSV cell reads as data.
 public enum CellValue: Equatable {
     /// Empty, or a conventional missing marker.
@@ -52,5 +54,3 @@ public enum CellValue: Equatable {
         return bytes.isEmpty
     }
 }
-
-import TabularData
