@@ -78,6 +78,7 @@ struct NormalizationTests {
         let raw = classifier.evaluate(subset).accuracy
         let through = classifier.evaluate(DigitData(inputs: preprocessing.inputTensor(normalized), targets: subset.targets,
                                                     labels: test.labels)).accuracy
+        print("shipped model on the first \(count) MNIST test digits: raw \(raw), normalised \(through)")
         #expect(abs(raw - through) <= 0.005, "raw \(raw), normalised \(through)")
         // MNIST digits are already centred by mass: at most rounding moves them.
         #expect(comShift <= 1.5, "centre of mass moved by up to \(comShift) px")
