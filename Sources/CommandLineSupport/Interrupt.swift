@@ -16,8 +16,9 @@ public enum Interrupt {
         pthread_sigmask(SIG_UNBLOCK, &blocked, nil)
         signal(SIGINT) { _ in
             if Interrupt.requested.exchange(true, ordering: .relaxed) { _exit(130) }
-            let message = "\ninterrupt: finishing the current batch and saving; press Ctrl-C again to quit now\n"
-            _ = message.withCString { write(2, $0, strlen($0)) }
+            // Only async-signal-safe work here: a static buffer and write(2), no allocation.
+            let message: StaticString = "\ninterrupt: finishing the current batch and saving; press Ctrl-C again to quit now\n"
+            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
         }
     }
 
