@@ -128,6 +128,47 @@ struct KernelTests {
         #expect(gradient.scalars == [0, 10, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0])
     }
 
+    @Test("2×2 max-pool matches a naive reference on every size from 2 to 19, ties and ReLU included")
+    func maxPool2x2AgainstReference() {
+        var random = RandomGenerator(seed: 11)
+        for height in 2...19 {
+            for width in 2...19 {
+                let planes = 3
+                // Few distinct values, so that ties are frequent; negatives, for the fused ReLU.
+                let input = (0..<(planes * height * width)).map { _ in Float(random.index(below: 7)) - 3 }
+                let (ph, pw) = (height / 2, width / 2)
+                for relu in [false, true] {
+                    var output = [Float](repeating: .nan, count: planes * ph * pw)
+                    var argmax = [Int32](repeating: -1, count: planes * ph * pw)
+                    input.withUnsafeBufferPointer { x in
+                        output.withUnsafeMutableBufferPointer { out in
+                            argmax.withUnsafeMutableBufferPointer { indices in
+                                maxPoolPlanes(x.baseAddress!, planes: planes, height: height, width: width,
+                                              kernelSize: 2, stride: 2, output: out.baseAddress!,
+                                              argmax: indices.baseAddress!, relu: relu)
+                            }
+                        }
+                    }
+                    var mismatches = 0
+                    for plane in 0..<planes { for oy in 0..<ph { for ox in 0..<pw {
+                        // The first maximum in row-major order wins.
+                        var bestIndex = 2 * oy * width + 2 * ox
+                        for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
+                            let index = (2 * oy + dy) * width + 2 * ox + dx
+                            if input[plane * height * width + index] > input[plane * height * width + bestIndex] {
+                                bestIndex = index
+                            }
+                        }
+                        let best = input[plane * height * width + bestIndex]
+                        let j = (plane * ph + oy) * pw + ox
+                        if output[j] != (relu ? max(0, best) : best) || argmax[j] != Int32(bestIndex) { mismatches += 1 }
+                    }}}
+                    #expect(mismatches == 0, "\(height)×\(width), relu \(relu): \(mismatches) outputs differ")
+                }
+            }
+        }
+    }
+
     private func compare(path: KernelPath, threads: Int, m: Int, n: Int, k: Int, transposeA: Bool,
                          transposeB: Bool, accumulate: Bool,
                          random: inout RandomGenerator) -> (maxError: Double, paddingIntact: Bool) {

