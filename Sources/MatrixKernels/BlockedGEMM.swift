@@ -35,7 +35,7 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
             }
             return
         }
-        if p.m <= 4 && p.b.isTransposed && !p.a.isTransposed {
+        if p.m <= 4 && p.b.isTransposed && !p.a.isTransposed && !p.a.isPacked && !p.b.isPacked {
             multiplyFewRows(p, threads: threads)
             return
         }
@@ -60,23 +60,30 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         let rowPanels = (p.m &+ mr &- 1) / mr
 
         pool.withWorkspace { shared in
-            // Phase 1: pack all of op(A) into [panel][k][MR] and all of op(B) into [panel][k][NR],
-            // zero-padded, each element exactly once; panels are independent tasks.
-            let packedA = shared.floats(rowPanels &* mr &* p.k &+ panelCount &* nr &* p.k)
-            let packedB = packedA + rowPanels &* mr &* p.k
-            let panelsPerTask = max(1, (rowPanels &+ panelCount) / (4 &* workers))
-            let aTasks = (rowPanels &+ panelsPerTask &- 1) / panelsPerTask
-            let bTasks = (panelCount &+ panelsPerTask &- 1) / panelsPerTask
+            // Phase 1: pack op(A) into [panel][k][MR] and op(B) into [panel][k][NR], zero-padded,
+            // each element exactly once, unless the caller packed them; panels are independent tasks.
+            let aCount = p.a.isPacked ? 0 : rowPanels &* mr &* p.k
+            let bCount = p.b.isPacked ? 0 : panelCount &* nr &* p.k
+            let scratch = shared.floats(aCount &+ bCount)
+            let packedA = p.a.isPacked ? UnsafeMutablePointer(mutating: p.a.base) : scratch
+            let packedB = p.b.isPacked ? UnsafeMutablePointer(mutating: p.b.base) : scratch + aCount
+            let (aPanels, bPanels) = (p.a.isPacked ? 0 : rowPanels, p.b.isPacked ? 0 : panelCount)
+            let panelsPerTask = max(1, (aPanels &+ bPanels) / (4 &* workers))
+            let aTasks = (aPanels &+ panelsPerTask &- 1) / panelsPerTask
+            let bTasks = (bPanels &+ panelsPerTask &- 1) / panelsPerTask
             Parallel.forEach(tasks: aTasks &+ bTasks, threads: workers) { task in
                 if task < aTasks {
                     let first = task &* panelsPerTask
                     for panel in first..<min(rowPanels, first &+ panelsPerTask) {
-                        packA(p, panel: panel, into: packedA + panel &* mr &* p.k)
+                        PanelPacking.packPanel(p.a, rows: p.m, depth: p.k, width: mr, panel: panel,
+                                               into: packedA + panel &* mr &* p.k)
                     }
                 } else {
                     let first = (task &- aTasks) &* panelsPerTask
                     for panel in first..<min(panelCount, first &+ panelsPerTask) {
-                        packB(p, panel: panel, into: packedB + panel &* nr &* p.k)
+                        // op(B)'s column panels are the row panels of op(B)ᵀ.
+                        PanelPacking.packPanel(p.b.transposedView, rows: p.n, depth: p.k, width: nr, panel: panel,
+                                               into: packedB + panel &* nr &* p.k)
                     }
                 }
             }
@@ -155,63 +162,6 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
     @inlinable
     static func tileCount(_ p: MatrixProduct, _ mc: Int, _ nc: Int) -> Int {
         ((p.m &+ mc &- 1) / mc) &* ((p.n &+ nc &- 1) / nc)
-    }
-
-    /// Packs columns `panel*NR ..< panel*NR+NR` of op(B), all k rows, k-major, zero-padded.
-    @inlinable
-    static func packB(_ p: MatrixProduct, panel: Int, into destination: UnsafeMutablePointer<Float>) {
-        let nr = Kernel.columns
-        let first = panel &* nr
-        let width = min(nr, p.n &- first)
-        let b = p.b
-        if !b.isTransposed {
-            // op(B)(l, j) = b[l*ld + j]: each k row of the panel is a contiguous run.
-            for l in 0..<p.k {
-                let source = b.base + (l &* b.rowStride &+ first)
-                let row = destination + l &* nr
-                row.update(from: source, count: width)
-                if width < nr { (row + width).update(repeating: 0, count: nr &- width) }
-            }
-        } else {
-            // op(B)(l, j) = b[j*ld + l]: walk each stored row (one column of op(B)) contiguously.
-            // (Blocking this over k to keep the target in L1 was measured slower: 264 → 121
-            // GFLOP/s on the 64×128×9216 dense layer, as it breaks the long sequential reads.)
-            if width < nr { destination.update(repeating: 0, count: p.k &* nr) }
-            for j in 0..<width {
-                let source = b.base + (first &+ j) &* b.rowStride
-                var target = destination + j
-                for l in 0..<p.k {
-                    target.pointee = source[l]
-                    target += nr
-                }
-            }
-        }
-    }
-
-    /// Packs rows `panel*MR ..< panel*MR+MR` of op(A), all k columns, k-major: [k][MR], zero-padded.
-    @inlinable
-    static func packA(_ p: MatrixProduct, panel: Int, into destination: UnsafeMutablePointer<Float>) {
-        let mr = Kernel.rows
-        let first = panel &* mr
-        let height = min(mr, p.m &- first)
-        let a = p.a
-        if height < mr { destination.update(repeating: 0, count: p.k &* mr) }
-        if !a.isTransposed {
-            // op(A)(i, l) = a[i*ld + l]: read each row contiguously, scatter with stride MR.
-            for r in 0..<height {
-                let source = a.base + (first &+ r) &* a.rowStride
-                var target = destination + r
-                for l in 0..<p.k {
-                    target.pointee = source[l]
-                    target += mr
-                }
-            }
-        } else {
-            // op(A)(i, l) = a[l*ld + i]: the MR values of one l are contiguous in memory.
-            for l in 0..<p.k {
-                (destination + l &* mr).update(from: a.base + (l &* a.rowStride &+ first), count: height)
-            }
-        }
     }
 
     /// Computes the tile C[rows, columns] from the packed panels, KC-deep block by block.

@@ -1,7 +1,7 @@
 // Operands of C = op(A) · op(B). Shapes are given by the GEMM call; an operand only says how the
 // logical matrix is laid out in memory.
 
-/// A row-major matrix in memory, read as itself or as its transpose.
+/// A row-major matrix in memory, read as itself or as its transpose, or one already packed.
 ///
 /// When `isTransposed` is false the logical element (i, j) is `base[i * rowStride + j]`;
 /// when it is true the logical element (i, j) is `base[j * rowStride + i]`.
@@ -13,12 +13,26 @@ public struct MatrixOperand: @unchecked Sendable {
     public var rowStride: Int
     /// Whether the logical matrix is the transpose of the stored one.
     public var isTransposed: Bool
+    /// Whether `base` holds the operand in the panel layout the GEMM packs into (`PanelPacking`),
+    /// so that the product uses it as it is instead of packing it again.
+    public var isPacked: Bool
 
     @inlinable
     public init(_ base: UnsafePointer<Float>, rowStride: Int, transposed: Bool = false) {
         self.base = base
         self.rowStride = rowStride
         self.isTransposed = transposed
+        self.isPacked = false
+    }
+
+    /// An operand packed beforehand, for products that share it or whose producer can write
+    /// panels directly: op(A) packed by `PanelPacking` with the kernel path's row width (MR),
+    /// or op(B)ᵀ with its column width (NR).
+    @inlinable
+    public static func packed(_ base: UnsafePointer<Float>) -> MatrixOperand {
+        var operand = MatrixOperand(base, rowStride: 0)
+        operand.isPacked = true
+        return operand
     }
 }
 
@@ -41,8 +55,8 @@ public struct MatrixProduct: @unchecked Sendable {
                 c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
         precondition(m >= 0 && n >= 0 && k >= 0, "negative GEMM dimension m=\(m) n=\(n) k=\(k)")
         precondition(cRowStride >= n, "C row stride \(cRowStride) < n \(n)")
-        precondition(a.rowStride >= (a.isTransposed ? m : k) || m == 0 || k == 0, "A row stride too small")
-        precondition(b.rowStride >= (b.isTransposed ? k : n) || n == 0 || k == 0, "B row stride too small")
+        precondition(a.isPacked || a.rowStride >= (a.isTransposed ? m : k) || m == 0 || k == 0, "A row stride too small")
+        precondition(b.isPacked || b.rowStride >= (b.isTransposed ? k : n) || n == 0 || k == 0, "B row stride too small")
         self.m = m
         self.n = n
         self.k = k

@@ -32,6 +32,69 @@ struct KernelTests {
         }
     }
 
+    @Test("Operands packed beforehand give bit-identical products", arguments: supportedKernelPaths, [1, 2])
+    func prepackedOperands(path: KernelPath, threads: Int) {
+        let (mr, nr) = path.panelWidths
+        for (m, n, k) in Self.awkwardShapes {
+            for (transposeA, transposeB) in [(false, false), (true, true), (false, true)] {
+                let a = uniformValues([m * k], seed: 7).scalars, b = uniformValues([k * n], seed: 8).scalars
+                var packedA = [Float](repeating: .nan, count: PanelPacking.count(rows: m, depth: k, width: mr))
+                var packedB = [Float](repeating: .nan, count: PanelPacking.count(rows: n, depth: k, width: nr))
+                func run(packA: Bool, packB: Bool) -> [Float] {
+                    var c = [Float](repeating: 0, count: m * n)
+                    a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in
+                    packedA.withUnsafeMutableBufferPointer { pa in packedB.withUnsafeMutableBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { c in
+                        let opA = MatrixOperand(a.baseAddress!, rowStride: transposeA ? m : k, transposed: transposeA)
+                        let opB = MatrixOperand(b.baseAddress!, rowStride: transposeB ? k : n, transposed: transposeB)
+                        // op(A) [m × k] packs as it is; op(B) [k × n] as its transpose [n × k].
+                        PanelPacking.pack(opA, rows: m, depth: k, width: mr, into: pa.baseAddress!)
+                        PanelPacking.pack(MatrixOperand(b.baseAddress!, rowStride: transposeB ? k : n, transposed: !transposeB),
+                                          rows: n, depth: k, width: nr, into: pb.baseAddress!)
+                        path.multiply(MatrixProduct(m: m, n: n, k: k, a: packA ? .packed(pa.baseAddress!) : opA,
+                                                    b: packB ? .packed(pb.baseAddress!) : opB,
+                                                    c: c.baseAddress!, cRowStride: n, accumulate: false), threads: threads)
+                    }}}}}
+                    return c
+                }
+                let plain = run(packA: false, packB: false)
+                for (packA, packB) in [(true, false), (false, true), (true, true)] {
+                    let packed = run(packA: packA, packB: packB)
+                    // The few-rows path (m ≤ 4, B transposed) sums in another order than the blocked one.
+                    let exact = !(m <= 4 && transposeB && !transposeA)
+                    let error = zip(plain, packed).map { Double(abs($0 - $1)) }.max() ?? 0
+                    #expect(exact ? plain == packed : error < 1e-5 * Double(k).squareRoot() + 1e-5,
+                            "\(path) \(m)×\(n)×\(k) tA=\(transposeA) tB=\(transposeB) packed A \(packA) B \(packB): \(error)")
+                }
+            }
+        }
+    }
+
+    @Test("im2colPatchPanels equals im2col packed as the weight gradient's B operand")
+    func im2colPatchPanelsMatchPacking() {
+        let geometries = [(2, 7, 7, 3, 1, 1), (3, 9, 6, 5, 2, 2), (1, 8, 7, 2, 3, 0), (2, 5, 5, 3, 2, 0),
+                          (32, 14, 14, 3, 1, 1), (1, 1, 1, 3, 1, 2), (3, 4, 11, 5, 3, 4)]
+        for (c, h, w, k, s, p) in geometries {
+            let g = ConvolutionGeometry(channels: c, height: h, width: w, kernelSize: k, stride: s, padding: p)
+            let x = uniformValues([g.inputSize], seed: 5).scalars
+            var columns = [Float](repeating: .nan, count: g.patchSize * g.outputPositions)
+            x.withUnsafeBufferPointer { xp in columns.withUnsafeMutableBufferPointer { im2col(g, input: xp.baseAddress!, columns: $0.baseAddress!) } }
+            for width in [1, 3, 8, 16, 32] {
+                let count = PanelPacking.count(rows: g.patchSize, depth: g.outputPositions, width: width)
+                var expected = [Float](repeating: .nan, count: count)
+                var panels = [Float](repeating: .nan, count: count)
+                columns.withUnsafeBufferPointer { cp in expected.withUnsafeMutableBufferPointer {
+                    PanelPacking.pack(MatrixOperand(cp.baseAddress!, rowStride: g.outputPositions), rows: g.patchSize,
+                                      depth: g.outputPositions, width: width, into: $0.baseAddress!)
+                }}
+                x.withUnsafeBufferPointer { xp in panels.withUnsafeMutableBufferPointer {
+                    im2colPatchPanels(g, input: xp.baseAddress!, panels: $0.baseAddress!, width: width)
+                }}
+                #expect(panels == expected, "\(g), panels \(width) wide")
+            }
+        }
+    }
+
     @Test("Results are bit-identical for 1 and 2 threads", arguments: supportedKernelPaths)
     func threadCountIndependence(path: KernelPath) {
         let (m, n, k) = (300, 260, 520)

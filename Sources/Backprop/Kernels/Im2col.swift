@@ -68,3 +68,53 @@ func col2im(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, inputGradie
         }
     }
 }
+
+/// `im2col` written straight into the panel layout (`PanelPacking`) in which a GEMM reads
+/// op(B) = columnsᵀ, for the weight gradient dweight = dout · columnsᵀ: panels of columns
+/// [c·k·k × oh·ow], `width` patch rows each, `[oh·ow][width]` within a panel. This replaces
+/// im2col followed by the product's packing, a strided scatter of every element (measured: the
+/// MNIST network's second-layer backward 4.3 → 3.8 ms per batch of 64). `panels` holds
+/// `PanelPacking.count(rows: c·k·k, depth: oh·ow, width: width)` floats, overwritten.
+/// (Writing the forward's op(B) = columns as panels the same way was slower than im2col plus
+/// packing: its rows, 14 floats for that layer, break into even shorter runs at panel edges.)
+func im2colPatchPanels(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
+                       panels: UnsafeMutablePointer<Float>, width: Int) {
+    let (oh, ow, k, s, p) = (g.outputHeight, g.outputWidth, g.kernelSize, g.stride, g.padding)
+    let (positions, panelSize) = (oh &* ow, oh &* ow &* width)
+    let tail = g.patchSize % width
+    if tail != 0 {
+        let last = panels + (g.patchSize / width) &* panelSize
+        for position in 0..<positions {
+            (last + (position &* width &+ tail)).update(repeating: 0, count: width &- tail)
+        }
+    }
+    var l = 0
+    for channel in 0..<g.channels {
+        let plane = input + channel &* g.height &* g.width
+        for i in 0..<k {
+            for j in 0..<k {
+                let valid = g.validOutputColumns(kernelColumn: j)
+                // Row l of the columns is lane l % width of panel l / width, stride `width`.
+                var target = panels + ((l / width) &* panelSize &+ l % width)
+                for oy in 0..<oh {
+                    let iy = oy &* s &- p &+ i
+                    let inside = (iy >= 0 && iy < g.height ? valid : 0..<0).clamped(to: 0..<ow)
+                    let rowStart = iy &* g.width &- p &+ j
+                    for _ in 0..<inside.lowerBound {
+                        target.pointee = 0
+                        target += width
+                    }
+                    for ox in inside {
+                        target.pointee = plane[rowStart &+ ox &* s]
+                        target += width
+                    }
+                    for _ in inside.upperBound..<ow {
+                        target.pointee = 0
+                        target += width
+                    }
+                }
+                l &+= 1
+            }
+        }
+    }
+}

@@ -32,6 +32,16 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
 
     public var description: String { rawValue }
 
+    /// Widths of the panels this path's kernel reads (see `PanelPacking`): `rows` (MR) for a
+    /// packed op(A), `columns` (NR) for a packed op(B)ᵀ.
+    public var panelWidths: (rows: Int, columns: Int) {
+        switch self {
+        case .avx512: (AVX512GEMM.Kernel.rows, AVX512GEMM.Kernel.columns)
+        case .avx2: (AVX2GEMM.Kernel.rows, AVX2GEMM.Kernel.columns)
+        case .portable: (PortableGEMM.Kernel.rows, PortableGEMM.Kernel.columns)
+        }
+    }
+
     /// Computes `product` on up to `threads` threads with this path's kernel.
     public func multiply(_ product: MatrixProduct, threads: Int) {
         precondition(isSupported, "kernel path \(self) is not supported by this CPU")

@@ -10,6 +10,8 @@ import MatrixKernels
 /// Each sample is one GEMM over its im2col columns, `out[oc, oh·ow] = weight[oc, c·k·k] ·
 /// columns[c·k·k, oh·ow]`, which writes NCHW directly. Samples run in parallel; the columns
 /// live in a per-task workspace and are rebuilt in backward rather than stored for the batch.
+/// The weight is packed for the GEMM once per call, not once per sample, and backward writes
+/// its columns in the GEMM's packed layout directly (`im2colPatchPanels`).
 public final class Conv2D: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -111,11 +113,17 @@ public final class Conv2D: Layer {
         let sampleThreads = batch >= 2 ? context.threads : 1
         let gemmThreads = batch >= 2 ? 1 : context.threads
         let kernels = context.kernels
+        let widths = kernels.panelWidths
         output = Tensor(shape: [batch, oc, ph, pw]) { out in
             input.withUnsafeBufferPointer { x in
             weight.value.withUnsafeBufferPointer { w in
             bias.value.withUnsafeBufferPointer { b in
             argmax.withUnsafeMutableBufferPointer { argmax in
+            WorkspacePool.shared.withWorkspace { shared in
+                // Every sample multiplies by the same weight: pack it once for all of them.
+                let packedWeight = shared.floats(PanelPacking.count(rows: oc, depth: patch, width: widths.rows))
+                PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: patch), rows: oc, depth: patch,
+                                  width: widths.rows, into: packedWeight)
                 Parallel.forEach(tasks: batch, threads: sampleThreads) { sample in
                     WorkspacePool.shared.withWorkspace { workspace in
                         let columns = workspace.floats(patch * positions + (fusion.pools ? oc * positions : 0))
@@ -128,9 +136,7 @@ public final class Conv2D: Layer {
                         }
                         // convolved[oc × oh·ow] += weight[oc × patch] · columns[patch × oh·ow]
                         kernels.multiply(MatrixProduct(
-                            m: oc, n: positions, k: patch,
-                            a: MatrixOperand(w.baseAddress!, rowStride: patch),
-                            b: MatrixOperand(columns, rowStride: positions),
+                            m: oc, n: positions, k: patch, a: .packed(packedWeight), b: MatrixOperand(columns, rowStride: positions),
                             c: convolved, cRowStride: positions, accumulate: true), threads: gemmThreads)
                         if fusion.pools {
                             maxPoolPlanes(convolved, planes: oc, height: oh, width: ow,
@@ -143,6 +149,7 @@ public final class Conv2D: Layer {
                         }
                     }
                 }
+            }
             }
             }
             }
@@ -166,21 +173,31 @@ public final class Conv2D: Layer {
         let gemmThreads = groups >= 2 ? 1 : context.threads
         let kernels = context.kernels
         let partialSize = oc * patch + oc   // weight gradient, then bias gradient, per group
+        let widths = kernels.panelWidths
+        let panelCount = PanelPacking.count(rows: patch, depth: positions, width: widths.columns)
+        let packedWeightCount = needsInputGradient ? PanelPacking.count(rows: patch, depth: oc, width: widths.rows) : 0
         // col2im accumulates, so the input gradient starts at zero.
         var inputGradient = Tensor(shape: needsInputGradient ? input.shape : [0])
 
         WorkspacePool.shared.withWorkspace { partialsWorkspace in
-            let partials = partialsWorkspace.floats(groups * partialSize)
+            let partials = partialsWorkspace.floats(groups * partialSize + packedWeightCount)
+            // Every sample's input gradient multiplies by weightᵀ: pack it once for all of them.
+            let packedWeight = partials + groups * partialSize
+            if needsInputGradient {
+                weight.value.withUnsafeBufferPointer { w in
+                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: patch, transposed: true),
+                                      rows: patch, depth: oc, width: widths.rows, into: packedWeight)
+                }
+            }
             inputGradient.withUnsafeMutableBufferPointer { dinp in
             input.withUnsafeBufferPointer { x in
             outputGradient.withUnsafeBufferPointer { dout in
             output.withUnsafeBufferPointer { y in
             argmax.withUnsafeBufferPointer { argmax in
-            weight.value.withUnsafeBufferPointer { w in
                 Parallel.forEach(tasks: groups, threads: groupThreads) { group in
                     WorkspacePool.shared.withWorkspace { workspace in
-                        let columns = workspace.floats(2 * patch * positions + oc * positions)
-                        let columnGradient = columns + patch * positions
+                        let columns = workspace.floats(panelCount + patch * positions + oc * positions)
+                        let columnGradient = columns + panelCount
                         let convolvedGradient = columnGradient + patch * positions
                         let dweight = partials + group * partialSize
                         let dbias = dweight + oc * patch
@@ -209,12 +226,12 @@ public final class Conv2D: Layer {
                                 reluBackward(doutSample, output: ySample, convolvedGradient, count: oc * positions)
                                 dconv = UnsafePointer(convolvedGradient)
                             }
-                            im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
+                            im2colPatchPanels(g, input: x.baseAddress! + sample * g.inputSize, panels: columns,
+                                              width: widths.columns)
                             // dweight[oc × patch] (+)= dconv[oc × oh·ow] · columnsᵀ[oh·ow × patch]
                             kernels.multiply(MatrixProduct(
                                 m: oc, n: patch, k: positions,
-                                a: MatrixOperand(dconv, rowStride: positions),
-                                b: MatrixOperand(columns, rowStride: positions, transposed: true),
+                                a: MatrixOperand(dconv, rowStride: positions), b: .packed(columns),
                                 c: dweight, cRowStride: patch,
                                 accumulate: sample != samples.lowerBound), threads: gemmThreads)
                             for channel in 0..<oc {
@@ -223,8 +240,7 @@ public final class Conv2D: Layer {
                             guard needsInputGradient else { continue }
                             // dcolumns[patch × oh·ow] = weightᵀ[patch × oc] · dconv[oc × oh·ow]
                             kernels.multiply(MatrixProduct(
-                                m: patch, n: positions, k: oc,
-                                a: MatrixOperand(w.baseAddress!, rowStride: patch, transposed: true),
+                                m: patch, n: positions, k: oc, a: .packed(packedWeight),
                                 b: MatrixOperand(dconv, rowStride: positions),
                                 c: columnGradient, cRowStride: positions,
                                 accumulate: false), threads: gemmThreads)
@@ -233,7 +249,6 @@ public final class Conv2D: Layer {
                         }
                     }
                 }
-            }
             }
             }
             }
