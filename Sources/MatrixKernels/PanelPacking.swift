@@ -42,7 +42,20 @@ public enum PanelPacking {
             // (Blocking this over depth to keep the target in L1 was measured slower: 264 → 121
             // GFLOP/s on a 64×128×9216 dense layer, as it breaks the long sequential reads.)
             if height < width { destination.update(repeating: 0, count: depth &* width) }
-            for r in 0..<height {
+            // Four rows at a time, so that each store writes four neighbouring floats: one
+            // 16-byte store per cache line visited instead of four scalar ones.
+            var r = 0
+            while r &+ 4 <= height {
+                let s0 = x.base + (first &+ r) &* x.rowStride
+                let (s1, s2, s3) = (s0 + x.rowStride, s0 + 2 &* x.rowStride, s0 + 3 &* x.rowStride)
+                var target = UnsafeMutableRawPointer(destination + r)
+                for l in 0..<depth {
+                    target.storeBytes(of: SIMD4<Float>(s0[l], s1[l], s2[l], s3[l]), as: SIMD4<Float>.self)
+                    target += width &* MemoryLayout<Float>.stride
+                }
+                r &+= 4
+            }
+            for r in r..<height {
                 let source = x.base + (first &+ r) &* x.rowStride
                 var target = destination + r
                 for l in 0..<depth {
