@@ -43,6 +43,11 @@ struct GradientCheckTests {
             var random = RandomGenerator(seed: 17)
             return try Conv2D(inputChannels: 3, outputChannels: 2, kernelSize: 3, padding: 1, random: &random)
         },
+        Case(name: "Conv2D 1→16, 3×3, padding 1, 6×5, batch 3 (weight gradient computed transposed)",
+             inputShape: [3, 1, 6, 5], inputKind: .uniform) {
+            var random = RandomGenerator(seed: 18)
+            return try Conv2D(inputChannels: 1, outputChannels: 16, kernelSize: 3, padding: 1, random: &random)
+        },
         Case(name: "MaxPool2D 2×2, 7×7, 2 channels, batch 2", inputShape: [2, 2, 7, 7], inputKind: .distinct) {
             try MaxPool2D(kernelSize: 2)
         },

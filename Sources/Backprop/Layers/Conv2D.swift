@@ -172,9 +172,17 @@ public final class Conv2D: Layer {
         let groupThreads = groups >= 2 ? context.threads : 1
         let gemmThreads = groups >= 2 ? 1 : context.threads
         let kernels = context.kernels
-        let partialSize = oc * patch + oc   // weight gradient, then bias gradient, per group
+        let partialSize = oc * patch + oc   // weight gradient (or its transpose), then bias gradient, per group
         let widths = kernels.panelWidths
         let panelCount = PanelPacking.count(rows: patch, depth: positions, width: widths.columns)
+        // The weight gradient is computed as dweightᵀ when that fills the kernel's tiles better:
+        // a first layer's patch (9 for a 3×3 kernel on one channel) fills 9 of a 32-wide tile's
+        // columns as n, but 9 of 12 rows as m.
+        func tileUse(_ m: Int, _ n: Int) -> Double {
+            Double(m * n) / Double(((m + widths.rows - 1) / widths.rows * widths.rows)
+                                   * ((n + widths.columns - 1) / widths.columns * widths.columns))
+        }
+        let transposedWeightGradient = tileUse(patch, oc) > tileUse(oc, patch)
         let packedWeightCount = needsInputGradient ? PanelPacking.count(rows: patch, depth: oc, width: widths.rows) : 0
         // col2im accumulates, so the input gradient starts at zero.
         var inputGradient = Tensor(shape: needsInputGradient ? input.shape : [0])
@@ -226,14 +234,25 @@ public final class Conv2D: Layer {
                                 reluBackward(doutSample, output: ySample, convolvedGradient, count: oc * positions)
                                 dconv = UnsafePointer(convolvedGradient)
                             }
-                            im2colPatchPanels(g, input: x.baseAddress! + sample * g.inputSize, panels: columns,
-                                              width: widths.columns)
-                            // dweight[oc × patch] (+)= dconv[oc × oh·ow] · columnsᵀ[oh·ow × patch]
-                            kernels.multiply(MatrixProduct(
-                                m: oc, n: patch, k: positions,
-                                a: MatrixOperand(dconv, rowStride: positions), b: .packed(columns),
-                                c: dweight, cRowStride: patch,
-                                accumulate: sample != samples.lowerBound), threads: gemmThreads)
+                            if transposedWeightGradient {
+                                im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
+                                // dweightᵀ[patch × oc] (+)= columns[patch × oh·ow] · dconvᵀ[oh·ow × oc]
+                                kernels.multiply(MatrixProduct(
+                                    m: patch, n: oc, k: positions,
+                                    a: MatrixOperand(columns, rowStride: positions),
+                                    b: MatrixOperand(dconv, rowStride: positions, transposed: true),
+                                    c: dweight, cRowStride: oc,
+                                    accumulate: sample != samples.lowerBound), threads: gemmThreads)
+                            } else {
+                                im2colPatchPanels(g, input: x.baseAddress! + sample * g.inputSize, panels: columns,
+                                                  width: widths.columns)
+                                // dweight[oc × patch] (+)= dconv[oc × oh·ow] · columnsᵀ[oh·ow × patch]
+                                kernels.multiply(MatrixProduct(
+                                    m: oc, n: patch, k: positions,
+                                    a: MatrixOperand(dconv, rowStride: positions), b: .packed(columns),
+                                    c: dweight, cRowStride: patch,
+                                    accumulate: sample != samples.lowerBound), threads: gemmThreads)
+                            }
                             for channel in 0..<oc {
                                 dbias[channel] += sum(dconv + channel * positions, count: positions)
                             }
@@ -259,7 +278,11 @@ public final class Conv2D: Layer {
                 bias.gradient.withUnsafeMutableBufferPointer { db in
                     for group in 0..<groups {
                         let partial = partials + group * partialSize
-                        for i in 0..<(oc * patch) { dw[i] += partial[i] }
+                        if transposedWeightGradient {
+                            for o in 0..<oc { for l in 0..<patch { dw[o * patch + l] += partial[l * oc + o] } }
+                        } else {
+                            for i in 0..<(oc * patch) { dw[i] += partial[i] }
+                        }
                         for i in 0..<oc { db[i] += partial[oc * patch + i] }
                     }
                 }
