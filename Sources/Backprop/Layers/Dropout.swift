@@ -42,16 +42,28 @@ public final class Dropout: Layer {
                         var random = RandomGenerator(seed: seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03))
                         var i = index * chunk
                         let end = min(count, i + chunk)
-                        while i < end {
+                        let (source, mask, target) = (UnsafeRawPointer(x.baseAddress!), UnsafeMutableRawPointer(m.baseAddress!),
+                                                      UnsafeMutableRawPointer(out.baseAddress!))
+                        // Four elements per draw as one 4-lane vector (the scalar loop took 0.3 ms
+                        // per MNIST batch); the tail takes the same bits lane by lane.
+                        while i + 4 <= end {
+                            let bits = random.next()
+                            let lanes = SIMD4<UInt32>(truncatingIfNeeded: SIMD4<UInt64>(bits, bits >> 16, bits >> 32, bits >> 48))
+                            let keep = lanes & 0xFFFF .< UInt32(keepThreshold)
+                            let factor = SIMD4<Float>().replacing(with: scale, where: keep)
+                            mask.storeBytes(of: factor, toByteOffset: i * 4, as: SIMD4<Float>.self)
+                            target.storeBytes(of: source.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self) * factor,
+                                              toByteOffset: i * 4, as: SIMD4<Float>.self)
+                            i += 4
+                        }
+                        if i < end {
                             var bits = random.next()
-                            for lane in 0..<min(4, end - i) {
-                                let keep = UInt64(bits & 0xFFFF) < keepThreshold
-                                let factor = keep ? scale : 0
-                                m[i + lane] = factor
-                                out[i + lane] = x[i + lane] * factor
+                            for lane in i..<end {
+                                let factor = UInt64(bits & 0xFFFF) < keepThreshold ? scale : 0
+                                m[lane] = factor
+                                out[lane] = x[lane] * factor
                                 bits >>= 16
                             }
-                            i += 4
                         }
                     }
                 }
