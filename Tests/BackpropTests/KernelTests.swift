@@ -191,6 +191,25 @@ struct KernelTests {
         #expect(gradient.scalars == [0, 10, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0])
     }
 
+    @Test("Dropout drops about its rate, scales survivors by 1/(1 − rate), ignores the thread count, and passes through at inference")
+    func dropoutStatistics() throws {
+        let rate: Float = 0.3
+        let count = 100_003   // not a multiple of the 4-lane draws or of the parallel chunks
+        let input = Tensor(shape: [1, count], scalars: (0..<count).map { Float($0 % 97) + 1 })
+        func run(threads: Int, training: Bool) throws -> Tensor {
+            let dropout = try Dropout(rate: rate)
+            var context = ExecutionContext(isTraining: training, threads: threads, random: RandomGenerator(seed: 5))
+            return dropout.forward(input, context: &context)
+        }
+        let output = try run(threads: 2, training: true)
+        let dropped = output.scalars.filter { $0 == 0 }.count
+        #expect(abs(Double(dropped) / Double(count) - Double(rate)) < 0.01, "dropped \(dropped) of \(count)")
+        let scale = 1 / (1 - rate)
+        #expect(zip(input.scalars, output.scalars).allSatisfy { $1 == 0 || $1 == $0 * scale })
+        #expect(try run(threads: 1, training: true).scalars == output.scalars)
+        #expect(try run(threads: 2, training: false).scalars == input.scalars)
+    }
+
     @Test("2×2 max-pool matches a naive reference on every size from 2 to 19, ties and ReLU included")
     func maxPool2x2AgainstReference() {
         var random = RandomGenerator(seed: 11)
