@@ -175,14 +175,16 @@ public final class Conv2D: Layer {
         let partialSize = oc * patch + oc   // weight gradient (or its transpose), then bias gradient, per group
         let widths = kernels.panelWidths
         let panelCount = PanelPacking.count(rows: patch, depth: positions, width: widths.columns)
-        // The weight gradient is computed as dweightᵀ when that fills the kernel's tiles better:
-        // a first layer's patch (9 for a 3×3 kernel on one channel) fills 9 of a 32-wide tile's
-        // columns as n, but 9 of 12 rows as m.
+        // The weight gradient is computed as dweightᵀ when that fills the kernel's tiles much
+        // better: a first layer's patch (9 for a 3×3 kernel on one channel) fills 9 of a 32-wide
+        // tile's columns as n, but 9 of 12 rows as m (measured 0.83 → 0.65 ms per MNIST batch).
+        // Otherwise the columns are written as packed panels, which saves more than a few
+        // percent of tile use gains (MNIST's second layer: 89 % → 100 % was 3 % slower).
         func tileUse(_ m: Int, _ n: Int) -> Double {
             Double(m * n) / Double(((m + widths.rows - 1) / widths.rows * widths.rows)
                                    * ((n + widths.columns - 1) / widths.columns * widths.columns))
         }
-        let transposedWeightGradient = tileUse(patch, oc) > tileUse(oc, patch)
+        let transposedWeightGradient = tileUse(patch, oc) > 1.25 * tileUse(oc, patch)
         let packedWeightCount = needsInputGradient ? PanelPacking.count(rows: patch, depth: oc, width: widths.rows) : 0
         // col2im accumulates, so the input gradient starts at zero.
         var inputGradient = Tensor(shape: needsInputGradient ? input.shape : [0])
