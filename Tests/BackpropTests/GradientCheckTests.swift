@@ -51,6 +51,9 @@ struct GradientCheckTests {
         Case(name: "MaxPool2D 2×2, 7×7, 2 channels, batch 2", inputShape: [2, 2, 7, 7], inputKind: .distinct) {
             try MaxPool2D(kernelSize: 2)
         },
+        Case(name: "MaxPool2D 2×2, 8×10 (windows tile the plane), batch 2", inputShape: [2, 3, 8, 10], inputKind: .distinct) {
+            try MaxPool2D(kernelSize: 2)
+        },
         Case(name: "MaxPool2D 3×3 stride 2, 7×7, batch 3", inputShape: [3, 3, 7, 7], inputKind: .distinct) {
             try MaxPool2D(kernelSize: 3, stride: 2)
         },

@@ -251,6 +251,42 @@ struct KernelTests {
         }
     }
 
+    @Test("2×2 max-unpool (pooling's backward) matches a naive scatter on every size from 2 to 19")
+    func maxUnpool2x2AgainstReference() {
+        var random = RandomGenerator(seed: 12)
+        for height in 2...19 {
+            for width in 2...19 {
+                let planes = 2
+                let input = (0..<(planes * height * width)).map { _ in Float(random.index(below: 7)) - 3 }
+                let (ph, pw) = (height / 2, width / 2)
+                var pooled = [Float](repeating: 0, count: planes * ph * pw)
+                var argmax = [Int32](repeating: 0, count: planes * ph * pw)
+                let gradient = (0..<(planes * ph * pw)).map { _ in random.uniform(-1, 1) }
+                for relu in [false, true] {
+                    input.withUnsafeBufferPointer { x in pooled.withUnsafeMutableBufferPointer { out in
+                        argmax.withUnsafeMutableBufferPointer { indices in
+                            maxPoolPlanes(x.baseAddress!, planes: planes, height: height, width: width, kernelSize: 2,
+                                          stride: 2, output: out.baseAddress!, argmax: indices.baseAddress!, relu: relu)
+                        }
+                    }}
+                    var expected = [Float](repeating: 0, count: input.count)
+                    for j in 0..<gradient.count where !relu || pooled[j] > 0 {
+                        expected[(j / (ph * pw)) * height * width + Int(argmax[j])] += gradient[j]
+                    }
+                    var actual = [Float](repeating: .nan, count: input.count)
+                    gradient.withUnsafeBufferPointer { g in pooled.withUnsafeBufferPointer { y in
+                        argmax.withUnsafeBufferPointer { indices in actual.withUnsafeMutableBufferPointer { dx in
+                            maxUnpoolPlanes(g.baseAddress!, reluOutput: relu ? y.baseAddress! : nil, argmax: indices.baseAddress!,
+                                            planes: planes, height: height, width: width, kernelSize: 2, stride: 2,
+                                            inputGradient: dx.baseAddress!)
+                        }}
+                    }}
+                    #expect(actual == expected, "\(height)×\(width), relu \(relu)")
+                }
+            }
+        }
+    }
+
     private func compare(path: KernelPath, threads: Int, m: Int, n: Int, k: Int, transposeA: Bool,
                          transposeB: Bool, accumulate: Bool,
                          random: inout RandomGenerator) -> (maxError: Double, paddingIntact: Bool) {

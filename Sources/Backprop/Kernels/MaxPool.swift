@@ -117,3 +117,82 @@ private struct PoolRow {
         argmax[ox] = topIndex &+ Int32(truncatingIfNeeded: lower > upper ? lowerIndex : upperIndex)
     }
 }
+
+/// The adjoint of `maxPoolPlanes`: writes `inputGradient [planes, height, width]` (overwritten),
+/// where each pooled gradient `outputGradient [planes, ph, pw]` goes to the position of its
+/// window's maximum and every other position is 0. `reluOutput`, the pooled outputs when a ReLU
+/// was fused before the pooling, drops the gradients whose output was not positive.
+func maxUnpoolPlanes(_ outputGradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
+                     argmax: UnsafePointer<Int32>, planes: Int, height: Int, width: Int,
+                     kernelSize k: Int, stride s: Int, inputGradient: UnsafeMutablePointer<Float>) {
+    // Without a ReLU the gradient is its own mask input: nothing is dropped.
+    let (pooled, relu) = (reluOutput ?? outputGradient, reluOutput != nil)
+    let (ph, pw) = ((height &- k) / s &+ 1, (width &- k) / s &+ 1)
+    if k == 2 && s == 2 && height % 2 == 0 && width % 2 == 0 && pw >= UnpoolRow.lanes {
+        // Windows tile the plane exactly: every position is written once, no zeroing pass.
+        for plane in 0..<planes {
+            for oy in 0..<ph {
+                let pooledRow = plane &* ph &* pw &+ oy &* pw
+                let row = UnpoolRow(outputGradient: outputGradient + pooledRow, pooled: pooled + pooledRow,
+                                    argmax: argmax + pooledRow,
+                                    top: inputGradient + (plane &* height &+ 2 &* oy) &* width,
+                                    topIndex: Int32(truncatingIfNeeded: 2 &* oy &* width),
+                                    width: width, relu: relu)
+                var first = 0
+                while true {
+                    let start = min(first, pw &- UnpoolRow.lanes)
+                    row.unpoolVector(start)
+                    if start &+ UnpoolRow.lanes >= pw { break }
+                    first &+= UnpoolRow.lanes
+                }
+            }
+        }
+        return
+    }
+    inputGradient.update(repeating: 0, count: planes &* height &* width)
+    for plane in 0..<planes {
+        let target = inputGradient + plane &* height &* width
+        for j in (plane &* ph &* pw)..<((plane &+ 1) &* ph &* pw) {
+            // A select, not a branch: the sign is unpredictable.
+            let passes = !relu || pooled[j] > 0
+            target[Int(argmax[j])] += passes ? outputGradient[j] : 0
+        }
+    }
+}
+
+/// One pooled row's gradients spread over their two input rows, `top` and `top + width`.
+private struct UnpoolRow {
+    static let lanes = 4
+    let outputGradient: UnsafePointer<Float>
+    let pooled: UnsafePointer<Float>
+    let argmax: UnsafePointer<Int32>
+    let top: UnsafeMutablePointer<Float>
+    /// Flat index of `top[0]` within its plane.
+    let topIndex: Int32
+    let width: Int
+    let relu: Bool
+
+    /// Writes the 2×2 windows of pooled outputs `start ..< start + lanes`.
+    @inline(__always)
+    func unpoolVector(_ start: Int) {
+        var g = UnsafeRawPointer(outputGradient + start).loadUnaligned(as: SIMD4<Float>.self)
+        if relu {
+            g = g.replacing(with: 0, where: UnsafeRawPointer(pooled + start).loadUnaligned(as: SIMD4<Float>.self) .<= 0)
+        }
+        let leftColumns = SIMD4<Int32>(0, 2, 4, 6) &+ (topIndex &+ 2 &* Int32(truncatingIfNeeded: start))
+        let offset = UnsafeRawPointer(argmax + start).loadUnaligned(as: SIMD4<Int32>.self) &- leftColumns
+        let w = Int32(truncatingIfNeeded: width)
+        let zero = SIMD4<Float>()
+        let (topLeft, topRight) = (zero.replacing(with: g, where: offset .== 0), zero.replacing(with: g, where: offset .== 1))
+        let (bottomLeft, bottomRight) = (zero.replacing(with: g, where: offset .== w),
+                                         zero.replacing(with: g, where: offset .== w &+ 1))
+        UnsafeMutableRawPointer(top + 2 &* start).storeBytes(of: interleave(topLeft, topRight), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(top + (width &+ 2 &* start)).storeBytes(of: interleave(bottomLeft, bottomRight),
+                                                                        as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    private func interleave(_ even: SIMD4<Float>, _ odd: SIMD4<Float>) -> SIMD8<Float> {
+        SIMD8(even[0], odd[0], even[1], odd[1], even[2], odd[2], even[3], odd[3])
+    }
+}

@@ -220,17 +220,11 @@ public final class Conv2D: Layer {
                             var dconv = UnsafePointer(doutSample)
                             if fusion.pools {
                                 // In the forward pass this was: out[j] = relu(max over window) at argmax[j].
-                                convolvedGradient.update(repeating: 0, count: oc * positions)
-                                let indices = argmax.baseAddress! + sample * outputSampleSize
-                                let pooledPlane = outputSampleSize / oc
-                                for channel in 0..<oc {
-                                    let plane = convolvedGradient + channel * positions
-                                    for j in (channel * pooledPlane)..<((channel + 1) * pooledPlane) {
-                                        // A select, not a branch: the sign is unpredictable.
-                                        let passes = !fusion.relu || ySample[j] > 0
-                                        plane[Int(indices[j])] += passes ? doutSample[j] : 0
-                                    }
-                                }
+                                maxUnpoolPlanes(doutSample, reluOutput: fusion.relu ? ySample : nil,
+                                                argmax: argmax.baseAddress! + sample * outputSampleSize,
+                                                planes: oc, height: g.outputHeight, width: g.outputWidth,
+                                                kernelSize: fusion.poolKernelSize, stride: fusion.poolStride,
+                                                inputGradient: convolvedGradient)
                                 dconv = UnsafePointer(convolvedGradient)
                             } else if fusion.relu {
                                 reluBackward(doutSample, output: ySample, convolvedGradient, count: oc * positions)

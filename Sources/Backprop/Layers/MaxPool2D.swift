@@ -68,16 +68,23 @@ public final class MaxPool2D: Layer {
         guard needsInputGradient else { return nil }
         precondition(outputGradient.count == argmax.count,
                      "MaxPool2D.backward: gradient shape \(outputGradient.shape) does not match the output")
-        let planeSize = inputShape[2] * inputShape[3]
-        let outputPlane = argmax.count / max(1, inputShape[0] * inputShape[1])
+        let (planes, h, w) = (inputShape[0] * inputShape[1], inputShape[2], inputShape[3])
+        let (k, s) = (kernelSize, stride)
+        let outputPlane = argmax.count / max(1, planes)
+        let threads = planes * h * w >= 1 << 16 ? context.threads : 1
+        let planesPerTask = max(1, planes / (8 * threads))
+        let tasks = (planes + planesPerTask - 1) / planesPerTask
         var inputGradient = Tensor(shape: inputShape)
         inputGradient.withUnsafeMutableBufferPointer { dinp in
             outputGradient.withUnsafeBufferPointer { dout in
                 argmax.withUnsafeBufferPointer { indices in
-                    for i in 0..<indices.count {
-                        // In the forward pass this was: out[i] = input[plane + argmax[i]].
-                        let plane = (i / outputPlane) * planeSize
-                        dinp[plane + Int(indices[i])] += dout[i]
+                    Parallel.forEach(tasks: tasks, threads: threads) { task in
+                        let first = task * planesPerTask
+                        let count = min(planes, first + planesPerTask) - first
+                        maxUnpoolPlanes(dout.baseAddress! + first * outputPlane, reluOutput: nil,
+                                        argmax: indices.baseAddress! + first * outputPlane, planes: count,
+                                        height: h, width: w, kernelSize: k, stride: s,
+                                        inputGradient: dinp.baseAddress! + first * h * w)
                     }
                 }
             }
