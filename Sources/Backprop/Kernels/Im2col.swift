@@ -127,24 +127,36 @@ func im2colPatchPanels(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
             (last + (position &* width &+ tail)).update(repeating: 0, count: width &- tail)
         }
     }
-    var l = 0
-    for channel in 0..<g.channels {
-        let plane = input + channel &* g.height &* g.width
-        for i in 0..<k {
-            for j in 0..<k {
-                let valid = g.validOutputColumns(kernelColumn: j)
-                // Row l of the columns is lane l % width of panel l / width, stride `width`.
-                var target = panels + ((l / width) &* panelSize &+ l % width)
-                for oy in 0..<oh {
-                    let iy = oy &* s &- p &+ i
-                    let inside = (iy >= 0 && iy < g.height ? valid : 0..<0).clamped(to: 0..<ow)
-                    let rowStart = iy &* g.width &- p &+ j
+    // Row l of the columns is lane l % width of panel l / width, written with stride `width`.
+    // Within a panel, one output row at a time for all its lanes: the panel lines that row
+    // touches (ow·width floats, 3 KB for a 24-wide output) stay in L1 while every lane fills
+    // them. Row by row over the whole image instead, each store missed L1 (measured: 15 % of a
+    // PyTorch-example CNN training step).
+    withUnsafeTemporaryAllocation(of: PatchRow.self, capacity: width) { lanes in
+        for panel in 0..<((g.patchSize &+ width &- 1) / width) {
+            let rows = (panel &* width)..<min(g.patchSize, (panel &+ 1) &* width)
+            for l in rows {
+                let (channel, i, j) = (l / (k &* k), (l / k) % k, l % k)
+                lanes[l &- rows.lowerBound] = PatchRow(
+                    offset: channel &* g.height &* g.width &- p &+ j, kernelRow: i,
+                    inside: g.validOutputColumns(kernelColumn: j).clamped(to: 0..<ow))
+            }
+            let panelBase = panels + panel &* panelSize
+            for oy in 0..<oh {
+                let rowBase = panelBase + oy &* ow &* width
+                for lane in 0..<rows.count {
+                    let row = lanes[lane]
+                    let iy = oy &* s &- p &+ row.kernelRow
+                    let inside = iy >= 0 && iy < g.height ? row.inside : 0..<0
+                    // input[channel][iy][ox·s − p + j], for the output columns inside the image.
+                    let source = row.offset &+ iy &* g.width
+                    var target = rowBase + lane
                     for _ in 0..<inside.lowerBound {
                         target.pointee = 0
                         target += width
                     }
                     for ox in inside {
-                        target.pointee = plane[rowStart &+ ox &* s]
+                        target.pointee = input[source &+ ox &* s]
                         target += width
                     }
                     for _ in inside.upperBound..<ow {
@@ -152,8 +164,17 @@ func im2colPatchPanels(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
                         target += width
                     }
                 }
-                l &+= 1
             }
         }
     }
+}
+
+/// One row of the im2col matrix: input channel and kernel position (c, i, j).
+private struct PatchRow {
+    /// c·h·w − padding + j: with + iy·w + ox·stride, the input element of output column ox.
+    var offset: Int
+    /// i, the kernel row.
+    var kernelRow: Int
+    /// Output columns whose input column lies inside the image, within 0..<ow.
+    var inside: Range<Int>
 }
