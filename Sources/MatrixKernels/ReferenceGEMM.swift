@@ -1,6 +1,7 @@
 /// The naive triple loop: the definition every fast GEMM path is tested against.
 /// Sums each dot product in Double so that it is also a more accurate reference than the fast paths.
 public func referenceMultiply(_ p: MatrixProduct) {
+    precondition(!p.a.isPacked && !p.b.isPacked, "the reference reads unpacked operands only")
     for i in 0..<p.m {
         for j in 0..<p.n {
             var sum = 0.0

@@ -136,7 +136,8 @@ public final class Conv2D: Layer {
                         }
                         // convolved[oc × oh·ow] += weight[oc × patch] · columns[patch × oh·ow]
                         kernels.multiply(MatrixProduct(
-                            m: oc, n: positions, k: patch, a: .packed(packedWeight), b: MatrixOperand(columns, rowStride: positions),
+                            m: oc, n: positions, k: patch, a: .packed(packedWeight),
+                            b: MatrixOperand(columns, rowStride: positions),
                             c: convolved, cRowStride: positions, accumulate: true), threads: gemmThreads)
                         if fusion.pools {
                             maxPoolPlanes(convolved, planes: oc, height: oh, width: ow,
