@@ -4,6 +4,7 @@ import TestSupport
 @testable import DigitsKit
 @testable import ModelFile
 @testable import Backprop
+import PNGCodec
 
 /// Runs the built `digits` tool.
 @discardableResult
@@ -52,12 +53,17 @@ struct DigitsCLITests {
         FileManager.default.createFile(atPath: bad, contents: Data("hello".utf8))
         let samples = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/data/samples").sorted()
         let good = "data/samples/" + samples[0]
-        let result = try runDigits(["classify", bad, good, directory + "/missing.png"])
+        // A valid PNG with nothing drawn on it: no digit to name.
+        let blank = directory + "/blank.png"
+        FileManager.default.createFile(atPath: blank, contents: Data(
+            PNGEncoder(width: 40, height: 30, colorType: .gray, bitDepth: 8).encode(samples: Array(repeating: 255, count: 1200))))
+        let result = try runDigits(["classify", bad, good, directory + "/missing.png", blank])
         #expect(result.status == 1)
         #expect(result.stdout.contains(good + ": "))
         let errors = result.stderr.split(separator: "\n")
-        #expect(errors.count == 2, "\(result.stderr)")
+        #expect(errors.count == 3, "\(result.stderr)")
         #expect(errors.first?.hasPrefix(bad + ": error: ") == true)
+        #expect(errors.last?.hasPrefix(blank + ": error: no digit found") == true, "\(result.stderr)")
         // JSON mode: one object per line, errors included.
         let json = try runDigits(["classify", "--json", "--top", "3", bad, good])
         #expect(json.status == 1)

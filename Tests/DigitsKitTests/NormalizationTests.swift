@@ -31,20 +31,20 @@ struct NormalizationTests {
     }
 
     @Test("Dark ink on light paper is inverted into light ink on black")
-    func polarity() {
-        let output = DigitNormalizer().normalize(darkRectangle(width: 100, height: 100, x: 40..<60, y: 20..<80))
+    func polarity() throws {
+        let output = try DigitNormalizer().normalize(darkRectangle(width: 100, height: 100, x: 40..<60, y: 20..<80))
         #expect(output[0] == 0)                   // paper became background
         #expect(output.max()! > 0.95)             // ink became bright
         // Light ink on dark paper is kept as it is.
         var light = GrayImage(width: 100, height: 100, repeating: 0)
         for y in 20..<80 { for x in 40..<60 { light[x, y] = 1 } }
-        #expect(DigitNormalizer().normalize(light) == output)
+        #expect(try DigitNormalizer().normalize(light) == output)
     }
 
     @Test("The digit is scaled to fit 20×20 keeping its aspect ratio, centred by mass, wherever it was")
-    func aspectAndCentre() {
+    func aspectAndCentre() throws {
         // A 1:3 bar in a corner of a 300×200 image.
-        let output = DigitNormalizer().normalize(darkRectangle(width: 300, height: 200, x: 10..<40, y: 5..<95))
+        let output = try DigitNormalizer().normalize(darkRectangle(width: 300, height: 200, x: 10..<40, y: 5..<95))
         let box = inkBox(output)
         #expect(box.height == 20)
         #expect(abs(box.width - 7) <= 1)          // 20 / 3 ≈ 6.7
@@ -52,11 +52,14 @@ struct NormalizationTests {
         #expect(abs(centre.x - 14) <= 0.5 && abs(centre.y - 14) <= 0.5)
     }
 
-    @Test("Small digits are enlarged, blank images give a blank field")
-    func scaleUpAndBlank() {
-        let output = DigitNormalizer().normalize(darkRectangle(width: 64, height: 64, x: 30..<35, y: 28..<38))
+    @Test("Small digits are enlarged; blank images are an error, not a guess")
+    func scaleUpAndBlank() throws {
+        let output = try DigitNormalizer().normalize(darkRectangle(width: 64, height: 64, x: 30..<35, y: 28..<38))
         #expect(inkBox(output).height == 20)
-        #expect(DigitNormalizer().normalize(GrayImage(width: 50, height: 50, repeating: 0.8)).allSatisfy { $0 == 0 })
+        for blank in [GrayImage(width: 50, height: 50, repeating: 0.8), GrayImage(width: 1, height: 1, repeating: 0),
+                      GrayImage(width: 0, height: 0, repeating: 0)] {
+            #expect(throws: DigitsError.self) { try DigitNormalizer().normalize(blank) }
+        }
     }
 
     @Test("28×28 MNIST digits come through unchanged in effect: the shipped model scores the same on them")
@@ -69,7 +72,7 @@ struct NormalizationTests {
         var comShift: Float = 0
         for index in 0..<count {
             let digit = Array(test.inputs.scalars[(index * 784)..<((index + 1) * 784)].map { $0 * preprocessing.deviation + preprocessing.mean })
-            let output = DigitNormalizer().normalize(GrayImage(width: 28, height: 28, pixels: digit))
+            let output = try DigitNormalizer().normalize(GrayImage(width: 28, height: 28, pixels: digit))
             let (before, after) = (centreOfMass(digit), centreOfMass(output))
             comShift = max(comShift, max(abs(before.x - after.x), abs(before.y - after.y)))
             normalized.append(output)

@@ -48,7 +48,7 @@ public struct DigitClassifier {
         for (index, file) in files.enumerated() {
             do {
                 let image = try PNGDecoder.decode(contentsOf: file).compositedOverContrastingBackground()
-                images.append(raw ? normalizer.resizeOnly(image) : normalizer.normalize(image))
+                images.append(raw ? normalizer.resizeOnly(image) : try normalizer.normalize(image))
                 indices.append(index)
             } catch {
                 outcomes[index] = .failure(DigitsError("\(error)"))

@@ -108,7 +108,7 @@ public struct ImageFolder {
                 do {
                     let bytes = try PNGDecoder.fileContents(file)
                     let image = try PNGDecoder.decode(bytes).compositedOverContrastingBackground()
-                    images.append(raw ? normalizer.resizeOnly(image) : normalizer.normalize(image))
+                    images.append(raw ? normalizer.resizeOnly(image) : try normalizer.normalize(image))
                     targets.append(labels.firstIndex(of: folder)!)
                     hasher.update(bytes)
                 } catch {

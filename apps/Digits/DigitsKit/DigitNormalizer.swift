@@ -22,10 +22,12 @@ public struct DigitNormalizer: Sendable {
     public init() {}
 
     /// The normalised 28×28 image, row-major, 0 = background and 1 = full ink.
-    public func normalize(_ image: GrayImage) -> [Float] {
+    ///
+    /// Throws when the image has no ink (one flat colour, or contrast below 5 %): there is no
+    /// digit to read, and a model shown an empty field would still name one.
+    public func normalize(_ image: GrayImage) throws(DigitsError) -> [Float] {
         let field = DigitNormalizer.fieldSize
-        guard image.width > 0 && image.height > 0 else { return [Float](repeating: 0, count: field * field) }
-        var ink = inkLevels(image)
+        var ink = image.width > 0 && image.height > 0 ? inkLevels(image) : []
         // Crop to the ink's bounding box.
         var (minX, minY, maxX, maxY) = (image.width, image.height, -1, -1)
         for y in 0..<image.height {
@@ -34,7 +36,9 @@ public struct DigitNormalizer: Sendable {
                 minY = min(minY, y); maxY = max(maxY, y)
             }
         }
-        guard maxX >= 0 else { return [Float](repeating: 0, count: field * field) }   // blank
+        guard maxX >= 0 else {
+            throw DigitsError("no digit found: the image is blank (no ink against the background)")
+        }
         let (boxWidth, boxHeight) = (maxX - minX + 1, maxY - minY + 1)
         let scale = Float(DigitNormalizer.boxSize) / Float(max(boxWidth, boxHeight))
         let (outWidth, outHeight) = (max(1, Int((Float(boxWidth) * scale).rounded())),
