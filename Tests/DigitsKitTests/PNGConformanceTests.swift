@@ -4,10 +4,59 @@ import TestSupport
 @testable import PNGCodec
 @testable import Backprop
 
-/// PngSuite's coverage rebuilt from generated files (the suite itself cannot be fetched here):
-/// every filter type, odd sizes down to 1×1, and its corrupt-file cases.
+/// PngSuite: the 26 of its files that pypng carries (Tests/Fixtures/pngsuite), and its coverage
+/// rebuilt from generated files (the full suite cannot be fetched here): every filter type, odd
+/// sizes down to 1×1, and its corrupt-file cases.
 @Suite("PNG conformance")
 struct PNGConformanceTests {
+    static let suiteFolder = repositoryRoot + "/Tests/Fixtures/pngsuite"
+
+    @Test("Every PngSuite file we carry decodes at its size, interlaced ones as their plain twins")
+    func realPngSuite() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.suiteFolder)
+            .filter { $0.hasSuffix(".png") }.sorted()
+        #expect(names.count == 26)
+        var decoded: [String: GrayAlphaImage] = [:]
+        for name in names {
+            let image = try PNGDecoder.decode(contentsOf: Self.suiteFolder + "/" + name)
+            let side = name.hasPrefix("s09") ? 9 : 32
+            #expect(image.width == side && image.height == side, "\(name)")
+            #expect(image.gray.allSatisfy { (0...1).contains($0) } && image.alpha.allSatisfy { (0...1).contains($0) })
+            decoded[String(name.dropLast(4))] = image
+        }
+        // basiXXXX is the Adam7-interlaced version of basnXXXX: the same pixels.
+        for kind in ["0g01", "0g02", "0g04", "0g08", "0g16", "2c08", "2c16", "6a08"] {
+            #expect(decoded["basi" + kind] == decoded["basn" + kind], "basi\(kind) differs from basn\(kind)")
+        }
+        // Known pixels (first row, read with pypng). f02n0g08 has no gAMA chunk: levels / 255.
+        let f02 = decoded["f02n0g08"]!.gray.prefix(8).map { ($0 * 255).rounded() }
+        #expect(f02 == [127, 135, 142, 150, 157, 164, 171, 178])
+        // basn0g16 is linear (gAMA 1.0), so its levels come out sRGB-encoded.
+        let linear16: [Double] = [0, 2304, 4608, 6912, 9216, 11520, 13824, 16128].map { $0 / 65535 }
+        for (value, level) in zip(decoded["basn0g16"]!.gray, linear16) {
+            let srgb = level <= 0.0031308 ? 12.92 * level : 1.055 * pow(level, 1 / 2.4) - 0.055
+            #expect(abs(Double(value) - srgb) < 1e-3, "basn0g16: \(value) for linear \(level)")
+        }
+        // basn0g08's first row is the ramp 0, 1, 2, ...: strictly increasing; 1-bit is black and white.
+        let ramp = decoded["basn0g08"]!.gray.prefix(32)
+        #expect(zip(ramp, ramp.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(Set(decoded["basn0g01"]!.gray) == [0, 1])
+        // Alpha channels and tRNS transparency (gray, palette, RGB) come through as alpha. The
+        // 16-bit alpha ramps run from 0 to 63421 (read with pypng), the 8-bit one from 0 to 255.
+        for name in ["basn4a16", "basn6a16"] {
+            let alpha = decoded[name]!.alpha
+            #expect(alpha.min() == 0 && abs(alpha.max()! - 63421.0 / 65535) < 1e-6, "\(name): alpha max \(alpha.max()!)")
+        }
+        for name in ["basn6a08", "tbbn1g04", "tbgn3p08", "tbrn2c08"] {
+            let alpha = decoded[name]!.alpha
+            #expect(alpha.contains(0) && alpha.contains(1), "\(name): no transparent or no opaque pixels")
+        }
+        for name in ["basn0g08", "basn2c08", "basn3p04", "f02n0g08", "s09n3p02"] {
+            #expect(!decoded[name]!.hasTransparency, "\(name)")
+        }
+    }
+
+
     static let sizes: [(Int, Int)] = [(1, 1), (1, 5), (5, 1), (32, 32), (33, 7)]
 
     @Test("All five scanline filters and odd sizes decode exactly", arguments: [[0], [1], [2], [3], [4], [0, 1, 2, 3, 4]] as [[UInt8]], [false, true])
