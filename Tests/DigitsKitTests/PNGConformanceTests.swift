@@ -4,9 +4,9 @@ import TestSupport
 @testable import PNGCodec
 @testable import Backprop
 
-/// PngSuite: the 26 of its files that pypng carries (Tests/Fixtures/pngsuite), and its coverage
-/// rebuilt from generated files (the full suite cannot be fetched here): every filter type, odd
-/// sizes down to 1×1, and its corrupt-file cases.
+/// PngSuite: 26 of its valid files and all 14 corrupt ones (Tests/Fixtures/pngsuite), and its
+/// coverage rebuilt from generated files (the full suite cannot be fetched here): every filter
+/// type, odd sizes down to 1×1, and each corrupt-file case applied to other images.
 @Suite("PNG conformance")
 struct PNGConformanceTests {
     static let suiteFolder = repositoryRoot + "/Tests/Fixtures/pngsuite"
@@ -14,7 +14,7 @@ struct PNGConformanceTests {
     @Test("Every PngSuite file we carry decodes at its size, interlaced ones as their plain twins")
     func realPngSuite() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.suiteFolder)
-            .filter { $0.hasSuffix(".png") }.sorted()
+            .filter { $0.hasSuffix(".png") && !$0.hasPrefix("x") }.sorted()
         #expect(names.count == 26)
         var decoded: [String: GrayAlphaImage] = [:]
         for name in names {
@@ -86,6 +86,18 @@ struct PNGConformanceTests {
                     #expect(abs(Double(image.gray[index]) - expected) <= 2.0 / 255,
                             "\(colorType) \(bitDepth)-bit \(width)×\(height) filters \(filters) pixel \(index)")
                 }
+            }
+        }
+    }
+
+    @Test("PngSuite's 14 corrupt files are rejected with an error")
+    func realCorruptFiles() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.suiteFolder)
+            .filter { $0.hasPrefix("x") && $0.hasSuffix(".png") }.sorted()
+        #expect(names.count == 14)
+        for name in names {
+            #expect(throws: PNGError.self, "\(name) decoded") {
+                try PNGDecoder.decode(contentsOf: Self.suiteFolder + "/" + name)
             }
         }
     }
