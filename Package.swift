@@ -52,7 +52,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "PNGCodec", dependencies: ["CPNG", "CZlib"]),
-        .target(name: "CommandLineSupport", dependencies: ["Backprop", "ModelFile"]),
+        .target(name: "CommandLineSupport",
+                dependencies: ["Backprop", "ModelFile", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "TabularData"),
 
         // The house-price regressor: library (tested) and command-line front end.

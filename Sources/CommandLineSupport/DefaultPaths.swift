@@ -17,4 +17,10 @@ public enum DefaultPaths {
         }
         return relativePath
     }
+
+    /// The model file a command reads: the shipped one is looked up with `resolve`, so that the
+    /// default works from any directory; a path the user gave is taken as it is.
+    public static func model(_ given: String, shipped: String) -> String {
+        given == shipped ? resolve(given) : given
+    }
 }

@@ -21,7 +21,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Model file.", valueName: "model"))
     var model: String = Digits.shippedModel
 
-    var path: String { model == Digits.shippedModel ? DefaultPaths.resolve(model) : model }
+    var path: String { DefaultPaths.model(model, shipped: Digits.shippedModel) }
 }
 
 /// `--data DIR | --images DIR`.
@@ -39,14 +39,5 @@ struct DataOptions: ParsableArguments {
     var source: DigitSource {
         if let images { return .images(images) }
         return .mnist(data ?? DefaultPaths.resolve("data/mnist"))
-    }
-}
-
-struct ThreadOptions: ParsableArguments {
-    @Option(help: "Threads for the numeric kernels (default: all processors).")
-    var threads: Int = ExecutionContext.availableProcessors
-
-    func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 }

@@ -13,7 +13,7 @@ extension Digits {
         var json = false
 
         func run() throws {
-            try ModelInspection.printReport(path: model == Digits.shippedModel ? DefaultPaths.resolve(model) : model, json: json)
+            try ModelInspection.printReport(path: DefaultPaths.model(model, shipped: Digits.shippedModel), json: json)
         }
     }
 }

@@ -18,20 +18,12 @@ struct HousePrice: ParsableCommand {
     static let shippedModel = "data/models/house-price.safetensors"
 }
 
-struct ModelOption: ParsableArguments {
+/// Options shared by the commands that read a model.
+struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Model file.", valueName: "model"))
     var model: String = HousePrice.shippedModel
 
-    var path: String { model == HousePrice.shippedModel ? DefaultPaths.resolve(model) : model }
-}
-
-struct ThreadOption: ParsableArguments {
-    @Option(help: "Threads for the numeric kernels (default: all processors).")
-    var threads: Int = ExecutionContext.availableProcessors
-
-    func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-    }
+    var path: String { DefaultPaths.model(model, shipped: HousePrice.shippedModel) }
 }
 
 extension HousePrice {
@@ -91,7 +83,7 @@ extension HousePrice {
         @Option(help: "Share of rows held out for validation (early stopping and the reported metrics).")
         var validation = HousePriceOptions(target: "").validation
 
-        @OptionGroup var threads: ThreadOption
+        @OptionGroup var threads: ThreadOptions
 
         @Option(help: ArgumentHelp("Where to write the model.", valueName: "model"))
         var output = "house-price.safetensors"
@@ -177,12 +169,12 @@ extension HousePrice {
         @Argument(help: ArgumentHelp("CSV of houses to price.", valueName: "csv"))
         var csv: String
 
-        @OptionGroup var model: ModelOption
+        @OptionGroup var model: ModelOptions
 
         @Option(help: ArgumentHelp("Write here instead of stdout (replaced atomically).", valueName: "out.csv"))
         var output: String?
 
-        @OptionGroup var threads: ThreadOption
+        @OptionGroup var threads: ThreadOptions
 
         func run() throws {
             let predictor = try HousePricePredictor(contentsOf: model.path)
@@ -208,12 +200,12 @@ extension HousePrice {
         @Argument(help: ArgumentHelp("CSV with the target column.", valueName: "csv"))
         var csv: String
 
-        @OptionGroup var model: ModelOption
+        @OptionGroup var model: ModelOptions
 
         @Flag(help: "Print one JSON object: count, rmse, mae, r2, rmsle.")
         var json = false
 
-        @OptionGroup var threads: ThreadOption
+        @OptionGroup var threads: ThreadOptions
 
         func run() throws {
             let predictor = try HousePricePredictor(contentsOf: model.path)
@@ -238,8 +230,7 @@ extension HousePrice {
         var json = false
 
         func run() throws {
-            try ModelInspection.printReport(path: model == HousePrice.shippedModel ? DefaultPaths.resolve(model) : model,
-                                            json: json)
+            try ModelInspection.printReport(path: DefaultPaths.model(model, shipped: HousePrice.shippedModel), json: json)
         }
     }
 
