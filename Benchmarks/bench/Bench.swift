@@ -40,6 +40,8 @@ struct Bench: ParsableCommand {
     var kernels: String?
 
     mutating func run() throws {
+        // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
+        AllocatorTuning.keepFreedMemory()
         let path = try kernels.map { name in
             guard let path = KernelPath(rawValue: name), path.isSupported else {
                 throw ValidationError("kernel path \(name) is unknown or not supported by this CPU")
@@ -105,8 +107,8 @@ struct Bench: ParsableCommand {
     func benchmark(_ architecture: Architecture, path: KernelPath, timer: inout SampleTimer) throws {
         let name = architecture.rawValue
         var random = RandomGenerator(seed: 1)
-        let model = try Sequential(inputShape: architecture.inputShape, specs: architecture.specs,
-                                   random: &random, fuse: !noFusion)
+        let network = try Network(inputShape: architecture.inputShape, layers: architecture.specs,
+                                  random: &random, fuse: !noFusion)
         let sampleSize = architecture.inputShape.reduce(1, *)
         // Steps per timed sample: whole epochs of a synthetic set, long enough to time well.
         let stepsPerSample = switch architecture {
@@ -120,7 +122,7 @@ struct Bench: ParsableCommand {
             let data = Dataset(inputs: Tensor(shape: [count] + architecture.inputShape,
                                               scalars: (0..<(count * sampleSize)).map { _ in random.normal() }),
                                targets: Tensor(shape: [count], scalars: (0..<count).map { _ in Float(random.index(below: 10)) }))
-            let trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(), optimizer: Adam(learningRate: 1e-4),
+            let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(), optimizer: Adam(learningRate: 1e-4),
                                   configuration: TrainingConfiguration(epochs: 1, batchSize: batchSize,
                                                                        threads: threads, kernels: path),
                                   random: random)
@@ -134,18 +136,18 @@ struct Bench: ParsableCommand {
             let batches = max(1, (quick ? 2000 : 6000) / batchSize / (architecture == .cnn ? 3 : 1))
             let input = Tensor(shape: [batchSize] + architecture.inputShape,
                                scalars: (0..<(batchSize * sampleSize)).map { _ in random.normal() })
-            var context = ExecutionContext(isTraining: false, threads: threads, kernels: path)
-            _ = model.forward(input, context: &context)
+            let context = ExecutionContext(threads: threads, kernels: path)
+            _ = network.forward(input, context: context)
             timer.measure("\(name)_infer_b\(batchSize)", unit: "img/s", work: Double(batches * batchSize)) {
-                for _ in 0..<batches { _ = model.forward(input, context: &context) }
+                for _ in 0..<batches { _ = network.forward(input, context: context) }
             }
         }
         let single = Tensor(shape: [1] + architecture.inputShape,
                             scalars: (0..<sampleSize).map { _ in random.normal() })
-        var context = ExecutionContext(isTraining: false, threads: threads, kernels: path)
-        for _ in 0..<20 { _ = model.forward(single, context: &context) }
+        let context = ExecutionContext(threads: threads, kernels: path)
+        for _ in 0..<20 { _ = network.forward(single, context: context) }
         timer.measureLatency("\(name)_latency_b1", repetitions: quick ? 100 : 400) {
-            _ = model.forward(single, context: &context)
+            _ = network.forward(single, context: context)
         }
     }
 }
@@ -154,42 +156,45 @@ extension Bench {
     /// Times each execution step's forward and backward pass of one training step at batch 64.
     func profileSteps(_ architecture: Architecture, path: KernelPath) throws {
         var random = RandomGenerator(seed: 1)
-        let model = try Sequential(inputShape: architecture.inputShape, specs: architecture.specs,
-                                   random: &random, fuse: !noFusion)
+        var network = try Network(inputShape: architecture.inputShape, layers: architecture.specs,
+                                  random: &random, fuse: !noFusion)
         let batch = 64
         let input = Tensor(shape: [batch] + architecture.inputShape,
                            scalars: (0..<(batch * architecture.inputShape.reduce(1, *))).map { _ in random.normal() })
         let labels = Tensor(shape: [batch], scalars: (0..<batch).map { _ in Float(random.index(below: 10)) })
-        var context = ExecutionContext(isTraining: true, threads: threads, kernels: path)
+        var context = ExecutionContext(threads: threads, kernels: path)
         let optimizer = Adam()
-        var forward = [Double](repeating: 0, count: model.steps.count)
+        var memories = [StepMemory](repeating: StepMemory(), count: network.steps.count)
+        var gradients = network.makeGradients()
+        var forward = [Double](repeating: 0, count: network.steps.count)
         var backward = forward
         var update = 0.0
         let (warmup, timed) = (10, 40)
         for iteration in 0..<(warmup + timed) {
             let keep = iteration >= warmup
             var activation = input
-            for (index, step) in model.steps.enumerated() {
+            for (index, step) in network.steps.enumerated() {
                 let start = LoadMonitor.now()
-                activation = model.layers[step.lowerBound].forward(activation, context: &context)
+                activation = step.forward(activation, parameters: network.parameters, buffers: network.buffers,
+                                          memory: &memories[index], context: &context)
                 if keep { forward[index] += LoadMonitor.now() - start }
             }
             var gradient: Tensor? = SoftmaxCrossEntropy().evaluate(prediction: activation, target: labels).gradient
-            model.zeroGradients()
-            for (index, step) in model.steps.enumerated().reversed() {
+            for index in gradients.indices { gradients[index].zero() }
+            for (index, step) in network.steps.enumerated().reversed() {
                 let start = LoadMonitor.now()
-                gradient = model.layers[step.lowerBound].backward(gradient!, context: context, needsInputGradient: index > 0)
+                gradient = step.backward(gradient!, parameters: network.parameters, memory: memories[index],
+                                         gradients: &gradients, context: context, needsInputGradient: index > 0)
                 if keep { backward[index] += LoadMonitor.now() - start }
             }
             let start = LoadMonitor.now()
-            optimizer.step(model.parameters, threads: threads)
+            optimizer.step(&network, gradients: gradients, threads: threads)
             if keep { update += LoadMonitor.now() - start }
         }
         print("\(architecture.rawValue), batch \(batch), \(threads) threads: milliseconds per step")
-        for (index, step) in model.steps.enumerated() {
-            let names = step.map { model.layers[$0].spec.description }.joined(separator: " + ")
+        for (index, step) in network.steps.enumerated() {
             print(String(format: "%8.3f fwd %8.3f bwd  ", forward[index] * 1000 / Double(timed),
-                         backward[index] * 1000 / Double(timed)) + names)
+                         backward[index] * 1000 / Double(timed)) + step.description)
         }
         let total = forward.reduce(0, +) + backward.reduce(0, +) + update
         print(String(format: "%8.3f optimizer (Adam)\n%8.3f total: %.0f img/s", update * 1000 / Double(timed),

@@ -6,8 +6,9 @@ import Backprop
 /// Metadata entries (all strings, as safetensors requires):
 /// `format` = "backprop-model", `format_version` = "1.0", `task`, `architecture` (JSON:
 /// `{"inputShape": [...], "layers": [...]}`), `preprocessing` (JSON), `labels` (JSON array of
-/// strings), `provenance` (JSON). Tensors are the network's parameters under their state-dict
-/// names, Dense weights `[out, in]`, Conv2D weights `[out, in, kh, kw]`.
+/// strings), `provenance` (JSON). Tensors are the network's parameters and buffers under their
+/// state-dict names, Dense weights `[out, in]`, Conv2D weights `[out, in, kh, kw]`, BatchNorm
+/// `weight`, `bias`, `running_mean`, `running_var`.
 public enum ModelFile {
     public static let formatName = "backprop-model"
     /// Major.minor. A reader accepts any minor version of its major; a newer major is refused.
@@ -17,23 +18,26 @@ public enum ModelFile {
                                             "preprocessing", "labels", "provenance"]
 
     /// A model and what its file said about it.
-    public struct Loaded {
-        public let model: Sequential
+    public struct Loaded: Sendable {
+        public let network: Network
         public let metadata: ModelMetadata
     }
 
-    /// The file contents for `model` with `metadata`.
-    public static func encode(_ model: Sequential, metadata: ModelMetadata) -> SafeTensorsFile {
-        precondition(metadata.inputShape == model.inputShape && metadata.layers == model.specs,
-                     "ModelFile.encode: metadata describes a different architecture than the model")
-        return SafeTensorsFile(
-            tensors: model.parameters.map { ($0.name, $0.value) },
-            metadata: metadataEntries(metadata, format: formatName))
+    /// The file contents for `network` with `metadata`.
+    public static func encode(_ network: Network, metadata: ModelMetadata) -> SafeTensorsFile {
+        precondition(metadata.inputShape == network.inputShape && metadata.layers == network.layers,
+                     "ModelFile.encode: metadata describes a different architecture than the network")
+        return SafeTensorsFile(tensors: namedTensors(network), metadata: metadataEntries(metadata, format: formatName))
     }
 
-    /// Writes `model` to `path`, replacing any previous file atomically.
-    public static func save(_ model: Sequential, metadata: ModelMetadata, to path: String) throws(ModelFileError) {
-        try FileIO.writeAtomically(encode(model, metadata: metadata).encoded(), to: path)
+    /// Writes `network` to `path`, replacing any previous file atomically.
+    public static func save(_ network: Network, metadata: ModelMetadata, to path: String) throws(ModelFileError) {
+        try FileIO.writeAtomically(encode(network, metadata: metadata).encoded(), to: path)
+    }
+
+    /// The network's parameters and buffers under their state-dict names.
+    static func namedTensors(_ network: Network) -> [(name: String, tensor: Tensor)] {
+        Array(zip(network.parameterNames, network.parameters)) + Array(zip(network.bufferNames, network.buffers))
     }
 
     /// Reads, validates and rebuilds the model stored at `path`.
@@ -62,17 +66,16 @@ public enum ModelFile {
             throw .unknownMetadata(key: unknown.key)
         }
         let metadata = try decodeMetadata(file)
-        let model = try buildModel(metadata, weights: file.tensors)
-        return Loaded(model: model, metadata: metadata)
+        let network = try buildNetwork(metadata, tensors: file.tensors)
+        return Loaded(network: network, metadata: metadata)
     }
 
-    /// Fills `model` from tensors with its state-dict names, e.g. a file written by Python's
-    /// `safetensors` from a PyTorch state dict. Metadata is ignored.
-    public static func loadWeights(from file: SafeTensorsFile, into model: Sequential) throws(ModelFileError) {
-        let expected = model.parameters.map { (name: $0.name, shape: $0.value.shape) }
-        try checkTensors(file.tensors, expected: expected)
-        let byName = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.tensor) })
-        model.setWeights(model.parameters.map { byName[$0.name]! })
+    /// `network` with its weights replaced by tensors under its state-dict names, e.g. from a file
+    /// written by Python's `safetensors` from a PyTorch state dict. Metadata is ignored.
+    public static func loadWeights(from file: SafeTensorsFile, into network: Network) throws(ModelFileError) -> Network {
+        var network = network
+        network.setWeights(try weights(for: network.inputShape, network.layers, from: file.tensors))
+        return network
     }
 
     // MARK: - Shared with checkpoints
@@ -124,26 +127,30 @@ public enum ModelFile {
                              preprocessing: preprocessing, labels: labels, provenance: provenance)
     }
 
-    /// Builds the architecture and fills it with `weights`, which must be exactly its parameters.
-    static func buildModel(_ metadata: ModelMetadata,
-                           weights: [(name: String, tensor: Tensor)]) throws(ModelFileError) -> Sequential {
-        // Names and shapes first, from the specs alone: a hostile architecture cannot make us
-        // allocate more than the tensors actually present in the file.
-        var expected: [(name: String, shape: [Int])] = []
-        for (index, spec) in metadata.layers.enumerated() {
-            for (name, shape) in spec.parameterShapes { expected.append(("layers.\(index).\(name)", shape)) }
-        }
-        try checkTensors(weights, expected: expected)
-        var random = RandomGenerator(seed: 0)
-        let model: Sequential
+    /// Builds the architecture with `tensors`, which must be exactly its parameters and buffers.
+    static func buildNetwork(_ metadata: ModelMetadata,
+                             tensors: [(name: String, tensor: Tensor)]) throws(ModelFileError) -> Network {
+        let weights = try weights(for: metadata.inputShape, metadata.layers, from: tensors)
         do {
-            model = try Sequential(inputShape: metadata.inputShape, specs: metadata.layers, random: &random)
+            return try Network(inputShape: metadata.inputShape, layers: metadata.layers, weights: weights)
         } catch {
             throw .invalidArchitecture(error.message)
         }
-        let byName = Dictionary(uniqueKeysWithValues: weights.map { ($0.name, $0.tensor) })
-        model.setWeights(model.parameters.map { byName[$0.name]! })
-        return model
+    }
+
+    /// The architecture's parameters and buffers, in order, found by name in `tensors`, which must
+    /// hold exactly those with their shapes. Names and shapes come from the specs alone, so a
+    /// hostile architecture cannot make us allocate more than the tensors present in the file.
+    static func weights(for inputShape: [Int], _ layers: [LayerSpec],
+                        from tensors: [(name: String, tensor: Tensor)]) throws(ModelFileError) -> Network.Weights {
+        var parameters: [(name: String, shape: [Int])] = [], buffers: [(name: String, shape: [Int])] = []
+        for (index, spec) in layers.enumerated() {
+            for (name, shape) in spec.parameterShapes { parameters.append(("layers.\(index).\(name)", shape)) }
+            for (name, shape) in spec.bufferShapes { buffers.append(("layers.\(index).\(name)", shape)) }
+        }
+        try checkTensors(tensors, expected: parameters + buffers)
+        let byName = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) })
+        return Network.Weights(parameters: parameters.map { byName[$0.name]! }, buffers: buffers.map { byName[$0.name]! })
     }
 
     /// The tensors must be exactly `expected`: every name present with its shape, nothing else.

@@ -10,11 +10,19 @@ public struct ModelReport {
 
     /// One dictionary per layer: index, type, description, output shape, parameter count.
     public var layers: [[String: Any]] {
-        let model = loaded.model
-        return model.layers.enumerated().map { index, layer in
-            ["index": index, "type": layer.spec.typeName, "description": layer.spec.description,
-             "output_shape": model.layerOutputShapes[index],
-             "parameters": layer.parameters.reduce(0) { $0 + $1.value.count }]
+        let network = loaded.network
+        return network.layers.enumerated().map { index, layer in
+            ["index": index, "type": layer.typeName, "description": layer.description,
+             "output_shape": network.layerOutputShapes[index],
+             "parameters": layer.parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }]
+        }
+    }
+
+    /// The compiled plan, one line per step (fused layers share a step).
+    public var steps: [String] {
+        loaded.network.steps.map { step in
+            "layers \(step.layers.lowerBound)" + (step.layers.count > 1 ? "-\(step.layers.upperBound - 1)" : "")
+                + ": \(step)"
         }
     }
 
@@ -28,7 +36,8 @@ public struct ModelReport {
             "format": "\(ModelFile.formatName) \(ModelFile.formatVersion)",
             "input_shape": metadata.inputShape,
             "layers": layers,
-            "parameters": loaded.model.parameterCount,
+            "steps": steps,
+            "parameters": loaded.network.parameterCount,
             "labels": metadata.labels,
             "preprocessing": preprocessing,
             "provenance": ["tool_version": provenance.toolVersion, "created": provenance.created,
@@ -51,7 +60,8 @@ public struct ModelReport {
                          + (layer["description"] as! String).padding(toLength: 47, withPad: " ", startingAt: 0)
                          + shape.padding(toLength: 16, withPad: " ", startingAt: 0) + "\(layer["parameters"]!)")
         }
-        lines.append("total parameters: \(loaded.model.parameterCount)")
+        lines.append("total parameters: \(loaded.network.parameterCount)")
+        lines.append("runs as: " + steps.joined(separator: "; "))
         if !metadata.labels.isEmpty { lines.append("labels: \(metadata.labels.joined(separator: ", "))") }
         lines += ["", "trained \(provenance.created) with Backprop \(provenance.toolVersion), seed \(provenance.seed), "
                     + "\(provenance.epochs) epochs", "data SHA-256: \(provenance.dataSHA256)"]

@@ -5,21 +5,22 @@ import Backprop
 /// settings, in one safetensors file (`format` = "backprop-checkpoint"). Restoring all of it and
 /// training on reproduces the weights of a run that never stopped.
 ///
-/// Tensors: the parameters under their own names (`layers.0.weight`), optimizer slots as
-/// `optimizer.<slot name>`, and the best epoch's weights as `best.<parameter name>`.
+/// Tensors: the parameters and buffers under their own names (`layers.0.weight`), the optimizer's
+/// step count as `optimizer.step` and its slots as `optimizer.<parameter name>.<slot name>`, and the
+/// best epoch's weights as `best.<parameter or buffer name>`.
 public struct TrainingCheckpoint {
     public static let formatName = "backprop-checkpoint"
 
     /// The model's description (architecture, preprocessing, labels, provenance so far).
     public var metadata: ModelMetadata
-    /// Parameter values, in `Sequential.parameters` order.
-    public var weights: [Tensor]
-    public var optimizerState: [String: Tensor]
+    /// Parameters and buffers of the network being trained.
+    public var weights: Network.Weights
+    public var optimizerState: OptimizerState
     public var trainerState: TrainerState
     /// The application's training options, as JSON; a resume refuses different ones.
     public var settings: String
 
-    public init(metadata: ModelMetadata, weights: [Tensor], optimizerState: [String: Tensor],
+    public init(metadata: ModelMetadata, weights: Network.Weights, optimizerState: OptimizerState,
                 trainerState: TrainerState, settings: String) {
         self.metadata = metadata
         self.weights = weights
@@ -28,20 +29,23 @@ public struct TrainingCheckpoint {
         self.settings = settings
     }
 
-    /// Captures `trainer` (whose model `metadata` describes) as it stands.
+    /// Captures `trainer` (whose network `metadata` describes) as it stands.
     public init(trainer: Trainer, metadata: ModelMetadata, settings: String) {
-        self.init(metadata: metadata, weights: trainer.model.weights(), optimizerState: trainer.optimizer.state,
+        self.init(metadata: metadata, weights: trainer.network.weights, optimizerState: trainer.optimizer.state,
                   trainerState: trainer.state, settings: settings)
     }
 
     /// Writes the checkpoint to `path`, replacing any previous file atomically.
     public func save(to path: String) throws(ModelFileError) {
+        let (parameterNames, bufferNames) = Self.names(metadata.layers)
         var tensors: [(name: String, tensor: Tensor)] = []
-        let names = parameterNames
-        tensors += zip(names, weights).map { ($0, $1) }
-        tensors += optimizerState.keys.sorted().map { ("optimizer.\($0)", optimizerState[$0]!) }
+        tensors += Array(zip(parameterNames, weights.parameters)) + Array(zip(bufferNames, weights.buffers))
+        tensors.append(("optimizer.step", Tensor(shape: [1], scalars: [Float(optimizerState.step)])))
+        for slot in optimizerState.slots.keys.sorted() {
+            tensors += zip(parameterNames, optimizerState.slots[slot]!).map { ("optimizer.\($0).\(slot)", $1) }
+        }
         if let best = trainerState.bestWeights {
-            tensors += zip(names, best).map { ("best.\($0)", $1) }
+            tensors += zip(parameterNames + bufferNames, best.parameters + best.buffers).map { ("best.\($0)", $1) }
         }
         var metadataEntries = ModelFile.metadataEntries(metadata, format: Self.formatName)
         metadataEntries.append(("trainer_state", MetadataJSON.encode(TrainerStateRecord(trainerState))))
@@ -64,46 +68,77 @@ public struct TrainingCheckpoint {
             throw .invalidMetadata(key: "settings", reason: "missing")
         }
         let weightTensors = file.tensors.filter { !$0.name.hasPrefix("optimizer.") && !$0.name.hasPrefix("best.") }
-        let model = try ModelFile.buildModel(metadata, weights: weightTensors)
-        let names = model.parameters.map(\.name)
-        var optimizerState: [String: Tensor] = [:]
-        for (name, tensor) in file.tensors where name.hasPrefix("optimizer.") {
-            optimizerState[String(name.dropFirst("optimizer.".count))] = tensor
-        }
+        let network = try ModelFile.buildNetwork(metadata, tensors: weightTensors)
+        let optimizerState = try Self.optimizerState(
+            file.tensors.filter { $0.name.hasPrefix("optimizer.") }, parameterNames: network.parameterNames)
         let bestTensors = file.tensors.filter { $0.name.hasPrefix("best.") }
             .map { (name: String($0.name.dropFirst("best.".count)), tensor: $0.tensor) }
-        var bestWeights: [Tensor]?
-        if !bestTensors.isEmpty {
-            try ModelFile.checkTensors(bestTensors, expected: model.parameters.map { ($0.name, $0.value.shape) })
-            let byName = Dictionary(uniqueKeysWithValues: bestTensors.map { ($0.name, $0.tensor) })
-            bestWeights = names.map { byName[$0]! }
-        }
+        let bestWeights = bestTensors.isEmpty ? nil
+            : try ModelFile.weights(for: metadata.inputShape, metadata.layers, from: bestTensors)
         let state = try record.trainerState(bestWeights: bestWeights)
-        return TrainingCheckpoint(metadata: metadata, weights: model.weights(), optimizerState: optimizerState,
+        return TrainingCheckpoint(metadata: metadata, weights: network.weights, optimizerState: optimizerState,
                                   trainerState: state, settings: settings)
     }
 
     /// Puts the checkpoint's weights, optimizer state and trainer state into `trainer`, whose
-    /// model must have this checkpoint's architecture.
+    /// network must have this checkpoint's architecture.
     public func restore(into trainer: Trainer) throws(ModelFileError) {
-        guard trainer.model.inputShape == metadata.inputShape, trainer.model.specs == metadata.layers else {
-            throw .invalidArchitecture("the checkpoint's architecture differs from the model being trained")
+        guard trainer.network.inputShape == metadata.inputShape, trainer.network.layers == metadata.layers else {
+            throw .invalidArchitecture("the checkpoint's architecture differs from the network being trained")
         }
-        trainer.model.setWeights(weights)
+        trainer.network.setWeights(weights)
         do {
-            try trainer.optimizer.restoreState(optimizerState, for: trainer.model.parameters)
+            try trainer.optimizer.restoreState(optimizerState, for: trainer.network)
         } catch {
             throw .invalidMetadata(key: "optimizer", reason: error.message)
         }
         trainer.state = trainerState
     }
 
-    private var parameterNames: [String] {
-        var names: [String] = []
-        for (index, spec) in metadata.layers.enumerated() {
-            for (name, _) in spec.parameterShapes { names.append("layers.\(index).\(name)") }
+    /// State-dict names of the parameters and buffers of `layers`.
+    private static func names(_ layers: [LayerSpec]) -> (parameters: [String], buffers: [String]) {
+        var parameters: [String] = [], buffers: [String] = []
+        for (index, spec) in layers.enumerated() {
+            parameters += spec.parameterShapes.map { "layers.\(index).\($0.name)" }
+            buffers += spec.bufferShapes.map { "layers.\(index).\($0.name)" }
         }
-        return names
+        return (parameters, buffers)
+    }
+
+    /// The optimizer state from its tensors: `optimizer.step` and `optimizer.<parameter>.<slot>`.
+    /// Shapes are checked when the state is restored into an optimizer.
+    private static func optimizerState(_ tensors: [(name: String, tensor: Tensor)],
+                                       parameterNames: [String]) throws(ModelFileError) -> OptimizerState {
+        var step: Int?
+        var slots: [String: [Tensor?]] = [:]
+        let indices = Dictionary(uniqueKeysWithValues: parameterNames.enumerated().map { ($1, $0) })
+        for (name, tensor) in tensors {
+            let key = name.dropFirst("optimizer.".count)
+            if key == "step" {
+                guard tensor.count == 1, let value = Int(exactly: tensor.scalars[0]), value >= 0 else {
+                    throw .invalidMetadata(key: "optimizer", reason: "optimizer.step is not a step count")
+                }
+                step = value
+                continue
+            }
+            guard let dot = key.lastIndex(of: "."), let index = indices[String(key[..<dot])] else {
+                throw .unexpectedTensor(name)
+            }
+            let slot = String(key[key.index(after: dot)...])
+            var list = slots[slot] ?? Array(repeating: nil, count: parameterNames.count)
+            list[index] = tensor
+            slots[slot] = list
+        }
+        guard let step else { throw .invalidMetadata(key: "optimizer", reason: "optimizer.step is missing") }
+        var complete: [String: [Tensor]] = [:]
+        for (slot, list) in slots {
+            guard let missing = list.firstIndex(where: { $0 == nil }) else {
+                complete[slot] = list.map { $0! }
+                continue
+            }
+            throw .missingTensor("optimizer.\(parameterNames[missing]).\(slot)")
+        }
+        return OptimizerState(step: step, slots: complete)
     }
 }
 
@@ -130,7 +165,7 @@ struct TrainerStateRecord: Codable {
         history = state.history
     }
 
-    func trainerState(bestWeights: [Tensor]?) throws(ModelFileError) -> TrainerState {
+    func trainerState(bestWeights: Network.Weights?) throws(ModelFileError) -> TrainerState {
         guard let randomState = UInt64(random) else {
             throw .invalidMetadata(key: "trainer_state", reason: "random is not a 64-bit integer")
         }

@@ -12,11 +12,11 @@ guard CommandLine.arguments.count == 2 else {
     exit(2)
 }
 let path = CommandLine.arguments[1]
-var models: [(Sequential, ModelMetadata)] = []
+var models: [(Network, ModelMetadata)] = []
 for seed in [1, 2] as [UInt64] {
     var random = RandomGenerator(seed: seed)
     let specs: [LayerSpec] = [.dense(inputSize: 512, outputSize: 512), .relu, .dense(inputSize: 512, outputSize: 10)]
-    let model = try Sequential(inputShape: [512], specs: specs, random: &random)
+    let model = try Network(inputShape: [512], layers: specs, random: &random)
     models.append((model, ModelMetadata(task: "save-loop", inputShape: [512], layers: specs,
                                         provenance: Provenance(seed: seed, epochs: 0, dataSHA256: ""))))
 }

@@ -32,3 +32,5 @@ func zipElements(_ a: Tensor, _ b: Tensor, _ combine: (Float, Float) -> Float) -
 @inline(__always) func exponential(_ x: Float) -> Float { expf(x) }
 @inline(__always) func logarithm(_ x: Float) -> Float { logf(x) }
 @inline(__always) func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
+@inline(__always) func exponentialDouble(_ x: Double) -> Double { exp(x) }
+@inline(__always) func hyperbolicTangentDouble(_ x: Double) -> Double { tanh(x) }

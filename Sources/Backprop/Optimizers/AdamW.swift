@@ -17,11 +17,16 @@ public final class AdamW: Optimizer {
     }
     public var weightDecay: Float { core.decoupledDecay }
 
-    public func step(_ parameters: [Parameter], threads: Int) { core.step(parameters, threads: threads) }
+    public func beginStep(parameterShapes: [[Int]]) { core.slots.begin(parameterShapes, optimizer: "AdamW") }
 
-    public var state: [String: Tensor] { core.slots.state }
+    public func update(parameter index: Int, values: UnsafeMutableBufferPointer<Float>,
+                       gradient: UnsafeBufferPointer<Float>, threads: Int) {
+        core.update(parameter: index, values: values, gradient: gradient, threads: threads)
+    }
 
-    public func restoreState(_ state: [String: Tensor], for parameters: [Parameter]) throws(OptimizerStateError) {
-        try core.slots.restore(state, for: parameters)
+    public var state: OptimizerState { core.slots.state }
+
+    public func restoreState(_ state: OptimizerState, parameterShapes: [[Int]]) throws(OptimizerStateError) {
+        try core.slots.restore(state, parameterShapes: parameterShapes)
     }
 }

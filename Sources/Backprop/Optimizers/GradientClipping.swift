@@ -1,9 +1,9 @@
-/// The L2 norm of all parameters' gradients taken together, summed in Double.
+/// The L2 norm of all gradients taken together, summed in Double.
 /// Non-finite when any gradient element is NaN or infinite.
-public func gradientNorm(_ parameters: [Parameter]) -> Double {
+public func gradientNorm(_ gradients: [Tensor]) -> Double {
     var total = 0.0
-    for parameter in parameters {
-        parameter.gradient.withUnsafeBufferPointer { grad in
+    for gradient in gradients {
+        gradient.withUnsafeBufferPointer { grad in
             var partial: Float = 0
             for g in grad { partial += g * g }
             total += Double(partial)
@@ -15,13 +15,13 @@ public func gradientNorm(_ parameters: [Parameter]) -> Double {
 /// Scales every gradient by the same factor so that their joint L2 norm is at most `maxNorm`
 /// (like `torch.nn.utils.clip_grad_norm_`), and returns the norm before clipping.
 @discardableResult
-public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Double) -> Double {
+public func clipGradientNorm(_ gradients: inout [Tensor], maxNorm: Double) -> Double {
     precondition(maxNorm > 0, "clipGradientNorm: maxNorm must be positive")
-    let norm = gradientNorm(parameters)
+    let norm = gradientNorm(gradients)
     guard norm.isFinite, norm > maxNorm else { return norm }
     let scale = Float(maxNorm / (norm + 1e-6))
-    for parameter in parameters {
-        parameter.gradient.withUnsafeMutableBufferPointer { grad in
+    for index in gradients.indices {
+        gradients[index].withUnsafeMutableBufferPointer { grad in
             for i in 0..<grad.count { grad[i] *= scale }
         }
     }

@@ -24,36 +24,29 @@ public final class RMSprop: Optimizer {
         slots = OptimizerSlots(names: momentum > 0 ? ["squareAverage", "momentum"] : ["squareAverage"])
     }
 
-    public func step(_ parameters: [Parameter], threads: Int) {
-        _ = slots.advance()
+    public func beginStep(parameterShapes: [[Int]]) { slots.begin(parameterShapes, optimizer: "RMSprop") }
+
+    public func update(parameter index: Int, values w: UnsafeMutableBufferPointer<Float>,
+                       gradient grad: UnsafeBufferPointer<Float>, threads: Int) {
         let (lr, alpha, eps, mu, decay) = (learningRate, alpha, epsilon, momentum, weightDecay)
-        for parameter in parameters {
-            let count = parameter.value.count
-            // Slots first: creating one reads the parameter's shape, which the update loop holds.
-            let buffers = slots.pointers(for: parameter)
-            parameter.gradient.withUnsafeBufferPointer { grad in
-                parameter.value.withUnsafeMutableBufferPointer { w in
-                    let square = buffers[0]
-                    let velocity = mu > 0 ? buffers[1] : nil
-                    for i in 0..<count {
-                        let g = grad[i] + decay * w[i]
-                        square[i] = alpha * square[i] + (1 - alpha) * g * g
-                        let update = g / (square[i].squareRoot() + eps)
-                        if let velocity {
-                            velocity[i] = mu * velocity[i] + update
-                            w[i] -= lr * velocity[i]
-                        } else {
-                            w[i] -= lr * update
-                        }
-                    }
-                }
+        let square = slots.pointer(0, parameter: index, count: w.count)
+        let velocity = mu > 0 ? slots.pointer(1, parameter: index, count: w.count) : nil
+        for i in 0..<w.count {
+            let g = grad[i] + decay * w[i]
+            square[i] = alpha * square[i] + (1 - alpha) * g * g
+            let update = g / (square[i].squareRoot() + eps)
+            if let velocity {
+                velocity[i] = mu * velocity[i] + update
+                w[i] -= lr * velocity[i]
+            } else {
+                w[i] -= lr * update
             }
         }
     }
 
-    public var state: [String: Tensor] { slots.state }
+    public var state: OptimizerState { slots.state }
 
-    public func restoreState(_ state: [String: Tensor], for parameters: [Parameter]) throws(OptimizerStateError) {
-        try slots.restore(state, for: parameters)
+    public func restoreState(_ state: OptimizerState, parameterShapes: [[Int]]) throws(OptimizerStateError) {
+        try slots.restore(state, parameterShapes: parameterShapes)
     }
 }

@@ -21,32 +21,26 @@ public final class SGD: Optimizer {
         slots = OptimizerSlots(names: momentum > 0 ? ["momentum"] : [])
     }
 
-    public func step(_ parameters: [Parameter], threads: Int) {
-        _ = slots.advance()
+    public func beginStep(parameterShapes: [[Int]]) { slots.begin(parameterShapes, optimizer: "SGD") }
+
+    public func update(parameter index: Int, values w: UnsafeMutableBufferPointer<Float>,
+                       gradient grad: UnsafeBufferPointer<Float>, threads: Int) {
         let (lr, mu, decay, nesterov) = (learningRate, momentum, weightDecay, self.nesterov)
-        for parameter in parameters {
-            let count = parameter.value.count
-            // Slots first: creating one reads the parameter's shape, which the update loop holds.
-            let velocity = mu > 0 ? slots.pointers(for: parameter)[0] : nil
-            parameter.gradient.withUnsafeBufferPointer { grad in
-                parameter.value.withUnsafeMutableBufferPointer { w in
-                    guard let velocity else {
-                        for i in 0..<count { w[i] -= lr * (grad[i] + decay * w[i]) }
-                        return
-                    }
-                    for i in 0..<count {
-                        let g = grad[i] + decay * w[i]
-                        velocity[i] = mu * velocity[i] + g
-                        w[i] -= lr * (nesterov ? g + mu * velocity[i] : velocity[i])
-                    }
-                }
-            }
+        guard mu > 0 else {
+            for i in 0..<w.count { w[i] -= lr * (grad[i] + decay * w[i]) }
+            return
+        }
+        let velocity = slots.pointer(0, parameter: index, count: w.count)
+        for i in 0..<w.count {
+            let g = grad[i] + decay * w[i]
+            velocity[i] = mu * velocity[i] + g
+            w[i] -= lr * (nesterov ? g + mu * velocity[i] : velocity[i])
         }
     }
 
-    public var state: [String: Tensor] { slots.state }
+    public var state: OptimizerState { slots.state }
 
-    public func restoreState(_ state: [String: Tensor], for parameters: [Parameter]) throws(OptimizerStateError) {
-        try slots.restore(state, for: parameters)
+    public func restoreState(_ state: OptimizerState, parameterShapes: [[Int]]) throws(OptimizerStateError) {
+        try slots.restore(state, parameterShapes: parameterShapes)
     }
 }

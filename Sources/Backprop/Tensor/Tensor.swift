@@ -47,6 +47,11 @@ public struct Tensor: Equatable, Sendable, CustomStringConvertible {
         try scalars.withUnsafeMutableBufferPointer { try body($0) }
     }
 
+    /// Sets every element to 0, in place.
+    public mutating func zero() {
+        scalars.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+
     /// The number of elements.
     public var count: Int { scalars.count }
 

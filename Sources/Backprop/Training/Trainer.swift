@@ -1,12 +1,16 @@
-/// Mini-batch training of a `Sequential` network: per-epoch shuffling, a learning-rate schedule,
+/// Mini-batch training of a ``Network``: per-epoch shuffling, a learning-rate schedule,
 /// gradient clipping, validation with early stopping that restores the best weights, and a stop
 /// with `TrainingDivergedError` that keeps the last finite weights.
 ///
-/// One `RandomGenerator`, in `state`, drives shuffling, dropout and augmentation; with the model
-/// initialised from the same seed, a run is bit-for-bit reproducible. `state` plus the model's
+/// One `RandomGenerator`, in `state`, drives shuffling, dropout and augmentation; with the network
+/// initialised from the same seed, a run is bit-for-bit reproducible. `state` plus the network's
 /// weights and the optimizer's state is everything a checkpoint needs to resume a run exactly.
+///
+/// The trainer owns the network it trains (a value: `network` is the trained result) and the
+/// per-call memory: one ``Tape`` and one gradient array, reused from batch to batch.
 public final class Trainer {
-    public let model: Sequential
+    /// The network being trained; read it after ``fit(_:validation:onBatch:onEpoch:shouldStop:)``.
+    public var network: Network
     public let loss: any Loss
     public let optimizer: any Optimizer
     public let configuration: TrainingConfiguration
@@ -15,9 +19,13 @@ public final class Trainer {
     /// Optional in-place transformation of each training batch's inputs (data augmentation).
     public var augment: ((inout Tensor, inout RandomGenerator) -> Void)?
 
-    public init(model: Sequential, loss: any Loss, optimizer: any Optimizer,
+    private var tape = Tape()
+    private var gradients: [Tensor]
+
+    public init(network: Network, loss: any Loss, optimizer: any Optimizer,
                 configuration: TrainingConfiguration, random: RandomGenerator) {
-        self.model = model
+        self.network = network
+        self.gradients = network.makeGradients()
         self.loss = loss
         self.optimizer = optimizer
         self.configuration = configuration
@@ -38,7 +46,7 @@ public final class Trainer {
     ///   - shouldStop: polled after every step; returning true ends training cleanly, keeping the
     ///     best weights so far (or the current ones without validation data).
     /// - Throws: `TrainingDivergedError` when the loss, the gradients or the weights stop being
-    ///   finite; the model then holds the last finite weights.
+    ///   finite; the network then holds the last finite weights.
     @discardableResult
     public func fit(_ training: Dataset, validation: Dataset? = nil,
                     onBatch: (BatchProgress) -> Void = { _ in },
@@ -49,8 +57,8 @@ public final class Trainer {
                      "Trainer: accuracy can only be monitored for classification losses")
         let (epochs, batchSize) = (configuration.epochs, configuration.batchSize)
         let batches = (training.count + batchSize - 1) / batchSize
-        var context = ExecutionContext(isTraining: true, threads: configuration.threads,
-                                       kernels: configuration.kernels)
+        var context = ExecutionContext(threads: configuration.threads, kernels: configuration.kernels)
+        if gradients.count != network.parameters.count { gradients = network.makeGradients() }
         var stopReason = TrainingSummary.StopReason.completed
         let clock = ContinuousClock()
 
@@ -65,7 +73,7 @@ public final class Trainer {
             let started = clock.now
             var order = Array(0..<training.count)
             if configuration.shuffle { order.shuffle(using: &state.random) }
-            let lastGoodWeights = model.weights()
+            let lastGoodWeights = network.weights
             var lossSum = 0.0
             var learningRate = state.baseLearningRate
 
@@ -77,21 +85,21 @@ public final class Trainer {
                     * state.scheduler.factor(epoch: epoch, batch: batch, batchesPerEpoch: batches)
                 optimizer.learningRate = learningRate
 
-                model.zeroGradients()
+                for index in gradients.indices { gradients[index].zero() }
                 context.random = state.random
-                let prediction = model.forward(inputs, context: &context)
+                let prediction = network.forward(inputs, tape: &tape, context: &context)
                 state.random = context.random
                 let (value, gradient) = loss.evaluate(prediction: prediction, target: targets)
                 guard value.isFinite else {
                     throw diverged(epoch: epoch, batch: batch, what: "the loss became \(value)", lastGoodWeights)
                 }
-                model.backward(gradient, context: context)
-                let norm = configuration.gradientClipNorm.map { clipGradientNorm(model.parameters, maxNorm: $0) }
-                    ?? gradientNorm(model.parameters)
+                network.backward(gradient, tape: tape, gradients: &gradients, context: context)
+                let norm = configuration.gradientClipNorm.map { clipGradientNorm(&gradients, maxNorm: $0) }
+                    ?? gradientNorm(gradients)
                 guard norm.isFinite else {
                     throw diverged(epoch: epoch, batch: batch, what: "the gradient norm became \(norm)", lastGoodWeights)
                 }
-                optimizer.step(model.parameters, threads: configuration.threads)
+                optimizer.step(&network, gradients: gradients, threads: configuration.threads)
                 lossSum += Double(value) * Double(indices.count)
 
                 onBatch(BatchProgress(epoch: epoch + 1, epochs: epochs, batch: batch + 1, batches: batches,
@@ -102,7 +110,7 @@ public final class Trainer {
                     break epochLoop
                 }
             }
-            guard model.parameters.allSatisfy({ $0.value.isFinite }) else {
+            guard network.weights.isFinite else {
                 throw diverged(epoch: epoch, batch: batches - 1, what: "a weight became non-finite", lastGoodWeights)
             }
             let trainingSeconds = seconds(since: started, clock)
@@ -120,7 +128,7 @@ public final class Trainer {
                 if state.bestMetric.map({ metric < $0 }) ?? true {
                     state.bestMetric = metric
                     state.bestEpoch = epoch + 1
-                    state.bestWeights = model.weights()
+                    state.bestWeights = network.weights
                     state.epochsWithoutImprovement = 0
                     isBest = true
                 } else {
@@ -141,24 +149,23 @@ public final class Trainer {
 
         var bestEpoch: Int?
         if configuration.restoreBestWeights, let best = state.bestWeights {
-            model.setWeights(best)
+            network.setWeights(best)
             bestEpoch = state.bestEpoch
         }
         return TrainingSummary(stopReason: stopReason, epochsCompleted: state.epochsCompleted,
                                bestEpoch: bestEpoch, history: state.history)
     }
 
-    /// Mean loss, and accuracy for classification, of the current model on `dataset`.
+    /// Mean loss, and accuracy for classification, of the current network on `dataset`.
     public func evaluate(_ dataset: Dataset) -> (loss: Double, accuracy: Double?) {
-        var context = ExecutionContext(isTraining: false, threads: configuration.threads,
-                                       kernels: configuration.kernels)
+        let context = ExecutionContext(threads: configuration.threads, kernels: configuration.kernels)
         var lossSum = 0.0
         var correct = 0
         var start = 0
         while start < dataset.count {
             let end = min(dataset.count, start + configuration.evaluationBatchSize)
             let (inputs, targets) = dataset.batch(start..<end)
-            let prediction = model.forward(inputs, context: &context)
+            let prediction = network.forward(inputs, context: context)
             lossSum += Double(loss.evaluate(prediction: prediction, target: targets).value) * Double(end - start)
             if isClassification {
                 let predicted = argmaxRows(prediction)
@@ -174,9 +181,9 @@ public final class Trainer {
     /// Puts back the weights from before the failing epoch when the current ones are not finite,
     /// and builds the error.
     private func diverged(epoch: Int, batch: Int, what: String,
-                          _ lastGoodWeights: [Tensor]) -> TrainingDivergedError {
-        if !model.parameters.allSatisfy({ $0.value.isFinite }) {
-            model.setWeights(lastGoodWeights)
+                          _ lastGoodWeights: Network.Weights) -> TrainingDivergedError {
+        if !network.weights.isFinite {
+            network.setWeights(lastGoodWeights)
         }
         return TrainingDivergedError(epoch: epoch + 1, batch: batch + 1, what: what)
     }
@@ -187,7 +194,7 @@ public final class Trainer {
     }
 }
 
-/// Where a training run stands: with the model's weights and the optimizer's state, enough to
+/// Where a training run stands: with the network's weights and the optimizer's state, enough to
 /// continue it exactly as if it had never stopped.
 public struct TrainerState: Sendable {
     /// Epochs finished so far; `fit` continues with the next one.
@@ -201,8 +208,8 @@ public struct TrainerState: Sendable {
     public var bestMetric: Double?
     /// 1-based epoch of `bestMetric`.
     public var bestEpoch: Int?
-    /// The weights of `bestEpoch`, in `Sequential.parameters` order.
-    public var bestWeights: [Tensor]?
+    /// The weights of `bestEpoch`.
+    public var bestWeights: Network.Weights?
     public var epochsWithoutImprovement = 0
     /// Reports of the completed epochs.
     public var history: [EpochReport] = []

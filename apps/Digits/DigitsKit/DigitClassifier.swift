@@ -4,8 +4,8 @@ import ModelFile
 import PNGCodec
 
 /// A trained digit model, loaded from its file, that classifies PNG images.
-public struct DigitClassifier {
-    public let model: Sequential
+public struct DigitClassifier: Sendable {
+    public let network: Network
     public let metadata: ModelMetadata
     public let preprocessing: DigitPreprocessing
 
@@ -27,11 +27,11 @@ public struct DigitClassifier {
             throw DigitsError("\(path): \(error)")
         }
         let side = preprocessing.fieldSize
-        guard loaded.model.inputShape == [1, side, side], preprocessing.normalization == "mnist-style",
-              loaded.model.outputShape == [loaded.metadata.labels.count], !loaded.metadata.labels.isEmpty else {
+        guard loaded.network.inputShape == [1, side, side], preprocessing.normalization == "mnist-style",
+              loaded.network.outputShape == [loaded.metadata.labels.count], !loaded.metadata.labels.isEmpty else {
             throw DigitsError("\(path): the model does not take \(side)×\(side) gray images or its labels do not match its outputs")
         }
-        model = loaded.model
+        network = loaded.network
         metadata = loaded.metadata
         self.preprocessing = preprocessing
     }
@@ -57,7 +57,7 @@ public struct DigitClassifier {
         let chunk = 256
         for start in stride(from: 0, to: images.count, by: chunk) {
             let end = min(images.count, start + chunk)
-            let probabilities = softmax(model.predict(preprocessing.inputTensor(Array(images[start..<end])), threads: threads))
+            let probabilities = softmax(network.predict(preprocessing.inputTensor(Array(images[start..<end])), threads: threads))
             let classes = metadata.labels.count
             for row in 0..<(end - start) {
                 let scores = (0..<classes).map { (label: metadata.labels[$0], probability: probabilities.scalars[row * classes + $0]) }
@@ -70,6 +70,6 @@ public struct DigitClassifier {
 
     /// Accuracy and confusion on labelled data, which must use this model's labels.
     public func evaluate(_ data: DigitData, threads: Int = ExecutionContext.availableProcessors) -> ClassificationReport {
-        DigitTraining.evaluate(model, on: data, threads: threads)
+        DigitTraining.evaluate(network, on: data, threads: threads)
     }
 }

@@ -59,13 +59,13 @@ public enum DigitTraining {
         }
 
         var random = RandomGenerator(seed: options.seed)
-        let model = try Sequential(inputShape: DigitRecipe.inputShape,
-                                   specs: outputLayers(classes: training.labels.count), random: &random)
+        let network = try Network(inputShape: DigitRecipe.inputShape,
+                                  layers: outputLayers(classes: training.labels.count), random: &random)
         let configuration = TrainingConfiguration(
             epochs: options.epochs, batchSize: options.batchSize,
             schedule: .cosine(warmupEpochs: min(1, Double(options.epochs) * 0.2), minimumFactor: 0.01),
             threads: threads)
-        let trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(),
+        let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(),
                               optimizer: AdamW(learningRate: options.learningRate, weightDecay: 1e-4),
                               configuration: configuration, random: random)
         if options.augment {
@@ -74,7 +74,7 @@ public enum DigitTraining {
         }
 
         var metadata = ModelMetadata(
-            task: "digits", inputShape: DigitRecipe.inputShape, layers: model.specs,
+            task: "digits", inputShape: DigitRecipe.inputShape, layers: network.layers,
             preprocessing: String(decoding: try JSONEncoder().encode(preprocessing), as: UTF8.self),
             labels: training.labels,
             provenance: Provenance(seed: options.seed, epochs: options.epochs, dataSHA256: training.checksum,
@@ -101,13 +101,13 @@ public enum DigitTraining {
 
         var evaluation: ClassificationReport?
         if let evaluationData {
-            evaluation = evaluate(model, on: evaluationData, threads: threads)
+            evaluation = evaluate(trainer.network, on: evaluationData, threads: threads)
             metadata.provenance.metrics[source.isMNIST ? "test_accuracy" : "validation_accuracy"] = evaluation!.accuracy
         }
         if let last = summary.history.last { metadata.provenance.metrics["training_loss"] = last.trainingLoss }
         metadata.provenance.metrics["training_seconds"] = seconds
         metadata.provenance.epochs = summary.epochsCompleted
-        try ModelFile.save(model, metadata: metadata, to: output)
+        try ModelFile.save(trainer.network, metadata: metadata, to: output)
         if summary.stopReason != .interrupted { try? FileManager.default.removeItem(atPath: checkpointPath) }
         return DigitTrainingOutcome(metadata: metadata, summary: summary, evaluation: evaluation,
                                     skipped: training.skipped, seconds: seconds)
@@ -121,8 +121,8 @@ public enum DigitTraining {
     }
 
     /// Classifies `data` and compares with its labels.
-    public static func evaluate(_ model: Sequential, on data: DigitData, threads: Int) -> ClassificationReport {
-        let predicted = argmaxRows(model.predict(data.inputs, batchSize: 500, threads: threads))
+    public static func evaluate(_ network: Network, on data: DigitData, threads: Int) -> ClassificationReport {
+        let predicted = argmaxRows(network.predict(data.inputs, batchSize: 500, threads: threads))
         return ClassificationReport(actual: data.targets, predicted: predicted, classes: data.labels.count)
     }
 }

@@ -51,6 +51,8 @@ extension Digits {
         }
 
         func run() throws {
+            // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
+            AllocatorTuning.keepFreedMemory()
             var options = DigitTrainingOptions()
             options.epochs = epochs
             options.batchSize = batchSize

@@ -1,6 +1,6 @@
 import Backprop
 
-/// Folds K trained MLPs of the same shape into one `Sequential` whose output is exactly the mean
+/// Folds K trained MLPs of the same shape into one `Network` whose output is exactly the mean
 /// of theirs, so that an ensemble is stored, loaded and run like any single model.
 ///
 /// With members `dense(F→h1), relu, [dropout], dense(h1→h2), relu, ..., dense(h→1)`:
@@ -9,22 +9,17 @@ import Backprop
 /// zeros elsewhere, so members never mix); the output layer concatenates the members' output
 /// weights divided by K and averages their biases.
 public enum EnsembleMerger {
-    public static func merge(_ members: [Sequential], hidden: [Int], dropout: Float) throws -> Sequential {
-        precondition(!members.isEmpty && members.allSatisfy { $0.specs == members[0].specs },
+    public static func merge(_ members: [Network], hidden: [Int], dropout: Float) throws -> Network {
+        precondition(!members.isEmpty && members.allSatisfy { $0.layers == members[0].layers },
                      "EnsembleMerger: members must share one architecture")
         let count = members.count
         let features = members[0].inputShape[0]
-        var random = RandomGenerator(seed: 0)
-        let merged = try Sequential(inputShape: [features],
-                                    specs: HousePriceTraining.layers(features: features, hidden: hidden.map { $0 * count },
-                                                                     dropout: dropout),
-                                    random: &random)
         // Parameters come in (weight, bias) pairs, one pair per dense layer.
         let layers = hidden.count + 1
         var weights: [Tensor] = []
         for layer in 0..<layers {
-            let memberWeights = members.map { $0.parameters[2 * layer].value }
-            let memberBiases = members.map { $0.parameters[2 * layer + 1].value }
+            let memberWeights = members.map { $0.parameters[2 * layer] }
+            let memberBiases = members.map { $0.parameters[2 * layer + 1] }
             let (rows, columns) = (memberWeights[0].shape[0], memberWeights[0].shape[1])
             if layer == 0 {
                 weights.append(Tensor(shape: [count * rows, columns], scalars: memberWeights.flatMap(\.scalars)))
@@ -44,7 +39,9 @@ public enum EnsembleMerger {
                 weights.append(Tensor(shape: [1], scalars: [memberBiases.reduce(Float(0)) { $0 + $1.scalars[0] } * scale]))
             }
         }
-        merged.setWeights(weights)
-        return merged
+        return try Network(inputShape: [features],
+                           layers: HousePriceTraining.layers(features: features, hidden: hidden.map { $0 * count },
+                                                             dropout: dropout),
+                           weights: Network.Weights(parameters: weights))
     }
 }

@@ -4,8 +4,8 @@ import ModelFile
 import TabularData
 
 /// A trained price model, loaded from its file with its preprocessing.
-public struct HousePricePredictor {
-    public let model: Sequential
+public struct HousePricePredictor: Sendable {
+    public let network: Network
     public let metadata: ModelMetadata
     public let pipeline: FeaturePipeline
 
@@ -17,10 +17,10 @@ public struct HousePricePredictor {
         } catch {
             throw HousePriceError("\(path): \(error)")
         }
-        guard loaded.model.inputShape == [pipeline.featureCount], loaded.model.outputShape == [1] else {
+        guard loaded.network.inputShape == [pipeline.featureCount], loaded.network.outputShape == [1] else {
             throw HousePriceError("\(path): the network does not match its preprocessing (\(pipeline.featureCount) features)")
         }
-        model = loaded.model
+        network = loaded.network
         metadata = loaded.metadata
         self.pipeline = pipeline
     }
@@ -29,7 +29,7 @@ public struct HousePricePredictor {
     public func predict(_ table: CSVTable, name: String,
                         threads: Int = ExecutionContext.availableProcessors) throws(HousePriceError) -> (prices: [Double], warnings: [String]) {
         let (inputs, warnings) = try pipeline.features(table, name: name, rows: Array(table.rows.indices))
-        let outputs = model.predict(inputs, batchSize: 1024, threads: threads)
+        let outputs = network.predict(inputs, batchSize: 1024, threads: threads)
         return (outputs.scalars.map(pipeline.decodeTarget), warnings)
     }
 

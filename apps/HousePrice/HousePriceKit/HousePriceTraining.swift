@@ -128,20 +128,20 @@ public enum HousePriceTraining {
         var trainers: [Trainer] = []
         for _ in 0..<memberCount {
             var memberRandom = random.split()
-            let model = try Sequential(inputShape: [pipeline.featureCount],
-                                       specs: layers(features: pipeline.featureCount, hidden: options.hidden, dropout: options.dropout),
-                                       random: &memberRandom)
+            let network = try Network(inputShape: [pipeline.featureCount],
+                                      layers: layers(features: pipeline.featureCount, hidden: options.hidden, dropout: options.dropout),
+                                      random: &memberRandom)
             let configuration = TrainingConfiguration(
                 epochs: options.epochs, batchSize: options.batchSize,
                 schedule: .cosine(warmupEpochs: Double(options.epochs) * 0.05, minimumFactor: 0.01),
                 earlyStoppingPatience: validation == nil ? nil : options.patience, threads: memberThreads)
-            trainers.append(Trainer(model: model, loss: MeanSquaredError(),
+            trainers.append(Trainer(network: network, loss: MeanSquaredError(),
                                     optimizer: AdamW(learningRate: options.learningRate, weightDecay: options.weightDecay),
                                     configuration: configuration, random: memberRandom))
         }
 
         var metadata = ModelMetadata(
-            task: "house-price", inputShape: [pipeline.featureCount], layers: trainers[0].model.specs,
+            task: "house-price", inputShape: [pipeline.featureCount], layers: trainers[0].network.layers,
             preprocessing: String(decoding: try JSONEncoder.sorted.encode(pipeline), as: UTF8.self),
             provenance: Provenance(seed: options.seed, epochs: options.epochs,
                                    dataSHA256: dataSHA256, command: command))
@@ -187,13 +187,13 @@ public enum HousePriceTraining {
         }
         let summaries = try outcomes.map { try $0!.get() }
         let seconds = Date().timeIntervalSince(started)
-        let model = memberCount == 1 ? trainers[0].model
-            : try EnsembleMerger.merge(trainers.map(\.model), hidden: options.hidden, dropout: options.dropout)
-        metadata.layers = model.specs
+        let network = memberCount == 1 ? trainers[0].network
+            : try EnsembleMerger.merge(trainers.map(\.network), hidden: options.hidden, dropout: options.dropout)
+        metadata.layers = network.layers
 
         var metrics: RegressionMetrics?
         if let validation {
-            let outputs = model.predict(validation.inputs, threads: threads)
+            let outputs = network.predict(validation.inputs, threads: threads)
             metrics = RegressionMetrics(predicted: outputs.scalars.map(pipeline.decodeTarget),
                                         actual: validationRows.map { targets[$0]! })
             metadata.provenance.metrics = ["validation_rmse": metrics!.rmse, "validation_mae": metrics!.mae,
@@ -204,7 +204,7 @@ public enum HousePriceTraining {
         for (member, summary) in summaries.enumerated() {
             if let best = summary.bestEpoch { metadata.provenance.metrics["best_epoch_\(member + 1)"] = Double(best) }
         }
-        try ModelFile.save(model, metadata: metadata, to: output)
+        try ModelFile.save(network, metadata: metadata, to: output)
         let interrupted = summaries.contains { $0.stopReason == .interrupted }
         if !interrupted {
             for checkpoint in checkpoints { try? FileManager.default.removeItem(atPath: checkpoint) }

@@ -113,6 +113,8 @@ extension HousePrice {
         }
 
         func run() throws {
+            // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
+            AllocatorTuning.keepFreedMemory()
             var options = HousePriceOptions(target: target)
             options.drop = drop?.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty } ?? []
             options.logTarget = logTarget

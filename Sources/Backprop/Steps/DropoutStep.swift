@@ -1,31 +1,31 @@
 import MatrixKernels
 
+// Legend: count elements of the batch, any shape; rate r the drop probability.
+
 /// Inverted dropout: during training each element is zeroed with probability `rate` and the
 /// survivors are scaled by 1/(1 − rate), so inference (which passes values through unchanged)
 /// sees the same expected activations.
-public final class Dropout: Layer {
+public struct DropoutStep: Step {
+    public let layers: Range<Int>
+    public let inputShape: [Int]
+    public var outputShape: [Int] { inputShape }
     /// Probability of dropping an element, in [0, 1).
     public let rate: Float
-    /// Per element of the last training batch: the factor applied (0 or 1/(1 − rate)).
-    private var mask: [Float] = []
-    private var wasTraining = false
 
-    public init(rate: Float) throws(ArchitectureError) {
-        guard rate >= 0, rate < 1 else {
-            throw ArchitectureError("dropout: rate must be in [0, 1), got \(rate)")
-        }
-        self.rate = rate
+    public var description: String { "Dropout \(rate)" }
+
+    public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
+        input
     }
 
-    public var spec: LayerSpec { .dropout(rate: rate) }
-
-    public func outputShape(forInput inputShape: [Int]) throws(ArchitectureError) -> [Int] { inputShape }
-
-    public func forward(_ input: Tensor, context: inout ExecutionContext) -> Tensor {
-        wasTraining = context.isTraining && rate > 0
-        guard wasTraining else { return input }
+    public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
+                        context: inout ExecutionContext) -> Tensor {
+        guard rate > 0 else {
+            memory.factors = []
+            return input
+        }
         let count = input.count
-        if mask.count != count { mask = [Float](repeating: 0, count: count) }
+        memory.factors.resize(to: count)
         // One draw from the shared generator seeds a stream per fixed-size chunk, so masks do not
         // depend on the thread count and chunks can be filled in parallel. Each 64-bit draw
         // decides four elements with 16 bits each: the rate is honoured to within 2⁻¹⁶.
@@ -37,7 +37,7 @@ public final class Dropout: Layer {
         let threads = count >= 1 << 16 ? context.threads : 1
         return Tensor(shape: input.shape) { out in
             input.withUnsafeBufferPointer { x in
-                mask.withUnsafeMutableBufferPointer { m in
+                memory.factors.withUnsafeMutableBufferPointer { m in
                     Parallel.forEach(tasks: chunks, threads: threads) { index in
                         var random = RandomGenerator(seed: seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03))
                         var i = index * chunk
@@ -51,6 +51,7 @@ public final class Dropout: Layer {
                             let lanes = SIMD4<UInt32>(truncatingIfNeeded: SIMD4<UInt64>(bits, bits >> 16, bits >> 32, bits >> 48))
                             let keep = lanes & 0xFFFF .< UInt32(keepThreshold)
                             let factor = SIMD4<Float>().replacing(with: scale, where: keep)
+                            // factor[i] = keep ? 1/(1 − r) : 0,  out[i] = x[i] · factor[i]
                             mask.storeBytes(of: factor, toByteOffset: i * 4, as: SIMD4<Float>.self)
                             target.storeBytes(of: source.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self) * factor,
                                               toByteOffset: i * 4, as: SIMD4<Float>.self)
@@ -71,14 +72,15 @@ public final class Dropout: Layer {
         }
     }
 
-    public func backward(_ outputGradient: Tensor, context: ExecutionContext,
-                         needsInputGradient: Bool) -> Tensor? {
+    public func backward(_ outputGradient: Tensor, parameters: [Tensor], memory: StepMemory, gradients: inout [Tensor],
+                         context: ExecutionContext, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient else { return nil }
-        guard wasTraining else { return outputGradient }
-        precondition(outputGradient.count == mask.count, "Dropout.backward: gradient does not match the last forward")
+        guard rate > 0 else { return outputGradient }
+        precondition(outputGradient.count == memory.factors.count, "DropoutStep.backward: gradient does not match the last forward")
+        // In the forward pass this was: out[i] = x[i] · factor[i], so dx[i] = dout[i] · factor[i].
         return Tensor(shape: outputGradient.shape) { dinp in
             outputGradient.withUnsafeBufferPointer { dout in
-                mask.withUnsafeBufferPointer { m in
+                memory.factors.withUnsafeBufferPointer { m in
                     for i in 0..<m.count { dinp[i] = dout[i] * m[i] }
                 }
             }

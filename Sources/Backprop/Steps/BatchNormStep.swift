@@ -1,0 +1,247 @@
+import MatrixKernels
+
+// Legend: n batch, c features (channels), s = h·w positions per feature (1 after a dense layer),
+// M = n·s values per feature; μ, σ² the batch mean and (biased) variance of one feature,
+// r = 1/√(σ² + ε), x̂ = (x − μ)·r.
+
+/// Batch normalisation (Ioffe & Szegedy) of `[n, c]` or `[n, c, h, w]`, per feature, as PyTorch's
+/// `BatchNorm1d`/`BatchNorm2d`:
+///
+///     training:  y = γ·(x − μ)/√(σ² + ε) + β   with μ, σ² over the batch (and positions)
+///                running_mean ← (1 − momentum)·running_mean + momentum·μ
+///                running_var  ← (1 − momentum)·running_var + momentum·σ²·M/(M − 1)
+///     inference: y = γ·(x − running_mean)/√(running_var + ε) + β
+///
+/// Parameters: weight γ `[c]`, bias β `[c]`; buffers: `running_mean`, `running_var` `[c]`.
+public struct BatchNormStep: Step {
+    public let layers: Range<Int>
+    public let inputShape: [Int]
+    public var outputShape: [Int] { inputShape }
+    public let parameterIndex: Int
+    public var parameterCount: Int { 2 }
+    /// Index of `running_mean` in ``Network/buffers`` (`running_var` follows).
+    public let bufferIndex: Int
+    public let features: Int
+    public let momentum: Float
+    public let epsilon: Float
+
+    public var description: String { "BatchNorm \(features)" }
+
+    /// Positions per feature in one sample.
+    private var positions: Int { inputShape.dropFirst().reduce(1, *) }
+
+    public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
+        checkInput(input)
+        let (gamma, beta) = (parameters[parameterIndex].scalars, parameters[parameterIndex + 1].scalars)
+        let (mean, variance) = (buffers[bufferIndex].scalars, buffers[bufferIndex + 1].scalars)
+        // y = scale·x + shift with scale = γ/√(running_var + ε), shift = β − running_mean·scale.
+        var scale = [Float](repeating: 0, count: features), shift = scale
+        for c in 0..<features {
+            scale[c] = gamma[c] / (variance[c] + epsilon).squareRoot()
+            shift[c] = beta[c] - mean[c] * scale[c]
+        }
+        return applyAffine(input, scale: scale, shift: shift, context: context)
+    }
+
+    public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
+                        context: inout ExecutionContext) -> Tensor {
+        checkInput(input)
+        let (n, c, s) = (input.shape[0], features, positions)
+        let count = Double(n * s)
+        memory.statistics.resize(to: 2 * c)
+        memory.unbiasedVariance.resize(to: c)
+        // μ, r = 1/√(σ² + ε) per feature, two passes (mean, then squared deviations) for accuracy.
+        input.withUnsafeBufferPointer { x in
+            memory.statistics.withUnsafeMutableBufferPointer { statistics in
+                memory.unbiasedVariance.withUnsafeMutableBufferPointer { unbiased in
+                    Parallel.forEach(tasks: c, threads: n * c * s >= 1 << 16 ? context.threads : 1) { feature in
+                        var total = 0.0
+                        for b in 0..<n { total += Double(sum(x.baseAddress! + (b * c + feature) * s, count: s)) }
+                        let mean = Float(total / count)
+                        var squares = 0.0
+                        for b in 0..<n {
+                            squares += Double(sumOfSquaredDeviations(x.baseAddress! + (b * c + feature) * s, count: s, from: mean))
+                        }
+                        let variance = squares / count
+                        statistics[feature] = mean
+                        statistics[c + feature] = Float(1 / (variance + Double(epsilon)).squareRoot())
+                        unbiased[feature] = Float(count > 1 ? variance * count / (count - 1) : variance)
+                    }
+                }
+            }
+        }
+        let (gamma, beta) = (parameters[parameterIndex].scalars, parameters[parameterIndex + 1].scalars)
+        // y = γ·(x − μ)·r + β = scale·x + shift with scale = γ·r, shift = β − μ·scale.
+        var scale = [Float](repeating: 0, count: c), shift = scale
+        for feature in 0..<c {
+            scale[feature] = gamma[feature] * memory.statistics[c + feature]
+            shift[feature] = beta[feature] - memory.statistics[feature] * scale[feature]
+        }
+        memory.input = input
+        return applyAffine(input, scale: scale, shift: shift, context: context)
+    }
+
+    public func updateBuffers(_ buffers: inout [Tensor], memory: StepMemory) {
+        let m = momentum
+        for feature in 0..<features {
+            buffers[bufferIndex].scalars[feature] = (1 - m) * buffers[bufferIndex].scalars[feature]
+                + m * memory.statistics[feature]
+            buffers[bufferIndex + 1].scalars[feature] = (1 - m) * buffers[bufferIndex + 1].scalars[feature]
+                + m * memory.unbiasedVariance[feature]
+        }
+    }
+
+    public func backward(_ outputGradient: Tensor, parameters: [Tensor], memory: StepMemory, gradients: inout [Tensor],
+                         context: ExecutionContext, needsInputGradient: Bool) -> Tensor? {
+        let input = memory.input
+        precondition(outputGradient.shape == input.shape,
+                     "BatchNormStep.backward: gradient shape \(outputGradient.shape) does not match the input \(input.shape)")
+        let (n, c, s) = (input.shape[0], features, positions)
+        let count = Float(n * s)
+        let gamma = parameters[parameterIndex].scalars
+        let statistics = memory.statistics
+        // In the forward pass this was: y = γ·x̂ + β with x̂ = (x − μ)·r, so per feature
+        //   dβ = Σ dy,  dγ = Σ dy·x̂ = r·Σ dy·(x − μ),
+        //   dx = γ·r/M·(M·dy − Σ dy − x̂·Σ dy·x̂) = k1·dy + k2·(x − μ) + k3
+        //   with k1 = γ·r, k2 = −γ·r³·Σ dy·(x − μ)/M, k3 = −γ·r·Σ dy/M.
+        var sums = [Float](repeating: 0, count: 2 * c)   // Σ dy, then Σ dy·(x − μ), per feature
+        input.withUnsafeBufferPointer { x in
+            outputGradient.withUnsafeBufferPointer { dout in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    Parallel.forEach(tasks: c, threads: n * c * s >= 1 << 16 ? context.threads : 1) { feature in
+                        var (gradientSum, productSum) = (0.0, 0.0)
+                        for b in 0..<n {
+                            let offset = (b * c + feature) * s
+                            gradientSum += Double(sum(dout.baseAddress! + offset, count: s))
+                            productSum += Double(dotWithDeviations(dout.baseAddress! + offset, x.baseAddress! + offset,
+                                                                   count: s, from: statistics[feature]))
+                        }
+                        sums[feature] = Float(gradientSum)
+                        sums[c + feature] = Float(productSum)
+                    }
+                }
+            }
+        }
+        for feature in 0..<c {
+            gradients[parameterIndex].scalars[feature] += statistics[c + feature] * sums[c + feature]
+            gradients[parameterIndex + 1].scalars[feature] += sums[feature]
+        }
+        guard needsInputGradient else { return nil }
+        return Tensor(shape: input.shape) { dinp in
+            input.withUnsafeBufferPointer { x in
+                outputGradient.withUnsafeBufferPointer { dout in
+                    for b in 0..<n {
+                        for feature in 0..<c {
+                            let r = statistics[c + feature]
+                            let k1 = gamma[feature] * r
+                            let k2 = -k1 * r * r * sums[c + feature] / count
+                            let k3 = -k1 * sums[feature] / count
+                            let offset = (b * c + feature) * s
+                            let mean = statistics[feature]
+                            for i in 0..<s {
+                                dinp[offset + i] = k1 * dout[offset + i] + k2 * (x[offset + i] - mean) + k3
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func checkInput(_ input: Tensor) {
+        precondition(Array(input.shape.dropFirst()) == inputShape && input.shape[0] >= 1,
+                     "BatchNormStep.forward: expected [batch] + \(inputShape), got \(input.shape)")
+    }
+
+    /// y[b, c, ·] = scale[c]·x[b, c, ·] + shift[c].
+    private func applyAffine(_ input: Tensor, scale: [Float], shift: [Float], context: ExecutionContext) -> Tensor {
+        let (n, c, s) = (input.shape[0], features, positions)
+        return Tensor(shape: input.shape) { out in
+            input.withUnsafeBufferPointer { x in
+                for b in 0..<n {
+                    for feature in 0..<c {
+                        let offset = (b * c + feature) * s
+                        let (a, d) = (scale[feature], shift[feature])
+                        for i in 0..<s { out[offset + i] = a * x[offset + i] + d }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Σ (values[i] − center)², with SIMD accumulators.
+private func sumOfSquaredDeviations(_ values: UnsafePointer<Float>, count: Int, from center: Float) -> Float {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+    let raw = UnsafeRawPointer(values)
+    var i = 0
+    while i &+ 16 <= count {
+        let d0 = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self) - center
+        let d1 = raw.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self) - center
+        a0 += d0 * d0
+        a1 += d1 * d1
+        i &+= 16
+    }
+    var total = (a0 + a1).sum()
+    while i < count {
+        let d = values[i] - center
+        total += d * d
+        i &+= 1
+    }
+    return total
+}
+
+/// Σ gradient[i]·(values[i] − center), with SIMD accumulators.
+private func dotWithDeviations(_ gradient: UnsafePointer<Float>, _ values: UnsafePointer<Float>, count: Int,
+                               from center: Float) -> Float {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+    let (g, x) = (UnsafeRawPointer(gradient), UnsafeRawPointer(values))
+    var i = 0
+    while i &+ 16 <= count {
+        a0 += g.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            * (x.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self) - center)
+        a1 += g.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+            * (x.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self) - center)
+        i &+= 16
+    }
+    var total = (a0 + a1).sum()
+    while i < count {
+        total += gradient[i] * (values[i] - center)
+        i &+= 1
+    }
+    return total
+}
+
+// MARK: - Reference
+
+extension BatchNormStep {
+    /// Training-mode batch normalisation by its definition, in Double: returns y, the batch means
+    /// and the biased variances per feature.
+    public static func referenceForward(input: Tensor, weight: Tensor, bias: Tensor,
+                                        epsilon: Float) -> (output: Tensor, mean: [Double], variance: [Double]) {
+        let (n, c) = (input.shape[0], input.shape[1])
+        let s = input.shape.dropFirst(2).reduce(1, *)
+        let m = Double(n * s)
+        var mean = [Double](repeating: 0, count: c), variance = mean
+        for b in 0..<n { for f in 0..<c { for i in 0..<s { mean[f] += Double(input.scalars[(b * c + f) * s + i]) / m } } }
+        for b in 0..<n {
+            for f in 0..<c {
+                for i in 0..<s {
+                    let d = Double(input.scalars[(b * c + f) * s + i]) - mean[f]
+                    variance[f] += d * d / m
+                }
+            }
+        }
+        var out = Tensor(shape: input.shape)
+        for b in 0..<n {
+            for f in 0..<c {
+                for i in 0..<s {
+                    let j = (b * c + f) * s + i
+                    let xhat = (Double(input.scalars[j]) - mean[f]) / (variance[f] + Double(epsilon)).squareRoot()
+                    out.scalars[j] = Float(Double(weight.scalars[f]) * xhat + Double(bias.scalars[f]))
+                }
+            }
+        }
+        return (out, mean, variance)
+    }
+}

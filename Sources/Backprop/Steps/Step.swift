@@ -1,0 +1,102 @@
+/// One stage of a compiled ``Network``: the code that actually runs for one or more layers.
+///
+/// ``Network`` compiles its ``LayerSpec``s into steps once, when it is built. Most layers become
+/// one step each; fusion is a step of its own kind, visible in ``Network/steps``: a
+/// ``ConvolutionStep`` whose epilogue applies the following ReLU and max-pool while each sample's
+/// output is still in cache, a ``DenseStep`` that applies a following ReLU in place.
+///
+/// Every step file follows one template: a legend of the dimensions, the fast `forward` with
+/// shape comments, `backward` quoting the forward line it inverts, and a naive `reference`
+/// implementation beside them that the tests compare the fast code against.
+///
+/// A step is an immutable value. It reads its weights from the network's parameter and buffer
+/// lists (its own are `parameterIndex ..<` and `bufferIndex ..<`), keeps nothing between calls, and
+/// writes what backward needs into the caller's ``StepMemory``. So one network may run inference on
+/// many threads at once. Shapes are per sample in `inputShape`/`outputShape`; tensors carry the
+/// batch as their first dimension.
+public protocol Step: Sendable, CustomStringConvertible {
+    /// The layers of the architecture this step runs (indices into ``Network/layers``).
+    var layers: Range<Int> { get }
+    /// Per-sample shapes.
+    var inputShape: [Int] { get }
+    var outputShape: [Int] { get }
+    /// Index of the step's first parameter in ``Network/parameters`` (its parameters are consecutive).
+    var parameterIndex: Int { get }
+    /// How many parameters the step reads and produces gradients for.
+    var parameterCount: Int { get }
+
+    /// Inference: dropout passes values through and BatchNorm uses its running statistics.
+    func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor
+
+    /// Training: dropout drops, BatchNorm normalises with the batch's statistics, and everything
+    /// backward needs is written to `memory` (reusing its arrays when their sizes fit).
+    func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
+                 context: inout ExecutionContext) -> Tensor
+
+    /// Given dLoss/dOutput for the batch whose training forward filled `memory`, adds
+    /// dLoss/dParameter to `gradients[parameterIndex ..< parameterIndex + parameterCount]` (`+=`)
+    /// and returns dLoss/dInput (nil when `needsInputGradient` is false).
+    func backward(_ outputGradient: Tensor, parameters: [Tensor], memory: StepMemory, gradients: inout [Tensor],
+                  context: ExecutionContext, needsInputGradient: Bool) -> Tensor?
+
+    /// After a training forward: updates the buffers the step owns from what it measured (BatchNorm's
+    /// running statistics). Most steps have none.
+    func updateBuffers(_ buffers: inout [Tensor], memory: StepMemory)
+}
+
+extension Step {
+    public var parameterIndex: Int { 0 }
+    public var parameterCount: Int { 0 }
+    public func updateBuffers(_ buffers: inout [Tensor], memory: StepMemory) {}
+
+    /// A step without randomness or batch statistics trains as it infers, remembering its input.
+    func forwardRememberingInput(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
+                                 context: ExecutionContext) -> Tensor {
+        memory.input = input
+        return forward(input, parameters: parameters, buffers: buffers, context: context)
+    }
+}
+
+/// What one step's training forward keeps for its backward. Each step uses the fields it needs.
+public struct StepMemory: Sendable {
+    /// The step's input.
+    public var input = Tensor(shape: [0])
+    /// The step's output (activation masks are read from it).
+    public var output = Tensor(shape: [0])
+    /// Max-pool argmax: per pooled output, the flat index of its maximum within its input plane.
+    public var indices: [Int32] = []
+    /// Dropout: per element, the factor applied (0 or 1/(1 − rate)).
+    public var factors: [Float] = []
+    /// BatchNorm: per feature, the batch mean, then per feature the inverse deviation 1/√(var + ε).
+    public var statistics: [Float] = []
+    /// BatchNorm: per feature, the batch's unbiased variance (for the running estimate).
+    public var unbiasedVariance: [Float] = []
+
+    public init() {}
+}
+
+/// The per-call memory of a training pass through one ``Network``: what each step's forward
+/// recorded for its backward. Owned by the caller, so a network itself is never written by a
+/// forward pass; reuse one tape across batches to reuse its buffers.
+public struct Tape: Sendable {
+    /// One entry per step of the network that last recorded into this tape.
+    public internal(set) var memories: [StepMemory] = []
+    /// The batch size of the recorded pass.
+    public internal(set) var batchSize = 0
+
+    public init() {}
+}
+
+extension Array where Element == Int32 {
+    /// Makes the array exactly `count` elements long, keeping its storage when it already is.
+    mutating func resize(to count: Int) {
+        if self.count != count { self = [Int32](repeating: 0, count: count) }
+    }
+}
+
+extension Array where Element == Float {
+    /// Makes the array exactly `count` elements long, keeping its storage when it already is.
+    mutating func resize(to count: Int) {
+        if self.count != count { self = [Float](repeating: 0, count: count) }
+    }
+}
