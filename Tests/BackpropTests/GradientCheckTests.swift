@@ -6,88 +6,91 @@ import Testing
 struct GradientCheckTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let name: String
+        /// With the batch first.
         let inputShape: [Int]
         let inputKind: InputKind
-        let make: @Sendable () throws -> any Layer
+        let layers: [LayerSpec]
+        var seed: UInt64 = 11
         var testDescription: String { name }
     }
 
     enum InputKind { case uniform, awayFromZero, distinct }
 
+    static func conv(_ c: Int, _ o: Int, _ k: Int, stride: Int = 1, padding: Int = 0) -> LayerSpec {
+        .conv2d(inputChannels: c, outputChannels: o, kernelSize: k, stride: stride, padding: padding)
+    }
+
     static let cases: [Case] = [
-        Case(name: "Dense 5→3, batch 3", inputShape: [3, 5], inputKind: .uniform) {
-            var random = RandomGenerator(seed: 11)
-            return try Dense(inputSize: 5, outputSize: 3, random: &random)
-        },
-        Case(name: "Dense 17→7, batch 4", inputShape: [4, 17], inputKind: .uniform) {
-            var random = RandomGenerator(seed: 12)
-            return try Dense(inputSize: 17, outputSize: 7, random: &random)
-        },
-        Case(name: "Conv2D 2→3, 3×3, 7×7, batch 2", inputShape: [2, 2, 7, 7], inputKind: .uniform) {
-            var random = RandomGenerator(seed: 13)
-            return try Conv2D(inputChannels: 2, outputChannels: 3, kernelSize: 3, random: &random)
-        },
-        Case(name: "Conv2D 3→2, 3×3, stride 2, padding 1, 7×7, batch 3", inputShape: [3, 3, 7, 7], inputKind: .uniform) {
-            var random = RandomGenerator(seed: 14)
-            return try Conv2D(inputChannels: 3, outputChannels: 2, kernelSize: 3, stride: 2, padding: 1, random: &random)
-        },
-        Case(name: "Conv2D 2→5, 5×5, padding 2, 9×6, batch 2", inputShape: [2, 2, 9, 6], inputKind: .uniform) {
-            var random = RandomGenerator(seed: 15)
-            return try Conv2D(inputChannels: 2, outputChannels: 5, kernelSize: 5, padding: 2, random: &random)
-        },
-        Case(name: "Conv2D 1→4, 2×2, stride 3, 8×7, batch 3", inputShape: [3, 1, 8, 7], inputKind: .uniform) {
-            var random = RandomGenerator(seed: 16)
-            return try Conv2D(inputChannels: 1, outputChannels: 4, kernelSize: 2, stride: 3, random: &random)
-        },
-        Case(name: "Conv2D 3→2, batch 20 (several gradient groups)", inputShape: [20, 3, 5, 5], inputKind: .uniform) {
-            var random = RandomGenerator(seed: 17)
-            return try Conv2D(inputChannels: 3, outputChannels: 2, kernelSize: 3, padding: 1, random: &random)
-        },
+        Case(name: "Dense 5→3, batch 3", inputShape: [3, 5], inputKind: .uniform, layers: [.dense(inputSize: 5, outputSize: 3)]),
+        Case(name: "Dense 17→7, batch 4", inputShape: [4, 17], inputKind: .uniform, layers: [.dense(inputSize: 17, outputSize: 7)],
+             seed: 12),
+        Case(name: "Conv2D 2→3, 3×3, 7×7, batch 2", inputShape: [2, 2, 7, 7], inputKind: .uniform, layers: [conv(2, 3, 3)],
+             seed: 13),
+        Case(name: "Conv2D 3→2, 3×3, stride 2, padding 1, 7×7, batch 3", inputShape: [3, 3, 7, 7], inputKind: .uniform,
+             layers: [conv(3, 2, 3, stride: 2, padding: 1)], seed: 14),
+        Case(name: "Conv2D 2→5, 5×5, padding 2, 9×6, batch 2", inputShape: [2, 2, 9, 6], inputKind: .uniform,
+             layers: [conv(2, 5, 5, padding: 2)], seed: 15),
+        Case(name: "Conv2D 1→4, 2×2, stride 3, 8×7, batch 3", inputShape: [3, 1, 8, 7], inputKind: .uniform,
+             layers: [conv(1, 4, 2, stride: 3)], seed: 16),
+        Case(name: "Conv2D 3→2, batch 20 (several gradient groups)", inputShape: [20, 3, 5, 5], inputKind: .uniform,
+             layers: [conv(3, 2, 3, padding: 1)], seed: 17),
         Case(name: "Conv2D 1→16, 3×3, padding 1, 6×5, batch 3 (weight gradient computed transposed)",
-             inputShape: [3, 1, 6, 5], inputKind: .uniform) {
-            var random = RandomGenerator(seed: 18)
-            return try Conv2D(inputChannels: 1, outputChannels: 16, kernelSize: 3, padding: 1, random: &random)
-        },
-        Case(name: "MaxPool2D 2×2, 7×7, 2 channels, batch 2", inputShape: [2, 2, 7, 7], inputKind: .distinct) {
-            try MaxPool2D(kernelSize: 2)
-        },
-        Case(name: "MaxPool2D 2×2, 8×10 (windows tile the plane), batch 2", inputShape: [2, 3, 8, 10], inputKind: .distinct) {
-            try MaxPool2D(kernelSize: 2)
-        },
-        Case(name: "MaxPool2D 3×3 stride 2, 7×7, batch 3", inputShape: [3, 3, 7, 7], inputKind: .distinct) {
-            try MaxPool2D(kernelSize: 3, stride: 2)
-        },
-        Case(name: "Flatten", inputShape: [3, 2, 3, 5], inputKind: .uniform) { Flatten() },
-        Case(name: "Dropout 0.3 (training)", inputShape: [3, 5, 7], inputKind: .uniform) { try Dropout(rate: 0.3) },
-        Case(name: "ReLU", inputShape: [3, 5], inputKind: .awayFromZero) { ReLU() },
-        Case(name: "LeakyReLU 0.1", inputShape: [3, 2, 7, 7], inputKind: .awayFromZero) { try LeakyReLU(slope: 0.1) },
-        Case(name: "Sigmoid", inputShape: [3, 5], inputKind: .uniform) { Sigmoid() },
-        Case(name: "Tanh", inputShape: [3, 5], inputKind: .uniform) { Tanh() },
+             inputShape: [3, 1, 6, 5], inputKind: .uniform, layers: [conv(1, 16, 3, padding: 1)], seed: 18),
+        Case(name: "MaxPool2D 2×2, 7×7, 2 channels, batch 2", inputShape: [2, 2, 7, 7], inputKind: .distinct,
+             layers: [.maxPool2d(kernelSize: 2, stride: 2)]),
+        Case(name: "MaxPool2D 2×2, 8×10 (windows tile the plane), batch 2", inputShape: [2, 3, 8, 10], inputKind: .distinct,
+             layers: [.maxPool2d(kernelSize: 2, stride: 2)]),
+        Case(name: "MaxPool2D 3×3 stride 2, 7×7, batch 3", inputShape: [3, 3, 7, 7], inputKind: .distinct,
+             layers: [.maxPool2d(kernelSize: 3, stride: 2)]),
+        Case(name: "Flatten", inputShape: [3, 2, 3, 5], inputKind: .uniform, layers: [.flatten]),
+        Case(name: "Dropout 0.3 (training)", inputShape: [3, 35], inputKind: .uniform, layers: [.dropout(rate: 0.3)]),
+        Case(name: "ReLU", inputShape: [3, 5], inputKind: .awayFromZero, layers: [.relu]),
+        Case(name: "LeakyReLU 0.1", inputShape: [3, 2, 7, 7], inputKind: .awayFromZero, layers: [.leakyRelu(slope: 0.1)]),
+        Case(name: "Sigmoid", inputShape: [3, 5], inputKind: .uniform, layers: [.sigmoid]),
+        Case(name: "Tanh", inputShape: [3, 5], inputKind: .uniform, layers: [.tanh]),
+        Case(name: "BatchNorm of dense features (training), batch 6", inputShape: [6, 5], inputKind: .uniform,
+             layers: [.dense(inputSize: 5, outputSize: 4), .batchNorm(features: 4)], seed: 22),
+        Case(name: "BatchNorm of conv channels (training), 5×4, batch 3", inputShape: [3, 2, 5, 4], inputKind: .uniform,
+             layers: [conv(2, 3, 3, padding: 1), .batchNorm(features: 3)], seed: 23),
+        Case(name: "BatchNorm after a stride-2 conv with 17 positions per channel, batch 2", inputShape: [2, 1, 9, 7],
+             inputKind: .uniform, layers: [conv(1, 2, 3, stride: 2, padding: 1), .batchNorm(features: 2), .tanh], seed: 24),
     ]
 
     @Test(arguments: cases, supportedKernelPaths)
     func layerGradientsMatchFiniteDifferences(_ testCase: Case, kernels: KernelPath) throws {
-        let layer = try testCase.make()
+        var random = RandomGenerator(seed: testCase.seed)
+        let network = try Network(inputShape: Array(testCase.inputShape.dropFirst()), layers: testCase.layers,
+                                  random: &random)
+        // BatchNorm starts as the identity (γ 1, β 0); random γ and β exercise their gradients fully.
+        var weights = network.weights
+        for (layer, spec) in testCase.layers.enumerated() {
+            guard case .batchNorm = spec else { continue }
+            for name in ["weight", "bias"] {
+                let index = network.parameterNames.firstIndex(of: "layers.\(layer).\(name)")!
+                weights.parameters[index] = uniformValues(weights.parameters[index].shape, seed: UInt64(index))
+            }
+        }
+        var prepared = network
+        prepared.setWeights(weights)
         let input: Tensor = switch testCase.inputKind {
         case .uniform: uniformValues(testCase.inputShape, seed: 3)
         case .awayFromZero: awayFromZero(testCase.inputShape, seed: 3)
         case .distinct: distinctValues(testCase.inputShape, seed: 3)
         }
-        let (mismatches, checked) = GradientChecker().check(layer, input: input, kernels: kernels)
+        let (mismatches, checked) = GradientChecker().check(prepared, input: input, kernels: kernels)
         #expect(checked >= min(input.count, 40))
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
     @Test("A whole conv network's gradients match finite differences", arguments: supportedKernelPaths)
-    func sequentialNetwork(kernels: KernelPath) throws {
+    func wholeNetwork(kernels: KernelPath) throws {
         var random = RandomGenerator(seed: 21)
-        let model = try Sequential(inputShape: [2, 7, 7], specs: [
+        let network = try Network(inputShape: [2, 7, 7], layers: [
             .conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 1, padding: 1), .tanh,
             .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dense(inputSize: 27, outputSize: 4), .sigmoid,
         ], random: &random)
         let input = uniformValues([3, 2, 7, 7], seed: 4)
-        let wrapper = SequentialAsLayer(model)
-        let (mismatches, _) = GradientChecker().check(wrapper, input: input, kernels: kernels)
+        let (mismatches, _) = GradientChecker().check(network, input: input, kernels: kernels)
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
@@ -127,19 +130,6 @@ struct GradientCheckTests {
     }
 }
 
-/// Lets the gradient checker drive a whole network through the `Layer` interface.
-final class SequentialAsLayer: Layer {
-    let model: Sequential
-    init(_ model: Sequential) { self.model = model }
-    var spec: LayerSpec { .flatten }
-    var parameters: [Parameter] { model.parameters }
-    func outputShape(forInput inputShape: [Int]) throws(ArchitectureError) -> [Int] { model.outputShape }
-    func forward(_ input: Tensor, context: inout ExecutionContext) -> Tensor { model.forward(input, context: &context) }
-    func backward(_ outputGradient: Tensor, context: ExecutionContext, needsInputGradient: Bool) -> Tensor? {
-        model.backward(outputGradient, context: context, needsInputGradient: needsInputGradient)
-    }
-}
-
 extension Double {
     var exponential: Double { exp(self) }
     var logarithm: Double { log(self) }
@@ -162,26 +152,30 @@ struct FusionTests {
             .dense(inputSize: 6, outputSize: 2),
         ]
         var randomA = RandomGenerator(seed: 5), randomB = RandomGenerator(seed: 5)
-        let fused = try Sequential(inputShape: [2, 13, 13], specs: specs, random: &randomA)
-        let plain = try Sequential(inputShape: [2, 13, 13], specs: specs, random: &randomB, fuse: false)
+        var fused = try Network(inputShape: [2, 13, 13], layers: specs, random: &randomA)
+        var plain = try Network(inputShape: [2, 13, 13], layers: specs, random: &randomB, fuse: false)
         #expect(fused.steps.count == 6 && plain.steps.count == specs.count)
+        #expect(fused.steps.map(\.description) == [
+            "Convolution 2→5 3×3 padding 1 + ReLU + max-pool 2×2", "Convolution 5→4 3×3 stride 2 padding 1 + ReLU",
+            "Convolution 4→3 2×2 + max-pool 2×2 stride 1", "Flatten", "Dense 3→6 + ReLU", "Dense 6→2",
+        ])
+        #expect(fused.steps.map(\.layers) == [0..<3, 3..<5, 5..<7, 7..<8, 8..<10, 10..<11])
         let input = uniformValues([7, 2, 13, 13], seed: 6)
-        var context = ExecutionContext(isTraining: true, kernels: kernels)
-        let outputFused = fused.forward(input, context: &context)
-        let outputPlain = plain.forward(input, context: &context)
+        var context = ExecutionContext(kernels: kernels)
+        var tapeFused = Tape(), tapePlain = Tape()
+        let outputFused = fused.forward(input, tape: &tapeFused, context: &context)
+        let outputPlain = plain.forward(input, tape: &tapePlain, context: &context)
         #expect(outputFused == outputPlain)
+        #expect(fused.forward(input, context: context) == outputFused)
         let gradient = uniformValues(outputFused.shape, seed: 7)
-        fused.zeroGradients()
-        plain.zeroGradients()
-        let inputGradientFused = fused.backward(gradient, context: context, needsInputGradient: true)!
-        let inputGradientPlain = plain.backward(gradient, context: context, needsInputGradient: true)!
+        var gradientsFused = fused.makeGradients(), gradientsPlain = plain.makeGradients()
+        let inputGradientFused = fused.backward(gradient, tape: tapeFused, gradients: &gradientsFused, context: context,
+                                                needsInputGradient: true)!
+        let inputGradientPlain = plain.backward(gradient, tape: tapePlain, gradients: &gradientsPlain, context: context,
+                                                needsInputGradient: true)!
         #expect(maxDifference(inputGradientFused, inputGradientPlain) < 1e-6)
-        for (a, b) in zip(fused.parameters, plain.parameters) {
-            #expect(maxDifference(a.gradient, b.gradient) < 1e-5, "\(a.name)")
+        for (index, name) in fused.parameterNames.enumerated() {
+            #expect(maxDifference(gradientsFused[index], gradientsPlain[index]) < 1e-5, "\(name)")
         }
-    }
-
-    private func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
-        zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
     }
 }

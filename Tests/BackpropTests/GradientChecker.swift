@@ -1,8 +1,9 @@
 @testable import Backprop
 
-/// Finite-difference gradient checking: compares a layer's analytic backward pass with central
-/// differences of f(x, θ) = Σ r ⊙ layer(x), where r is a fixed random projection and f is summed
-/// in Double.
+/// Finite-difference gradient checking: compares a network's analytic backward pass with central
+/// differences of f(x, θ) = Σ r ⊙ network(x), where r is a fixed random projection and f is summed
+/// in Double. The forward passes are training passes (dropout with one fixed mask, BatchNorm on
+/// batch statistics), so what is checked is exactly what training differentiates.
 struct GradientChecker {
     var epsilon: Float = 1e-2
     var absoluteTolerance = 1e-4
@@ -19,23 +20,27 @@ struct GradientChecker {
     }
 
     /// Returns every element whose analytic and numeric gradients disagree, plus how many were checked.
-    func check(_ layer: any Layer, input: Tensor, kernels: KernelPath = .best,
+    func check(_ network: Network, input: Tensor, kernels: KernelPath = .best,
                threads: Int = 2, seed: UInt64 = 1) -> (mismatches: [Mismatch], checked: Int) {
         var random = RandomGenerator(seed: seed)
         let contextSeed = random.next()
         func makeContext() -> ExecutionContext {
-            ExecutionContext(isTraining: true, threads: threads, kernels: kernels,
-                             random: RandomGenerator(seed: contextSeed))
+            ExecutionContext(threads: threads, kernels: kernels, random: RandomGenerator(seed: contextSeed))
         }
         var context = makeContext()
-        let output = layer.forward(input, context: &context)
+        var trained = network
+        var tape = Tape()
+        let output = trained.forward(input, tape: &tape, context: &context)
         let projection = Tensor(shape: output.shape, scalars: (0..<output.count).map { _ in random.uniform(-1, 1) })
-        for parameter in layer.parameters { parameter.zeroGradient() }
-        let inputGradient = layer.backward(projection, context: context, needsInputGradient: true)!
+        var gradients = network.makeGradients()
+        let inputGradient = trained.backward(projection, tape: tape, gradients: &gradients, context: context,
+                                             needsInputGradient: true)!
 
-        func objective(_ x: Tensor) -> Double {
+        func objective(_ network: Network, _ x: Tensor) -> Double {
+            var copy = network
+            var tape = Tape()
             var context = makeContext()   // same dropout mask every time
-            let y = layer.forward(x, context: &context)
+            let y = copy.forward(x, tape: &tape, context: &context)
             return zip(y.scalars, projection.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         }
 
@@ -61,15 +66,16 @@ struct GradientChecker {
         compare("input", count: input.count, analytic: { inputGradient.scalars[$0] }) { index, delta in
             var x = input
             x.scalars[index] += delta
-            return objective(x)
+            return objective(network, x)
         }
-        for parameter in layer.parameters {
-            let gradient = parameter.gradient
-            compare(parameter.name, count: parameter.value.count, analytic: { gradient.scalars[$0] }) { index, delta in
-                let original = parameter.value.scalars[index]
-                parameter.value.scalars[index] = original + delta
-                defer { parameter.value.scalars[index] = original }
-                return objective(input)
+        for (parameter, name) in network.parameterNames.enumerated() {
+            let gradient = gradients[parameter]
+            compare(name, count: gradient.count, analytic: { gradient.scalars[$0] }) { index, delta in
+                var weights = network.weights
+                weights.parameters[parameter].scalars[index] += delta
+                var perturbed = network
+                perturbed.setWeights(weights)
+                return objective(perturbed, input)
             }
         }
         return (mismatches, checked)
@@ -102,3 +108,9 @@ func uniformValues(_ shape: [Int], seed: UInt64) -> Tensor {
 
 /// Kernel paths this CPU can run (all three on an AVX-512 machine).
 let supportedKernelPaths = KernelPath.allCases.filter(\.isSupported)
+
+/// The largest absolute difference between two tensors of the same shape.
+func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+    precondition(a.shape == b.shape, "maxDifference: \(a.shape) vs \(b.shape)")
+    return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
+}

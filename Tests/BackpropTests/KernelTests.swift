@@ -150,66 +150,6 @@ struct KernelTests {
         }
     }
 
-    @Test("Conv2D forward equals the direct convolution formula", arguments: supportedKernelPaths, [1, 2])
-    func convolutionMatchesDirectFormula(path: KernelPath, threads: Int) throws {
-        for (n, c, o, h, w, k, s, p) in [(3, 2, 5, 7, 7, 3, 1, 1), (2, 3, 4, 9, 6, 5, 2, 2), (1, 1, 3, 8, 7, 2, 3, 0),
-                                         (5, 4, 17, 13, 11, 3, 2, 1)] {
-            var random = RandomGenerator(seed: 7)
-            let conv = try Conv2D(inputChannels: c, outputChannels: o, kernelSize: k, stride: s, padding: p, random: &random)
-            conv.bias.value = uniformValues([o], seed: 8)
-            let input = uniformValues([n, c, h, w], seed: 9)
-            var context = ExecutionContext(threads: threads, kernels: path)
-            let output = conv.forward(input, context: &context)
-            let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1)
-            #expect(output.shape == [n, o, oh, ow])
-            var maxError = 0.0
-            for sample in 0..<n { for oc in 0..<o { for y in 0..<oh { for x in 0..<ow {
-                var sum = Double(conv.bias.value[oc])
-                for ic in 0..<c { for i in 0..<k { for j in 0..<k {
-                    let (iy, ix) = (y * s - p + i, x * s - p + j)
-                    if iy >= 0 && iy < h && ix >= 0 && ix < w {
-                        sum += Double(input[sample, ic, iy, ix]) * Double(conv.weight.value[oc, ic, i, j])
-                    }
-                }}}
-                maxError = max(maxError, abs(sum - Double(output[sample, oc, y, x])))
-            }}}}
-            #expect(maxError < 1e-4, "conv \(n)×\(c)→\(o) \(h)×\(w) k\(k) s\(s) p\(p) on \(path): \(maxError)")
-        }
-    }
-
-    @Test("MaxPool2D forward picks window maxima")
-    func maxPool() throws {
-        let pool = try MaxPool2D(kernelSize: 2)
-        let input = Tensor(shape: [1, 1, 3, 4], scalars: [1, 5, 2, 0,
-                                                         3, 4, 8, 7,
-                                                         9, 9, 9, 9])
-        var context = ExecutionContext()
-        let output = pool.forward(input, context: &context)
-        #expect(output.shape == [1, 1, 1, 2])
-        #expect(output.scalars == [5, 8])
-        let gradient = pool.backward(Tensor(shape: [1, 1, 1, 2], scalars: [10, 20]), context: context, needsInputGradient: true)!
-        #expect(gradient.scalars == [0, 10, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0])
-    }
-
-    @Test("Dropout drops about its rate, scales survivors by 1/(1 − rate), ignores the thread count, and passes through at inference")
-    func dropoutStatistics() throws {
-        let rate: Float = 0.3
-        let count = 100_003   // not a multiple of the 4-lane draws or of the parallel chunks
-        let input = Tensor(shape: [1, count], scalars: (0..<count).map { Float($0 % 97) + 1 })
-        func run(threads: Int, training: Bool) throws -> Tensor {
-            let dropout = try Dropout(rate: rate)
-            var context = ExecutionContext(isTraining: training, threads: threads, random: RandomGenerator(seed: 5))
-            return dropout.forward(input, context: &context)
-        }
-        let output = try run(threads: 2, training: true)
-        let dropped = output.scalars.filter { $0 == 0 }.count
-        #expect(abs(Double(dropped) / Double(count) - Double(rate)) < 0.01, "dropped \(dropped) of \(count)")
-        let scale = 1 / (1 - rate)
-        #expect(zip(input.scalars, output.scalars).allSatisfy { $1 == 0 || $1 == $0 * scale })
-        #expect(try run(threads: 1, training: true).scalars == output.scalars)
-        #expect(try run(threads: 2, training: false).scalars == input.scalars)
-    }
-
     @Test("2×2 max-pool matches a naive reference on every size from 2 to 19, ties and ReLU included")
     func maxPool2x2AgainstReference() {
         var random = RandomGenerator(seed: 11)

@@ -38,55 +38,71 @@ struct OptimizerTests {
     @Test(arguments: cases)
     func firstTwoSteps(_ testCase: Case) {
         let optimizer = testCase.make()
-        let parameter = Parameter(name: "w", value: Tensor(shape: [2], scalars: [1, -2]))
+        var parameters = [Tensor(shape: [2], scalars: [1, -2])]
         for (step, gradient) in Self.gradients.enumerated() {
-            parameter.gradient = Tensor(shape: [2], scalars: gradient)
-            optimizer.step([parameter])
+            optimizer.step(&parameters, gradients: [Tensor(shape: [2], scalars: gradient)])
             for i in 0..<2 {
-                #expect(abs(parameter.value.scalars[i] - testCase.expected[step][i]) < 2e-6,
-                        "step \(step + 1), element \(i): \(parameter.value.scalars[i]) vs \(testCase.expected[step][i])")
+                #expect(abs(parameters[0].scalars[i] - testCase.expected[step][i]) < 2e-6,
+                        "step \(step + 1), element \(i): \(parameters[0].scalars[i]) vs \(testCase.expected[step][i])")
             }
         }
+    }
+
+    @Test("Stepping a network updates its parameters as stepping the tensors does", arguments: cases)
+    func networkStep(_ testCase: Case) throws {
+        var random = RandomGenerator(seed: 3)
+        var network = try Network(inputShape: [3], layers: [.dense(inputSize: 3, outputSize: 2)], random: &random)
+        var tensors = network.parameters
+        let gradients = [uniformValues([2, 3], seed: 1), uniformValues([2], seed: 2)]
+        let (a, b) = (testCase.make(), testCase.make())
+        for _ in 0..<2 {
+            a.step(&network, gradients: gradients)
+            b.step(&tensors, gradients: gradients)
+        }
+        #expect(network.parameters == tensors)
     }
 
     @Test("State read after one step and restored into a fresh optimizer continues identically", arguments: cases)
     func stateRoundTrip(_ testCase: Case) throws {
         let original = testCase.make()
-        let parameter = Parameter(name: "layers.0.weight", value: Tensor(shape: [2], scalars: [1, -2]))
-        parameter.gradient = Tensor(shape: [2], scalars: Self.gradients[0])
-        original.step([parameter])
+        var parameters = [Tensor(shape: [2], scalars: [1, -2]), Tensor(shape: [1], scalars: [0.5])]
+        let gradients = Self.gradients.map { [Tensor(shape: [2], scalars: $0), Tensor(shape: [1], scalars: [$0[0]])] }
+        original.step(&parameters, gradients: gradients[0])
         let restored = testCase.make()
-        let copy = Parameter(name: "layers.0.weight", value: parameter.value)
-        try restored.restoreState(original.state, for: [copy])
-        parameter.gradient = Tensor(shape: [2], scalars: Self.gradients[1])
-        copy.gradient = parameter.gradient
-        original.step([parameter])
-        restored.step([copy])
-        #expect(parameter.value == copy.value)
+        var copy = parameters
+        try restored.restoreState(original.state, parameterShapes: copy.map(\.shape))
+        original.step(&parameters, gradients: gradients[1])
+        restored.step(&copy, gradients: gradients[1])
+        #expect(parameters == copy)
+        #expect(original.state == restored.state)
     }
 
     @Test("Restoring mismatched state is a clear error")
     func badState() {
         let adam = Adam()
-        let parameter = Parameter(name: "layers.0.weight", value: Tensor(shape: [2], scalars: [1, 2]))
-        let wrongShape: [String: Tensor] = ["step": Tensor(shape: [1], scalars: [1]),
-                                            "layers.0.weight.m": Tensor(shape: [3]),
-                                            "layers.0.weight.v": Tensor(shape: [2])]
-        #expect(throws: OptimizerStateError.self) { try adam.restoreState(wrongShape, for: [parameter]) }
-        let missing: [String: Tensor] = ["step": Tensor(shape: [1], scalars: [1])]
-        #expect(throws: OptimizerStateError.self) { try adam.restoreState(missing, for: [parameter]) }
+        let shapes = [[2]]
+        let wrongShape = OptimizerState(step: 1, slots: ["m": [Tensor(shape: [3])], "v": [Tensor(shape: [2])]])
+        #expect(throws: OptimizerStateError("optimizer state \"m\" of parameter 0 has shape [3], expected [2]")) {
+            try adam.restoreState(wrongShape, parameterShapes: shapes)
+        }
+        #expect(throws: OptimizerStateError("optimizer state lacks slot \"m\"")) {
+            try adam.restoreState(OptimizerState(step: 1, slots: [:]), parameterShapes: shapes)
+        }
+        let extra = OptimizerState(step: 1, slots: ["m": [Tensor(shape: [2])], "v": [Tensor(shape: [2])], "w": []])
+        #expect(throws: OptimizerStateError("optimizer state has an unexpected slot \"w\"")) {
+            try adam.restoreState(extra, parameterShapes: shapes)
+        }
+        let tooFew = OptimizerState(step: 1, slots: ["m": [Tensor(shape: [2])], "v": [Tensor(shape: [2])]])
+        #expect(throws: OptimizerStateError.self) { try adam.restoreState(tooFew, parameterShapes: [[2], [2]]) }
     }
 
     @Test("Gradient clipping rescales to the maximum norm and reports the original")
     func clipping() {
-        let a = Parameter(name: "a", value: Tensor(shape: [2]))
-        let b = Parameter(name: "b", value: Tensor(shape: [1]))
-        a.gradient = Tensor(shape: [2], scalars: [3, 0])
-        b.gradient = Tensor(shape: [1], scalars: [4])
-        let norm = clipGradientNorm([a, b], maxNorm: 1)
+        var gradients = [Tensor(shape: [2], scalars: [3, 0]), Tensor(shape: [1], scalars: [4])]
+        let norm = clipGradientNorm(&gradients, maxNorm: 1)
         #expect(abs(norm - 5) < 1e-9)
-        #expect(abs(gradientNorm([a, b]) - 1) < 1e-5)
-        #expect(abs(a.gradient.scalars[0] - 0.6) < 1e-5 && abs(b.gradient.scalars[0] - 0.8) < 1e-5)
+        #expect(abs(gradientNorm(gradients) - 1) < 1e-5)
+        #expect(abs(gradients[0].scalars[0] - 0.6) < 1e-5 && abs(gradients[1].scalars[0] - 0.8) < 1e-5)
     }
 
     @Test("Learning-rate schedules")

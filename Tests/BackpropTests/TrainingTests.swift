@@ -6,11 +6,11 @@ struct TrainingTests {
     @Test("XOR is learned by a two-layer network")
     func xor() throws {
         var random = RandomGenerator(seed: 7)
-        let model = try Sequential(inputShape: [2], specs: [.dense(inputSize: 2, outputSize: 8), .tanh,
+        let network = try Network(inputShape: [2], layers: [.dense(inputSize: 2, outputSize: 8), .tanh,
                                                             .dense(inputSize: 8, outputSize: 2)], random: &random)
         let data = Dataset(inputs: Tensor(shape: [4, 2], scalars: [0, 0, 0, 1, 1, 0, 1, 1]),
                            targets: Tensor(shape: [4], scalars: [0, 1, 1, 0]))
-        let trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(), optimizer: Adam(learningRate: 0.05),
+        let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(), optimizer: Adam(learningRate: 0.05),
                               configuration: TrainingConfiguration(epochs: 300, batchSize: 4, threads: 1), random: random)
         try trainer.fit(data)
         let result = trainer.evaluate(data)
@@ -29,8 +29,8 @@ struct TrainingTests {
             y.append(3 * a - 2 * b + 0.5 + 0.1 * random.normal())   // noise variance 0.01
         }
         let data = Dataset(inputs: Tensor(shape: [count, 2], scalars: x), targets: Tensor(shape: [count, 1], scalars: y))
-        let model = try Sequential(inputShape: [2], specs: [.dense(inputSize: 2, outputSize: 1)], random: &random)
-        let trainer = Trainer(model: model, loss: MeanSquaredError(), optimizer: SGD(learningRate: 0.1, momentum: 0.9),
+        let network = try Network(inputShape: [2], layers: [.dense(inputSize: 2, outputSize: 1)], random: &random)
+        let trainer = Trainer(network: network, loss: MeanSquaredError(), optimizer: SGD(learningRate: 0.1, momentum: 0.9),
                               configuration: TrainingConfiguration(epochs: 20, batchSize: 32,
                                                                    schedule: .cosine(warmupEpochs: 0, minimumFactor: 0),
                                                                    threads: 1), random: random)
@@ -52,7 +52,7 @@ struct TrainingTests {
             return sum + residual * residual
         } / Double(count)
         #expect(mse <= floor * 1.01, "MSE \(mse) is above the least-squares floor \(floor)")
-        let weights = model.parameters[0].value.scalars, bias = model.parameters[1].value.scalars[0]
+        let weights = trainer.network.parameters[0].scalars, bias = trainer.network.parameters[1].scalars[0]
         #expect(abs(Double(weights[0]) - solution[0]) < 0.01 && abs(Double(weights[1]) - solution[1]) < 0.01
                     && abs(Double(bias) - solution[2]) < 0.01)
     }
@@ -87,30 +87,30 @@ struct TrainingTests {
             return Dataset(inputs: Tensor(shape: [count, 1, 8, 8], scalars: pixels), targets: Tensor(shape: [count], scalars: labels))
         }
         let (training, test) = (makeBars(256), makeBars(200))
-        let model = try Sequential(inputShape: [1, 8, 8], specs: [
+        let network = try Network(inputShape: [1, 8, 8], layers: [
             .conv2d(inputChannels: 1, outputChannels: 4, kernelSize: 3, stride: 1, padding: 1), .relu,
             .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dense(inputSize: 64, outputSize: 2),
         ], random: &random)
-        let trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(), optimizer: Adam(learningRate: 0.01),
+        let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(), optimizer: Adam(learningRate: 0.01),
                               configuration: TrainingConfiguration(epochs: 15, batchSize: 16), random: random)
         try trainer.fit(training)
         #expect(trainer.evaluate(test).accuracy == 1)
     }
 
     /// A small conv net with dropout, trained for a few epochs from `seed`.
-    private func trainedWeights(seed: UInt64, threads: Int = 2) throws -> [Tensor] {
+    private func trainedWeights(seed: UInt64, threads: Int = 2) throws -> Network.Weights {
         var random = RandomGenerator(seed: seed)
-        let model = try Sequential(inputShape: [2, 6, 6], specs: [
+        let network = try Network(inputShape: [2, 6, 6], layers: [
             .conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 1, padding: 1), .relu,
             .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dropout(rate: 0.3), .dense(inputSize: 27, outputSize: 3),
         ], random: &random)
         var dataRandom = RandomGenerator(seed: 1234)   // the data stays fixed across seeds
         let inputs = Tensor(shape: [40, 2, 6, 6], scalars: (0..<(40 * 72)).map { _ in dataRandom.uniform(-1, 1) })
         let targets = Tensor(shape: [40], scalars: (0..<40).map { Float($0 % 3) })
-        let trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(), optimizer: AdamW(learningRate: 0.01),
+        let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(), optimizer: AdamW(learningRate: 0.01),
                               configuration: TrainingConfiguration(epochs: 3, batchSize: 8, threads: threads), random: random)
         try trainer.fit(Dataset(inputs: inputs, targets: targets))
-        return model.weights()
+        return trainer.network.weights
     }
 
     @Test("The same seed gives bit-identical weights; another seed gives others; threads do not matter")
@@ -126,37 +126,38 @@ struct TrainingTests {
         var random = RandomGenerator(seed: 10)
         let inputs = Tensor(shape: [64, 3], scalars: (0..<192).map { _ in random.uniform(-10, 10) })
         let targets = Tensor(shape: [64, 1], scalars: (0..<64).map { _ in random.uniform(-1000, 1000) })
-        let model = try Sequential(inputShape: [3], specs: [.dense(inputSize: 3, outputSize: 16), .relu,
+        let network = try Network(inputShape: [3], layers: [.dense(inputSize: 3, outputSize: 16), .relu,
                                                             .dense(inputSize: 16, outputSize: 1)], random: &random)
-        let trainer = Trainer(model: model, loss: MeanSquaredError(), optimizer: SGD(learningRate: 10),
+        let trainer = Trainer(network: network, loss: MeanSquaredError(), optimizer: SGD(learningRate: 10),
                               configuration: TrainingConfiguration(epochs: 50, batchSize: 8), random: random)
         let error = #expect(throws: TrainingDivergedError.self) { try trainer.fit(Dataset(inputs: inputs, targets: targets)) }
         #expect(error?.description.contains("training diverged") == true)
-        #expect(model.parameters.allSatisfy { $0.value.isFinite })
+        #expect(trainer.network.weights.isFinite)
     }
 
     @Test("Gradients accumulate across backward calls until zeroed")
     func accumulation() throws {
         var random = RandomGenerator(seed: 11)
-        let model = try Sequential(inputShape: [1, 5, 5], specs: [
+        var network = try Network(inputShape: [1, 5, 5], layers: [
             .conv2d(inputChannels: 1, outputChannels: 2, kernelSize: 3, stride: 1, padding: 0), .relu, .flatten,
             .dense(inputSize: 18, outputSize: 3),
         ], random: &random)
         var context = ExecutionContext()
-        let output = model.forward(uniformValues([3, 1, 5, 5], seed: 1), context: &context)
+        var tape = Tape()
+        let output = network.forward(uniformValues([3, 1, 5, 5], seed: 1), tape: &tape, context: &context)
         let gradient = uniformValues(output.shape, seed: 2)
-        model.zeroGradients()
-        model.backward(gradient, context: context)
-        let once = model.parameters.map(\.gradient)
-        model.backward(gradient, context: context)
-        for (parameter, single) in zip(model.parameters, once) {
-            for (twice, one) in zip(parameter.gradient.scalars, single.scalars) {
-                #expect(abs(twice - 2 * one) <= 1e-6 * max(1, abs(one)), "\(parameter.name)")
+        var gradients = network.makeGradients()
+        network.backward(gradient, tape: tape, gradients: &gradients, context: context)
+        let once = gradients
+        network.backward(gradient, tape: tape, gradients: &gradients, context: context)
+        for (index, (twice, single)) in zip(gradients, once).enumerated() {
+            for (a, b) in zip(twice.scalars, single.scalars) {
+                #expect(abs(a - 2 * b) <= 1e-6 * max(1, abs(b)), "\(network.parameterNames[index])")
             }
         }
         #expect(once.contains { $0.scalars.contains { $0 != 0 } })
-        model.zeroGradients()
-        #expect(model.parameters.allSatisfy { $0.gradient.scalars.allSatisfy { $0 == 0 } })
+        for index in gradients.indices { gradients[index].zero() }
+        #expect(gradients.allSatisfy { $0.scalars.allSatisfy { $0 == 0 } })
     }
 
     @Test("Early stopping ends the run and restores the best epoch's weights")
@@ -167,8 +168,8 @@ struct TrainingTests {
         let y = Tensor(shape: [64, 1], scalars: (0..<64).map { x.scalars[2 * $0] - x.scalars[2 * $0 + 1] })
         let training = Dataset(inputs: x, targets: y)
         let validation = Dataset(inputs: x, targets: Tensor(shape: [64, 1], scalars: y.scalars.map { -$0 }))
-        let model = try Sequential(inputShape: [2], specs: [.dense(inputSize: 2, outputSize: 1)], random: &random)
-        let trainer = Trainer(model: model, loss: MeanSquaredError(), optimizer: SGD(learningRate: 0.05),
+        let network = try Network(inputShape: [2], layers: [.dense(inputSize: 2, outputSize: 1)], random: &random)
+        let trainer = Trainer(network: network, loss: MeanSquaredError(), optimizer: SGD(learningRate: 0.05),
                               configuration: TrainingConfiguration(epochs: 40, batchSize: 8, earlyStoppingPatience: 3),
                               random: random)
         let summary = try trainer.fit(training, validation: validation)
@@ -183,9 +184,9 @@ struct TrainingTests {
     func resume() throws {
         func makeTrainer(epochs: Int) throws -> Trainer {
             var random = RandomGenerator(seed: 5)
-            let model = try Sequential(inputShape: [4], specs: [.dense(inputSize: 4, outputSize: 6), .relu, .dropout(rate: 0.2),
+            let network = try Network(inputShape: [4], layers: [.dense(inputSize: 4, outputSize: 6), .relu, .dropout(rate: 0.2),
                                                                 .dense(inputSize: 6, outputSize: 1)], random: &random)
-            return Trainer(model: model, loss: MeanSquaredError(), optimizer: Adam(learningRate: 0.01),
+            return Trainer(network: network, loss: MeanSquaredError(), optimizer: Adam(learningRate: 0.01),
                            configuration: TrainingConfiguration(epochs: epochs, batchSize: 5,
                                                                 schedule: .cosine(warmupEpochs: 1, minimumFactor: 0.1)),
                            random: random)
@@ -194,18 +195,18 @@ struct TrainingTests {
         let data = Dataset(inputs: Tensor(shape: [23, 4], scalars: (0..<92).map { _ in dataRandom.uniform(-1, 1) }),
                            targets: Tensor(shape: [23, 1], scalars: (0..<23).map { _ in dataRandom.uniform(-1, 1) }))
         let straight = try makeTrainer(epochs: 4)
-        var checkpoint: (weights: [Tensor], optimizer: [String: Tensor], state: TrainerState)?
+        var checkpoint: (weights: Network.Weights, optimizer: OptimizerState, state: TrainerState)?
         try straight.fit(data, onEpoch: { report in
-            if report.epoch == 2 { checkpoint = (straight.model.weights(), straight.optimizer.state, straight.state) }
+            if report.epoch == 2 { checkpoint = (straight.network.weights, straight.optimizer.state, straight.state) }
         })
         let saved = try #require(checkpoint)
 
         let resumed = try makeTrainer(epochs: 4)
-        resumed.model.setWeights(saved.weights)
-        try resumed.optimizer.restoreState(saved.optimizer, for: resumed.model.parameters)
+        resumed.network.setWeights(saved.weights)
+        try resumed.optimizer.restoreState(saved.optimizer, for: resumed.network)
         resumed.state = saved.state
         let summary = try resumed.fit(data)
         #expect(summary.history.count == 4)
-        #expect(resumed.model.weights() == straight.model.weights())
+        #expect(resumed.network.weights == straight.network.weights)
     }
 }

@@ -15,14 +15,14 @@ struct AccuracyTests {
         let training = try mnist.training(DigitPreprocessing()).dataset
         let test = try mnist.test(DigitPreprocessing())
         var random = RandomGenerator(seed: 3)
-        let model = try Sequential(inputShape: DigitRecipe.inputShape, specs: DigitRecipe.layers, random: &random)
-        let trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(), optimizer: AdamW(learningRate: 0.003, weightDecay: 1e-4),
+        let network = try Network(inputShape: DigitRecipe.inputShape, layers: DigitRecipe.layers, random: &random)
+        let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(), optimizer: AdamW(learningRate: 0.003, weightDecay: 1e-4),
                               configuration: TrainingConfiguration(epochs: 3, batchSize: 128,
                                                                    schedule: .cosine(warmupEpochs: 0.3, minimumFactor: 0.01)),
                               random: random)
         try trainer.fit(Dataset(inputs: training.inputs.slice(0..<15_000), targets: training.targets.slice(0..<15_000)))
         let subset = DigitData(inputs: test.inputs.slice(0..<2000), targets: Array(test.targets[0..<2000]), labels: test.labels)
-        let accuracy = DigitTraining.evaluate(model, on: subset, threads: 2).accuracy
+        let accuracy = DigitTraining.evaluate(trainer.network, on: subset, threads: 2).accuracy
         #expect(accuracy >= 0.97, "accuracy \(accuracy)")
     }
 

@@ -125,8 +125,8 @@ struct DigitsCLITests {
         let resumed = try runDigits(arguments + ["--output", output, "--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(!FileManager.default.fileExists(atPath: DigitTraining.checkpointPath(for: output)))
-        let a = try ModelFile.load(contentsOf: directory + "/straight.safetensors").model.weights()
-        let b = try ModelFile.load(contentsOf: output).model.weights()
+        let a = try ModelFile.load(contentsOf: directory + "/straight.safetensors").network.weights
+        let b = try ModelFile.load(contentsOf: output).network.weights
         #expect(a == b)
         // A resume with other options is refused.
         let mismatch = try runDigits(arguments.dropLast(2) + ["--seed", "6", "--output", output, "--resume"])

@@ -107,8 +107,8 @@ struct HousePriceCLITests {
         let resumed = try runHousePrice(arguments + ["--output", output, "--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: output)) != Data())
-        let straightWeights = try ModelFile.load(contentsOf: directory + "/straight.safetensors").model.weights()
-        #expect(try ModelFile.load(contentsOf: output).model.weights() == straightWeights)
+        let straightWeights = try ModelFile.load(contentsOf: directory + "/straight.safetensors").network.weights
+        #expect(try ModelFile.load(contentsOf: output).network.weights == straightWeights)
         #expect(!FileManager.default.fileExists(atPath: output + ".checkpoint-1"))
     }
 }

@@ -11,12 +11,15 @@ struct HousePriceTrainingTests {
     func ensembleMerge() throws {
         var random = RandomGenerator(seed: 4)
         let members = try (0..<3).map { _ in
-            try Sequential(inputShape: [5], specs: HousePriceTraining.layers(features: 5, hidden: [7, 6], dropout: 0.1), random: &random)
-        }
-        for member in members {
-            for parameter in member.parameters where parameter.name.hasSuffix("bias") {
-                parameter.value = Tensor(shape: parameter.value.shape, scalars: (0..<parameter.value.count).map { _ in random.uniform(-1, 1) })
+            var member = try Network(inputShape: [5], layers: HousePriceTraining.layers(features: 5, hidden: [7, 6], dropout: 0.1),
+                                     random: &random)
+            var weights = member.weights
+            for (index, name) in member.parameterNames.enumerated() where name.hasSuffix("bias") {
+                weights.parameters[index] = Tensor(shape: weights.parameters[index].shape,
+                                                   scalars: (0..<weights.parameters[index].count).map { _ in random.uniform(-1, 1) })
             }
+            member.setWeights(weights)
+            return member
         }
         let merged = try EnsembleMerger.merge(members, hidden: [7, 6], dropout: 0.1)
         let input = Tensor(shape: [4, 5], scalars: (0..<20).map { _ in random.uniform(-2, 2) })
@@ -47,9 +50,8 @@ struct HousePriceTrainingTests {
         #expect(metrics.rmsle < 0.1, "RMSLE \(metrics.rmsle)")
         // The same model, trained in process, predicts the same prices as the one loaded from disk.
         let (inputs, _) = try outcome.pipeline.features(test, name: "test.csv", rows: Array(test.rows.indices))
-        var random = RandomGenerator(seed: 0)
-        let inProcess = try Sequential(inputShape: outcome.metadata.inputShape, specs: outcome.metadata.layers, random: &random)
-        inProcess.setWeights(try ModelFile.load(contentsOf: directory + "/model.safetensors").model.weights())
+        let inProcess = try Network(inputShape: outcome.metadata.inputShape, layers: outcome.metadata.layers,
+                                    weights: try ModelFile.load(contentsOf: directory + "/model.safetensors").network.weights)
         let direct = inProcess.predict(inputs).scalars.map(outcome.pipeline.decodeTarget)
         let (loaded, _) = try predictor.predict(test, name: "test.csv")
         #expect(direct == loaded)

@@ -7,11 +7,12 @@ import Testing
 struct CheckpointTests {
     private func makeTrainer(seed: UInt64) throws -> (Trainer, ModelMetadata) {
         var random = RandomGenerator(seed: seed)
-        let specs: [LayerSpec] = [.conv2d(inputChannels: 1, outputChannels: 3, kernelSize: 3, stride: 1, padding: 1), .relu,
+        let specs: [LayerSpec] = [.conv2d(inputChannels: 1, outputChannels: 3, kernelSize: 3, stride: 1, padding: 1),
+                                  .batchNorm(features: 3), .relu,
                                   .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dropout(rate: 0.3),
                                   .dense(inputSize: 12, outputSize: 2)]
-        let model = try Sequential(inputShape: [1, 4, 4], specs: specs, random: &random)
-        let trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(), optimizer: AdamW(learningRate: 0.01),
+        let network = try Network(inputShape: [1, 4, 4], layers: specs, random: &random)
+        let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(), optimizer: AdamW(learningRate: 0.01),
                               configuration: TrainingConfiguration(epochs: 5, batchSize: 4,
                                                                    schedule: .cosine(warmupEpochs: 1, minimumFactor: 0.1),
                                                                    earlyStoppingPatience: 10),
@@ -48,6 +49,6 @@ struct CheckpointTests {
         try checkpoint.restore(into: resumed)
         let summary = try resumed.fit(data, validation: validation)
         #expect(summary.epochsCompleted == 5)
-        #expect(resumed.model.weights() == straight.model.weights())
+        #expect(resumed.network.weights == straight.network.weights)
     }
 }

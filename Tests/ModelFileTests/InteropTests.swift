@@ -49,16 +49,18 @@ struct InteropTests {
         let result = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
         #expect(result["task"] as? String == "digits")
         let arrays = result["arrays"] as! [String: [Any]]
-        #expect(Set(arrays.keys) == Set(model.parameters.map(\.name)))
-        for parameter in model.parameters {
-            let entry = arrays[parameter.name]!
-            #expect(entry[0] as? [Int] == parameter.value.shape)
+        let names = model.parameterNames + model.bufferNames
+        #expect(Set(arrays.keys) == Set(names))
+        #expect(names.contains("layers.1.running_mean") && names.contains("layers.1.running_var"))
+        for (name, tensor) in zip(names, model.parameters + model.buffers) {
+            let entry = arrays[name]!
+            #expect(entry[0] as? [Int] == tensor.shape)
             #expect(entry[1] as? String == "float32")
             var bytes: [UInt8] = []
-            for value in parameter.value.scalars {
+            for value in tensor.scalars {
                 withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
             }
-            #expect(entry[2] as? String == sha256Hex(bytes), "\(parameter.name)")
+            #expect(entry[2] as? String == sha256Hex(bytes), "\(name)")
         }
     }
 
@@ -66,7 +68,8 @@ struct InteropTests {
     func weReadPythons() throws {
         let (model, _) = try makeConvModel()
         let path = temporaryDirectory() + "/python.safetensors"
-        let shapes = model.parameters.map { "\"\($0.name)\": \($0.value.shape)" }.joined(separator: ", ")
+        let shapes = zip(model.parameterNames + model.bufferNames, model.parameters + model.buffers)
+            .map { "\"\($0)\": \($1.shape)" }.joined(separator: ", ")
         let script = """
         import sys, numpy as np
         from safetensors.numpy import save_file
@@ -79,10 +82,10 @@ struct InteropTests {
         guard try python(script, arguments: [path]) != nil else { return }
         let file = try SafeTensorsFile.decode(try FileIO.contents(of: path))
         #expect(file.metadataValue("written_by") == "python")
-        try ModelFile.loadWeights(from: file, into: model)
-        for parameter in model.parameters {
-            let expected = (0..<parameter.value.count).map { Float(Float($0) * 0.01) - 1 }
-            #expect(zip(parameter.value.scalars, expected).allSatisfy { abs($0 - $1) < 1e-6 }, "\(parameter.name)")
+        let loaded = try ModelFile.loadWeights(from: file, into: model)
+        for (name, tensor) in zip(loaded.parameterNames + loaded.bufferNames, loaded.parameters + loaded.buffers) {
+            let expected = (0..<tensor.count).map { Float(Float($0) * 0.01) - 1 }
+            #expect(zip(tensor.scalars, expected).allSatisfy { abs($0 - $1) < 1e-6 }, "\(name)")
         }
     }
 

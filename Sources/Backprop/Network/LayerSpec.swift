@@ -307,3 +307,12 @@ public enum Shape {
         return result
     }
 }
+
+/// Stops the program with `message` when `condition` is false: for misuse of the public API
+/// (mismatched shapes, an optimizer applied to other parameters). Unlike `precondition`, the
+/// message is printed in optimised builds too, so the user learns what went wrong.
+@inline(__always)
+func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+             file: StaticString = #fileID, line: UInt = #line) {
+    if !condition() { fatalError(message(), file: file, line: line) }
+}

@@ -134,15 +134,15 @@ public struct Network: Sendable {
     /// Replaces every parameter and buffer with tensors of the same shapes.
     /// - Precondition: the shapes are exactly the current ones (build a new network to change them).
     public mutating func setWeights(_ weights: Weights) {
-        precondition(weights.parameters.count == parameters.count && weights.buffers.count == buffers.count,
+        require(weights.parameters.count == parameters.count && weights.buffers.count == buffers.count,
                      "Network.setWeights: \(weights.parameters.count) parameters and \(weights.buffers.count) buffers "
                         + "for a network of \(parameters.count) and \(buffers.count)")
         for (index, tensor) in weights.parameters.enumerated() {
-            precondition(tensor.shape == parameters[index].shape,
+            require(tensor.shape == parameters[index].shape,
                          "Network.setWeights: \(parameterNames[index]) is \(parameters[index].shape), got \(tensor.shape)")
         }
         for (index, tensor) in weights.buffers.enumerated() {
-            precondition(tensor.shape == buffers[index].shape,
+            require(tensor.shape == buffers[index].shape,
                          "Network.setWeights: \(bufferNames[index]) is \(buffers[index].shape), got \(tensor.shape)")
         }
         parameters = weights.parameters
@@ -197,10 +197,10 @@ public struct Network: Sendable {
     @discardableResult
     public func backward(_ outputGradient: Tensor, tape: Tape, gradients: inout [Tensor],
                          context: ExecutionContext = ExecutionContext(), needsInputGradient: Bool = false) -> Tensor? {
-        precondition(tape.memories.count == steps.count && outputGradient.rank >= 1 && outputGradient.shape[0] == tape.batchSize,
+        require(tape.memories.count == steps.count && outputGradient.rank >= 1 && outputGradient.shape[0] == tape.batchSize,
                      "Network.backward: the tape was not recorded by this network's forward pass on a batch of "
                         + "\(outputGradient.shape.first ?? 0)")
-        precondition(gradients.count == parameters.count && zip(gradients, parameters).allSatisfy { $0.shape == $1.shape },
+        require(gradients.count == parameters.count && zip(gradients, parameters).allSatisfy { $0.shape == $1.shape },
                      "Network.backward: gradients must match the parameters one for one (use makeGradients())")
         // Steps before the first parameter need no gradient at all unless the caller wants dInput.
         let firstTrainable = steps.firstIndex { $0.parameterCount > 0 } ?? steps.count
@@ -236,7 +236,7 @@ public struct Network: Sendable {
     }
 
     private func checkInput(_ input: Tensor, allowEmpty: Bool = false) {
-        precondition(input.rank == inputShape.count + 1 && Array(input.shape.dropFirst()) == inputShape
+        require(input.rank == inputShape.count + 1 && Array(input.shape.dropFirst()) == inputShape
                         && (allowEmpty || input.shape[0] >= 1),
                      "Network: expected input [batch ≥ 1] + \(inputShape), got \(input.shape)")
     }

@@ -55,10 +55,10 @@ extension Optimizer {
     }
 
     private func checkGradients(_ gradients: [Tensor], shapes: [[Int]]) {
-        precondition(gradients.count == shapes.count,
+        require(gradients.count == shapes.count,
                      "\(Self.self).step: \(gradients.count) gradients for \(shapes.count) parameters")
         for (index, gradient) in gradients.enumerated() {
-            precondition(gradient.shape == shapes[index],
+            require(gradient.shape == shapes[index],
                          "\(Self.self).step: the gradient of parameter \(index) has shape \(gradient.shape), "
                             + "the parameter \(shapes[index])")
         }
@@ -100,11 +100,11 @@ struct OptimizerSlots {
     /// and checks that every later one has the same parameters.
     mutating func begin(_ parameterShapes: [[Int]], optimizer: String) {
         if let shapes {
-            precondition(shapes.count == parameterShapes.count,
+            require(shapes.count == parameterShapes.count,
                          "\(optimizer).step: given \(parameterShapes.count) parameters, but its state was made for "
                             + "\(shapes.count); use one optimizer per parameter list")
             for (index, shape) in parameterShapes.enumerated() {
-                precondition(shape == shapes[index],
+                require(shape == shapes[index],
                              "\(optimizer).step: parameter \(index) has shape \(shape), but its state was made for "
                                 + "\(shapes[index]); use one optimizer per parameter list, and do not reshape parameters")
             }
@@ -117,7 +117,7 @@ struct OptimizerSlots {
 
     /// Slot `slot` of parameter `index`, checked against the values it will update.
     func pointer(_ slot: Int, parameter index: Int, count: Int) -> UnsafeMutablePointer<Float> {
-        precondition(index >= 0 && index < buffers.count && buffers[index][slot].count == count,
+        require(index >= 0 && index < buffers.count && buffers[index][slot].count == count,
                      "optimizer update of parameter \(index) without a matching beginStep")
         return buffers[index][slot].pointer
     }

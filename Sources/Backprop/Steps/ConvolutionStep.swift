@@ -42,7 +42,7 @@ public struct ConvolutionStep: Step {
     public var description: String {
         "Convolution \(inputChannels)→\(outputChannels) \(kernelSize)×\(kernelSize)"
             + (stride != 1 ? " stride \(stride)" : "") + (padding != 0 ? " padding \(padding)" : "")
-            + (relu ? " + ReLU" : "") + (pool.map { " + max-pool \($0.kernelSize)×\($0.kernelSize)" } ?? "")
+            + (relu ? " + ReLU" : "") + (pool.map { " + max-pool \($0.kernelSize)×\($0.kernelSize)" + ($0.stride != $0.kernelSize ? " stride \($0.stride)" : "") } ?? "")
     }
 
     private func geometry(height: Int, width: Int) -> ConvolutionGeometry {

@@ -1,0 +1,135 @@
+import Dispatch
+import Testing
+@testable import Backprop
+
+@Suite("Networks as immutable values")
+struct NetworkTests {
+    static let digitLikeLayers: [LayerSpec] = [
+        .conv2d(inputChannels: 1, outputChannels: 8, kernelSize: 3, stride: 1, padding: 1), .relu,
+        .maxPool2d(kernelSize: 2, stride: 2), .conv2d(inputChannels: 8, outputChannels: 8, kernelSize: 3, stride: 1, padding: 1),
+        .batchNorm(features: 8), .relu, .maxPool2d(kernelSize: 2, stride: 2), .dropout(rate: 0.25), .flatten,
+        .dense(inputSize: 8 * 4 * 4, outputSize: 16), .relu, .dense(inputSize: 16, outputSize: 10),
+    ]
+
+    @Test("predict on one network from 8 threads at once gives exactly the sequential outputs")
+    func concurrentPredict() throws {
+        var random = RandomGenerator(seed: 1)
+        let network = try Network(inputShape: [1, 16, 16], layers: Self.digitLikeLayers, random: &random)
+        let inputs = (0..<8).map { uniformValues([5 + $0, 1, 16, 16], seed: UInt64($0)) }
+        let sequential = inputs.map { network.predict($0, batchSize: 4, threads: 2) }
+        let results = ResultBox(count: inputs.count)
+        for _ in 0..<3 {
+            DispatchQueue.concurrentPerform(iterations: inputs.count) { index in
+                results.set(index, network.predict(inputs[index], batchSize: 4, threads: 2))
+            }
+            #expect(results.values == sequential)
+        }
+    }
+
+    @Test("A network built from weights holds exactly them; a tensor of the wrong shape is an error naming it")
+    func buildFromWeights() throws {
+        var random = RandomGenerator(seed: 2)
+        let trained = try Network(inputShape: [1, 16, 16], layers: Self.digitLikeLayers, random: &random)
+        let rebuilt = try Network(inputShape: [1, 16, 16], layers: Self.digitLikeLayers, weights: trained.weights)
+        #expect(rebuilt == trained)
+        #expect(rebuilt.parameterNames.contains("layers.4.weight") && rebuilt.bufferNames == ["layers.4.running_mean",
+                                                                                            "layers.4.running_var"])
+        var weights = trained.weights
+        weights.parameters[2] = Tensor(shape: [8, 8, 3, 2])
+        #expect(throws: ArchitectureError("layers.3.weight must have shape [8, 8, 3, 3], got [8, 8, 3, 2]")) {
+            try Network(inputShape: [1, 16, 16], layers: Self.digitLikeLayers, weights: weights)
+        }
+        weights = trained.weights
+        weights.buffers.removeLast()
+        #expect(throws: ArchitectureError.self) {
+            try Network(inputShape: [1, 16, 16], layers: Self.digitLikeLayers, weights: weights)
+        }
+    }
+
+    @Test("Shapes whose products overflow are architecture errors, not traps")
+    func overflowingShapes() {
+        let huge = 1 << 62
+        #expect(throws: ArchitectureError.self) {
+            try Network(inputShape: [1, huge, huge], layers: [.maxPool2d(kernelSize: 2, stride: 2)], weights: .init(parameters: []))
+        }
+        #expect(throws: ArchitectureError.self) {
+            try Network(inputShape: [4, huge], layers: [.flatten], weights: .init(parameters: []))
+        }
+        var random = RandomGenerator(seed: 0)
+        #expect(throws: ArchitectureError.self) {
+            try Network(inputShape: [3, huge, 2], layers: [.flatten, .dense(inputSize: 6, outputSize: 1)], random: &random)
+        }
+    }
+
+    @Test("Training forward leaves parameters alone and moves only BatchNorm's running statistics")
+    func trainingForwardWrites() throws {
+        var random = RandomGenerator(seed: 3)
+        var network = try Network(inputShape: [1, 16, 16], layers: Self.digitLikeLayers, random: &random)
+        let before = network
+        var tape = Tape()
+        var context = ExecutionContext()
+        _ = network.forward(uniformValues([4, 1, 16, 16], seed: 9), tape: &tape, context: &context)
+        #expect(network.parameters == before.parameters)
+        #expect(network.buffers != before.buffers)
+        #expect(tape.memories.count == network.steps.count && tape.batchSize == 4)
+    }
+
+    // MARK: - Misuse that used to corrupt memory now stops with a clear message.
+
+    @Test("An optimizer given another parameter list stops with a message naming the parameter")
+    func optimizerOnTwoParameterLists() async {
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let adam = Adam()
+            var a = [Tensor(shape: [4]), Tensor(shape: [2])]
+            var b = [Tensor(shape: [100])]
+            adam.step(&a, gradients: a.map { Tensor(shape: $0.shape, repeating: 1) })
+            adam.step(&b, gradients: b.map { Tensor(shape: $0.shape, repeating: 1) })
+        }.map { result in
+            let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(message.contains("Adam.step: given 1 parameters, but its state was made for 2"), "\(message)")
+        }
+    }
+
+    @Test("An optimizer whose parameters changed shape stops with a message naming the parameter")
+    func optimizerAfterReshape() async {
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let sgd = SGD(learningRate: 0.1, momentum: 0.9)
+            var parameters = [Tensor(shape: [3]), Tensor(shape: [2])]
+            sgd.step(&parameters, gradients: parameters.map { Tensor(shape: $0.shape) })
+            parameters[1] = Tensor(shape: [1000])
+            sgd.step(&parameters, gradients: parameters.map { Tensor(shape: $0.shape) })
+        }.map { result in
+            let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(message.contains("SGD.step: parameter 1 has shape [1000], but its state was made for [2]"), "\(message)")
+        }
+    }
+
+    @Test("Gradients of another shape than the parameters stop the step with a message")
+    func mismatchedGradients() async {
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var random = RandomGenerator(seed: 1)
+            var network = try! Network(inputShape: [3], layers: [.dense(inputSize: 3, outputSize: 2)], random: &random)
+            AdamW().step(&network, gradients: [Tensor(shape: [6]), Tensor(shape: [2])])
+        }.map { result in
+            let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(message.contains("the gradient of parameter 0 has shape [6], the parameter [2, 3]"), "\(message)")
+        }
+    }
+}
+
+/// Results written by concurrent tasks, each to its own slot.
+private final class ResultBox: @unchecked Sendable {
+    private var storage: [Tensor]
+    private let lock = DispatchSemaphore(value: 1)
+    init(count: Int) { storage = Array(repeating: Tensor(shape: [0]), count: count) }
+    func set(_ index: Int, _ value: Tensor) {
+        lock.wait()
+        storage[index] = value
+        lock.signal()
+    }
+    var values: [Tensor] {
+        lock.wait()
+        defer { lock.signal() }
+        return storage
+    }
+}
