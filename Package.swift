@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // Kernel modules read no untrusted input, so they may drop overflow checks (-Ounchecked): the
@@ -24,9 +24,13 @@ let package = Package(
     name: "Backprop",
     platforms: [.macOS(.v15)],
     products: [
+        // Libraries for programs that embed the engine. Every type in their public signatures
+        // comes from one of these products.
         .library(name: "Backprop", targets: ["Backprop"]),
+        .library(name: "MatrixKernels", targets: ["MatrixKernels"]),
         .library(name: "ModelFile", targets: ["ModelFile"]),
         .library(name: "PNGCodec", targets: ["PNGCodec"]),
+        .library(name: "StrictCSV", targets: ["StrictCSV"]),
         .library(name: "DigitsKit", targets: ["DigitsKit"]),
         .library(name: "HousePriceKit", targets: ["HousePriceKit"]),
         .executable(name: "digits", targets: ["digits"]),
@@ -34,6 +38,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation`: the DocC catalogs of Backprop and ModelFile.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(name: "CSystemSupport"),
@@ -54,13 +60,13 @@ let package = Package(
         .target(name: "PNGCodec", dependencies: ["CPNG", "CZlib"]),
         .target(name: "CommandLineSupport",
                 dependencies: ["Backprop", "ModelFile", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .target(name: "TabularData"),
+        .target(name: "StrictCSV"),
 
         // The house-price regressor: library (tested) and command-line front end.
-        .target(name: "HousePriceKit", dependencies: ["Backprop", "ModelFile", "TabularData", "MatrixKernels"],
+        .target(name: "HousePriceKit", dependencies: ["Backprop", "ModelFile", "StrictCSV", "MatrixKernels"],
                 path: "apps/HousePrice/HousePriceKit"),
         .executableTarget(name: "house-price",
-                          dependencies: ["HousePriceKit", "ModelFile", "Backprop", "TabularData", "CommandLineSupport",
+                          dependencies: ["HousePriceKit", "ModelFile", "Backprop", "StrictCSV", "CommandLineSupport",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "apps/HousePrice/house-price"),
 
@@ -85,7 +91,7 @@ let package = Package(
         .testTarget(name: "DigitsKitTests",
                     dependencies: ["DigitsKit", "ModelFile", "Backprop", "PNGCodec", "TestSupport", "digits"]),
         .testTarget(name: "HousePriceKitTests",
-                    dependencies: ["HousePriceKit", "TabularData", "ModelFile", "Backprop", "TestSupport", "house-price"]),
+                    dependencies: ["HousePriceKit", "StrictCSV", "ModelFile", "Backprop", "TestSupport", "house-price"]),
         .executableTarget(name: "save-loop", dependencies: ["ModelFile", "Backprop"], path: "Tools/save-loop"),
     ],
     swiftLanguageModes: [.v6]

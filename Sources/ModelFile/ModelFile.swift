@@ -84,10 +84,10 @@ public enum ModelFile {
         [("format", format),
          ("format_version", formatVersion),
          ("task", metadata.task),
-         ("architecture", MetadataJSON.encode(Architecture(inputShape: metadata.inputShape, layers: metadata.layers))),
+         ("architecture", MetadataJSON.encodeRecord(Architecture(inputShape: metadata.inputShape, layers: metadata.layers))),
          ("preprocessing", metadata.preprocessing),
-         ("labels", MetadataJSON.encode(metadata.labels)),
-         ("provenance", MetadataJSON.encode(metadata.provenance))]
+         ("labels", MetadataJSON.encodeRecord(metadata.labels)),
+         ("provenance", MetadataJSON.encodeRecord(metadata.provenance))]
     }
 
     static func checkFormat(_ file: SafeTensorsFile, expected: String) throws(ModelFileError) {

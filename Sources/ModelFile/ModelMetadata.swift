@@ -73,13 +73,21 @@ struct Architecture: Codable, Equatable {
     var layers: [LayerSpec]
 }
 
-/// JSON helpers shared by the model and checkpoint files.
-enum MetadataJSON {
-    static func encode<T: Encodable>(_ value: T) -> String {
+/// The one JSON encoding the package uses for what it stores and prints: keys sorted (so equal
+/// values always give equal text, which resume checks rely on) and slashes unescaped.
+public enum MetadataJSON {
+    /// `value` as JSON text.
+    /// - Throws: `EncodingError` for values JSON cannot hold (NaN, infinity).
+    public static func encode<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding our own plain structs cannot fail.
-        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// For the package's own records, which hold no floating-point values JSON cannot encode.
+    static func encodeRecord<T: Encodable>(_ value: T) -> String {
+        // Architecture, labels and trainer state are integers, strings and finite settings.
+        try! encode(value)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, key: String, from text: String?) throws(ModelFileError) -> T {

@@ -48,7 +48,7 @@ public struct TrainingCheckpoint {
             tensors += zip(parameterNames + bufferNames, best.parameters + best.buffers).map { ("best.\($0)", $1) }
         }
         var metadataEntries = ModelFile.metadataEntries(metadata, format: Self.formatName)
-        metadataEntries.append(("trainer_state", MetadataJSON.encode(TrainerStateRecord(trainerState))))
+        metadataEntries.append(("trainer_state", MetadataJSON.encodeRecord(TrainerStateRecord(trainerState))))
         metadataEntries.append(("settings", settings))
         try FileIO.writeAtomically(SafeTensorsFile(tensors: tensors, metadata: metadataEntries).encoded(), to: path)
     }

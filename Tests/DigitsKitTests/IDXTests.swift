@@ -22,7 +22,7 @@ struct IDXTests {
     @Test("Wrong magic, short headers, size mismatches and zero dimensions are clear errors")
     func invalid() {
         func error(_ bytes: [UInt8], magic: UInt32 = 2051, rank: Int = 3) -> String? {
-            do { _ = try IDXFile.parse(bytes, magic: magic, rank: rank, name: "f"); return nil } catch { return error.message }
+            do { _ = try IDXFile.parse(bytes, magic: magic, rank: rank, name: "f"); return nil } catch { return error.description }
         }
         #expect(error(idx(magic: 2049, dimensions: [3, 2, 2], bodyLength: 12))?.contains("magic number 2049, expected 2051") == true)
         #expect(error([0, 0, 8])?.contains("too short") == true)

@@ -1,5 +1,5 @@
 import Testing
-@testable import TabularData
+@testable import StrictCSV
 
 @Suite("CSV parsing")
 struct CSVTests {

@@ -1,6 +1,8 @@
 import Foundation
+import Testing
 @_exported import TestSupport
-@testable import TabularData
+@testable import StrictCSV
+@testable import HousePriceKit
 @testable import Backprop
 
 func table(_ text: String) throws -> CSVTable { try CSVTable.parse(Array(text.utf8), name: "t.csv") }
@@ -26,4 +28,10 @@ func syntheticSales(rows: Int, seed: UInt64) -> String {
         text += "\(id),\(name),\(quality),\(Int(area)),\(garage),\(frontage),\(street),\(Int(exp(logPrice)))\r\n"
     }
     return text
+}
+
+/// Expects `body` to throw a `HousePriceError` whose one-line description is exactly `message`.
+func expectError(_ message: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    let error = #expect(throws: HousePriceError.self, sourceLocation: sourceLocation) { try body() }
+    #expect(error?.description == message, sourceLocation: sourceLocation)
 }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import HousePriceKit
 @testable import ModelFile
-@testable import TabularData
+@testable import StrictCSV
 @testable import Backprop
 
 @Suite("House-price training", .serialized)
@@ -69,7 +69,7 @@ struct HousePriceTrainingTests {
                 try HousePriceTraining.run(csv: directory + "/" + file, options: HousePriceOptions(target: "price"),
                                            output: directory + "/m.safetensors", threads: 1, resume: false, command: "")
             }
-            #expect(error?.message.contains(message) == true, "\(String(describing: error))")
+            #expect(error?.description.contains(message) == true, "\(String(describing: error))")
             #expect(!FileManager.default.fileExists(atPath: directory + "/m.safetensors"))
         }
     }

@@ -3,69 +3,118 @@ import Foundation
 import ModelFile
 import PNGCodec
 
-/// A trained digit model, loaded from its file, that classifies PNG images.
+/// A trained digit model with its preprocessing, ready to classify images: files, PNG bytes in
+/// memory, or decoded images.
+///
+/// An immutable value: one classifier may be shared by any number of threads (a server shares one
+/// across all requests).
 public struct DigitClassifier: Sendable {
     public let network: Network
     public let metadata: ModelMetadata
     public let preprocessing: DigitPreprocessing
 
     /// One image's outcome.
-    public struct Result: Sendable {
-        public let file: String
+    public struct Classification: Sendable {
         /// Label probabilities, most likely first (all classes).
         public let ranking: [(label: String, probability: Float)]
         public var label: String { ranking[0].label }
         public var confidence: Float { ranking[0].probability }
     }
 
-    public init(contentsOf path: String) throws {
+    /// Loads the model file at `path`.
+    public init(contentsOf path: String) throws(DigitsError) {
         let loaded: ModelFile.Loaded
         let preprocessing: DigitPreprocessing
         do {
             (loaded, preprocessing) = try ModelFile.load(contentsOf: path, task: "digits", preprocessing: DigitPreprocessing.self)
         } catch {
-            throw DigitsError("\(path): \(error)")
+            throw .invalidModel(file: path, reason: "\(error)")
         }
+        try self.init(network: loaded.network, metadata: loaded.metadata, preprocessing: preprocessing, name: path)
+    }
+
+    /// A classifier from a network already in memory; `name` labels errors.
+    public init(network: Network, metadata: ModelMetadata, preprocessing: DigitPreprocessing,
+                name: String = "model") throws(DigitsError) {
         let side = preprocessing.fieldSize
-        guard loaded.network.inputShape == [1, side, side], preprocessing.normalization == "mnist-style",
-              loaded.network.outputShape == [loaded.metadata.labels.count], !loaded.metadata.labels.isEmpty else {
-            throw DigitsError("\(path): the model does not take \(side)×\(side) gray images or its labels do not match its outputs")
+        guard network.inputShape == [1, side, side], preprocessing.normalization == "mnist-style",
+              network.outputShape == [metadata.labels.count], !metadata.labels.isEmpty else {
+            throw .invalidModel(file: name, reason: "the model does not take \(side)×\(side) gray images or its labels do not match its outputs")
         }
-        network = loaded.network
-        metadata = loaded.metadata
+        self.network = network
+        self.metadata = metadata
         self.preprocessing = preprocessing
+    }
+
+    /// The 28×28 image the network sees for `image`, in [0, 1] (MNIST-style normalisation, or
+    /// only resizing with `raw`).
+    public func networkInput(for image: GrayImage, raw: Bool = false) throws(DigitsError) -> [Float] {
+        let normalizer = DigitNormalizer()
+        return raw ? normalizer.resizeOnly(image) : try normalizer.normalize(image)
+    }
+
+    /// Classifies one decoded image.
+    public func classify(_ image: GrayImage, raw: Bool = false, threads: Int = 1) throws(DigitsError) -> Classification {
+        try classify(images: [image], raw: raw, threads: threads)[0].get()
+    }
+
+    /// Classifies one PNG given as its bytes (any kind the decoder reads); `name` labels errors.
+    public func classify(pngData bytes: [UInt8], name: String = "image", raw: Bool = false,
+                         threads: Int = 1) throws(DigitsError) -> Classification {
+        let image: GrayImage
+        do {
+            image = try PNGDecoder.decode(bytes).compositedOverContrastingBackground()
+        } catch {
+            throw .invalidImage(file: name, reason: error.description)
+        }
+        return try classify(image, raw: raw, threads: threads)
+    }
+
+    /// Classifies decoded images in batches; an image without a digit comes back as a failure,
+    /// in order with the others.
+    public func classify(images: [GrayImage], raw: Bool = false,
+                         threads: Int = ExecutionContext.availableProcessors) -> [Result<Classification, DigitsError>] {
+        classify(images.map { image in Result { () throws(DigitsError) in try networkInput(for: image, raw: raw) } },
+                 threads: threads)
     }
 
     /// Decodes and normalises each file (MNIST-style unless `raw`), then classifies all the
     /// readable ones in batches. Unreadable files come back as failures, in order with the others.
     public func classify(files: [String], raw: Bool = false,
                          threads: Int = ExecutionContext.availableProcessors)
-        -> [(file: String, outcome: Swift.Result<Result, DigitsError>)] {
-        let normalizer = DigitNormalizer()
-        var outcomes = [Swift.Result<Result, DigitsError>?](repeating: nil, count: files.count)
-        var images: [[Float]] = []
-        var indices: [Int] = []
-        for (index, file) in files.enumerated() {
-            do {
-                let image = try PNGDecoder.decode(contentsOf: file).compositedOverContrastingBackground()
-                images.append(raw ? normalizer.resizeOnly(image) : try normalizer.normalize(image))
-                indices.append(index)
-            } catch {
-                outcomes[index] = .failure(DigitsError("\(error)"))
+        -> [(file: String, outcome: Result<Classification, DigitsError>)] {
+        let inputs = files.map { file in
+            Result { () throws(DigitsError) -> [Float] in
+                let image: GrayImage
+                do throws(PNGError) {
+                    image = try PNGDecoder.decode(contentsOf: file).compositedOverContrastingBackground()
+                } catch {
+                    throw .invalidImage(file: file, reason: error.description)
+                }
+                return try networkInput(for: image, raw: raw)
             }
+        }
+        return Array(zip(files, classify(inputs, threads: threads)))
+    }
+
+    /// Runs the network on every successfully prepared 28×28 input, 256 at a time.
+    private func classify(_ inputs: [Result<[Float], DigitsError>], threads: Int) -> [Result<Classification, DigitsError>] {
+        var outcomes = inputs.map { $0.map { _ in Classification(ranking: []) } }
+        let ready = inputs.indices.compactMap { index -> (Int, [Float])? in
+            guard case let .success(pixels) = inputs[index] else { return nil }
+            return (index, pixels)
         }
         let chunk = 256
-        for start in stride(from: 0, to: images.count, by: chunk) {
-            let end = min(images.count, start + chunk)
-            let probabilities = softmax(network.predict(preprocessing.inputTensor(Array(images[start..<end])), threads: threads))
-            let classes = metadata.labels.count
-            for row in 0..<(end - start) {
+        let classes = metadata.labels.count
+        for start in stride(from: 0, to: ready.count, by: chunk) {
+            let batch = ready[start..<min(ready.count, start + chunk)]
+            let probabilities = softmax(network.predict(preprocessing.inputTensor(batch.map(\.1)), threads: threads))
+            for (row, (index, _)) in batch.enumerated() {
                 let scores = (0..<classes).map { (label: metadata.labels[$0], probability: probabilities.scalars[row * classes + $0]) }
-                let index = indices[start + row]
-                outcomes[index] = .success(Result(file: files[index], ranking: scores.sorted { $0.probability > $1.probability }))
+                outcomes[index] = .success(Classification(ranking: scores.sorted { $0.probability > $1.probability }))
             }
         }
-        return zip(files, outcomes).map { ($0, $1!) }
+        return outcomes
     }
 
     /// Accuracy and confusion on labelled data, which must use this model's labels.

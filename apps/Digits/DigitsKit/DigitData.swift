@@ -44,7 +44,7 @@ public struct MNISTDirectory {
         for candidate in [stem, stem + ".gz"] where FileManager.default.fileExists(atPath: path + "/" + candidate) {
             return path + "/" + candidate
         }
-        throw DigitsError("\(path): no \(stem) or \(stem).gz (run data/fetch, or pass --data DIR with the four MNIST files)")
+        throw .unreadable(path: path, reason: "no \(stem) or \(stem).gz (run data/fetch, or pass --data DIR with the four MNIST files)")
     }
 
     private func load(_ split: String, _ preprocessing: DigitPreprocessing) throws(DigitsError) -> DigitData {
@@ -54,13 +54,13 @@ public struct MNISTDirectory {
         let images = try IDXFile.readImages(imagesPath, hashingInto: &hasher)
         let labels = try IDXFile.readLabels(labelsPath, hashingInto: &hasher)
         guard images.count == labels.count else {
-            throw DigitsError("\(split): \(images.count) images but \(labels.count) labels")
+            throw .invalidData(file: split, reason: "\(images.count) images but \(labels.count) labels")
         }
         guard images.rows == DigitNormalizer.fieldSize, images.columns == DigitNormalizer.fieldSize else {
-            throw DigitsError("\(imagesPath): images are \(images.rows)×\(images.columns), expected 28×28")
+            throw .invalidData(file: imagesPath, reason: "images are \(images.rows)×\(images.columns), expected 28×28")
         }
         if let bad = labels.first(where: { $0 > 9 }) {
-            throw DigitsError("\(labelsPath): label \(bad) is not a digit 0-9")
+            throw .invalidData(file: labelsPath, reason: "label \(bad) is not a digit 0-9")
         }
         let (mean, deviation) = (preprocessing.mean, preprocessing.deviation)
         let inputs = Tensor(shape: [images.count, 1, 28, 28], scalars: images.pixels.map { (Float($0) / 255 - mean) / deviation })
@@ -82,17 +82,17 @@ public struct ImageFolder {
                      raw: Bool = false) throws(DigitsError) -> DigitData {
         let manager = FileManager.default
         guard let entries = try? manager.contentsOfDirectory(atPath: path) else {
-            throw DigitsError("\(path): not a readable directory")
+            throw .unreadable(path: path, reason: "not a readable directory")
         }
         let folders = entries.filter { entry in
             var isDirectory: ObjCBool = false
             return !entry.hasPrefix(".") && manager.fileExists(atPath: path + "/" + entry, isDirectory: &isDirectory)
                 && isDirectory.boolValue
         }.sorted { $0.localizedStandardCompare($1) == .orderedAscending }
-        guard !folders.isEmpty else { throw DigitsError("\(path): no label sub-folders (expected 0/, 1/, ...)") }
+        guard !folders.isEmpty else { throw .invalidFolder(path: path, reason: "no label sub-folders (expected 0/, 1/, ...)") }
         let labels = knownLabels ?? folders
         if let unknown = folders.first(where: { !labels.contains($0) }) {
-            throw DigitsError("\(path)/\(unknown): the model has no label \"\(unknown)\" (its labels: \(labels.joined(separator: ", ")))")
+            throw .invalidFolder(path: path + "/" + unknown, reason: "the model has no label \"\(unknown)\" (its labels: \(labels.joined(separator: ", ")))")
         }
         var images: [[Float]] = []
         var targets: [Int] = []
@@ -116,7 +116,7 @@ public struct ImageFolder {
                 }
             }
         }
-        guard !images.isEmpty else { throw DigitsError("\(path): no readable PNG images in the label folders") }
+        guard !images.isEmpty else { throw .invalidFolder(path: path, reason: "no readable PNG images in the label folders") }
         return DigitData(inputs: preprocessing.inputTensor(images), targets: targets, labels: labels,
                          skipped: skipped, checksum: hasher.hexDigest())
     }

@@ -37,7 +37,7 @@ public struct DigitNormalizer: Sendable {
             }
         }
         guard maxX >= 0 else {
-            throw DigitsError("no digit found: the image is blank (no ink against the background)")
+            throw .noDigitFound(reason: "the image is blank (no ink against the background)")
         }
         let (boxWidth, boxHeight) = (maxX - minX + 1, maxY - minY + 1)
         let scale = Float(DigitNormalizer.boxSize) / Float(max(boxWidth, boxHeight))

@@ -75,17 +75,17 @@ public enum DigitTraining {
 
         var metadata = ModelMetadata(
             task: "digits", inputShape: DigitRecipe.inputShape, layers: network.layers,
-            preprocessing: String(decoding: try JSONEncoder().encode(preprocessing), as: UTF8.self),
+            preprocessing: try MetadataJSON.encode(preprocessing),
             labels: training.labels,
             provenance: Provenance(seed: options.seed, epochs: options.epochs, dataSHA256: training.checksum,
                                    command: command))
-        let settings = String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self)
+        let settings = try MetadataJSON.encode(options)
         let checkpointPath = checkpointPath(for: output)
         if resume {
             let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
             guard checkpoint.settings == settings else {
-                throw DigitsError("\(checkpointPath) was made with other options (\(checkpoint.settings)); "
-                    + "resume with the same --epochs, --batch-size, --learning-rate, --augment and --seed")
+                throw DigitsError.checkpointMismatch(file: checkpointPath, reason: "made with other options "
+                    + "(\(checkpoint.settings)); resume with the same --epochs, --batch-size, --learning-rate, --augment and --seed")
             }
             try checkpoint.restore(into: trainer)
             metadata.provenance.created = checkpoint.metadata.provenance.created
@@ -129,13 +129,4 @@ public enum DigitTraining {
 
 extension DigitSource {
     var isMNIST: Bool { if case .mnist = self { true } else { false } }
-}
-
-extension JSONEncoder {
-    /// Keys sorted, so equal values always encode to equal text.
-    public static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
 }

@@ -4,7 +4,7 @@ import CZlib
 /// small hostile file cannot expand into all of memory.
 func gunzip(_ data: [UInt8], limit: Int, name: String) throws(DigitsError) -> [UInt8] {
     var stream = z_stream()
-    guard czlib_inflate_init_gzip_or_zlib(&stream) == Z_OK else { throw DigitsError("\(name): zlib initialisation failed") }
+    guard czlib_inflate_init_gzip_or_zlib(&stream) == Z_OK else { throw .invalidData(file: name, reason: "zlib initialisation failed") }
     defer { inflateEnd(&stream) }
     var output: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -30,6 +30,6 @@ func gunzip(_ data: [UInt8], limit: Int, name: String) throws(DigitsError) -> [U
         }
         return nil
     }
-    if let result { throw DigitsError("\(name): \(result)") }
+    if let result { throw .invalidData(file: name, reason: result) }
     return output
 }

@@ -40,7 +40,7 @@ public enum IDXFile {
         -> (dimensions: [Int], body: [UInt8]) {
         let headerSize = 4 + 4 * rank
         guard bytes.count >= headerSize else {
-            throw DigitsError("\(name): \(bytes.count) bytes, too short for an IDX header")
+            throw .invalidData(file: name, reason: "\(bytes.count) bytes, too short for an IDX header")
         }
         func word(_ offset: Int) -> UInt32 {
             bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
@@ -48,19 +48,19 @@ public enum IDXFile {
         let found = word(0)
         guard found == magic else {
             let kind = magic == imagesMagic ? "images" : "labels"
-            throw DigitsError("\(name): magic number \(found), expected \(magic) for IDX \(kind) (wrong file?)")
+            throw .invalidData(file: name, reason: "magic number \(found), expected \(magic) for IDX \(kind) (wrong file?)")
         }
         var dimensions: [Int] = []
         var total = 1
         for index in 0..<rank {
             let size = Int(word(4 + 4 * index))
-            guard size > 0 else { throw DigitsError("\(name): dimension \(index) is 0") }
+            guard size > 0 else { throw .invalidData(file: name, reason: "dimension \(index) is 0") }
             dimensions.append(size)
             total = total.multipliedReportingOverflow(by: size).overflow ? Int.max : total * size
         }
         guard bytes.count - headerSize == total else {
-            throw DigitsError("\(name): header declares \(dimensions.map(String.init).joined(separator: "×")) = \(total) bytes "
-                + "of data but the file holds \(bytes.count - headerSize)")
+            throw .invalidData(file: name, reason: "header declares \(dimensions.map(String.init).joined(separator: "×")) = "
+                + "\(total) bytes of data but the file holds \(bytes.count - headerSize)")
         }
         return (dimensions, Array(bytes[headerSize...]))
     }
@@ -69,7 +69,7 @@ public enum IDXFile {
                              hasher: inout SHA256) throws(DigitsError) -> (dimensions: [Int], body: [UInt8]) {
         let name = (path as NSString).lastPathComponent
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DigitsError("\(path): cannot be read")
+            throw .unreadable(path: path, reason: "cannot be read")
         }
         hasher.update(data)
         var bytes = [UInt8](data)

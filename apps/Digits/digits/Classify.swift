@@ -57,16 +57,16 @@ extension Digits {
                 case let .success(result):
                     let ranking = result.ranking.prefix(top)
                     if json {
-                        print(Console.json(["file": result.file, "label": result.label,
+                        print(Console.json(["file": file, "label": result.label,
                                             "confidence": Double(result.confidence),
                                             "top": ranking.map { ["label": $0.label, "p": Double($0.probability)] }]))
                     } else {
                         let shown = ranking.map { "\($0.label) (\(String(format: "%.3f", $0.probability)))" }
-                        print("\(result.file): \(shown.joined(separator: ", "))")
+                        print("\(file): \(shown.joined(separator: ", "))")
                     }
                 case let .failure(error):
                     failures += 1
-                    report(file: file, error: error.message)
+                    report(file: file, error: error.reason)
                 }
             }
             if failures > 0 { throw ExitCode.failure }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineSupport
 import DigitsKit
 import Foundation
+import ModelFile
 
 extension Digits {
     struct Evaluate: ParsableCommand {
@@ -26,7 +27,7 @@ extension Digits {
             switch data.source {
             case let .mnist(directory):
                 guard classifier.metadata.labels == (0...9).map(String.init) else {
-                    throw DigitsError("the model's labels are not the digits 0-9; evaluate it with --images")
+                    throw DigitsError.unsupported(reason: "the model's labels are not the digits 0-9; evaluate it with --images")
                 }
                 labelled = try MNISTDirectory(directory).test(classifier.preprocessing)
             case let .images(directory):
@@ -35,7 +36,7 @@ extension Digits {
             }
             let report = classifier.evaluate(labelled, threads: threads.threads)
             if json {
-                print(String(decoding: try JSONEncoder.sorted.encode(report), as: UTF8.self))
+                print(try MetadataJSON.encode(report))
             } else {
                 print(report.formatted(labels: classifier.metadata.labels))
             }

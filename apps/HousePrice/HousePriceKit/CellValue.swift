@@ -1,4 +1,4 @@
-import TabularData
+import StrictCSV
 
 /// How the text of a CSV cell reads as data.
 public enum CellValue: Equatable {

@@ -1,6 +1,6 @@
 import Backprop
 import Foundation
-import TabularData
+import StrictCSV
 
 /// Turns CSV rows into network inputs and prices into training targets, with every statistic
 /// fitted on the training rows only and saved in the model file, so that `predict` reproduces it.
@@ -65,10 +65,11 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                            targets: [Int: Double]) throws(HousePriceError) -> (FeaturePipeline, [String]) {
         var warnings: [String] = []
         guard let targetIndex = table.column(target) else {
-            throw HousePriceError("\(name): no target column \"\(target)\" (columns: \(table.header.joined(separator: ", ")))")
+            throw .missingColumn(file: name, column: target,
+                                 reason: "no target column \"\(target)\" (columns: \(table.header.joined(separator: ", ")))")
         }
         for column in drop where table.column(column) == nil {
-            throw HousePriceError("\(name): no column \"\(column)\" to drop")
+            throw .missingColumn(file: name, column: column, reason: "no column \"\(column)\" to drop")
         }
         var columns: [Column] = []
         for (index, columnName) in table.header.enumerated() where index != targetIndex && !drop.contains(columnName) {
@@ -92,11 +93,12 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                 for row in 0..<table.rows.count {
                     switch CellValue(table.rows[row][index]) {
                     case let .text(text):
-                        throw HousePriceError("\(name):\(table.lines[row]): column \"\(columnName)\": \"\(text)\" is not a number "
-                            + "(\(numbers.count) of the column's \(present) training values are)")
+                        throw .badValue(file: name, line: table.lines[row], field: .column(columnName), value: text,
+                                        reason: "\"\(text)\" is not a number (\(numbers.count) of the column's \(present) training values are)")
                     case .overflow:
-                        throw HousePriceError("\(name):\(table.lines[row]): column \"\(columnName)\": "
-                            + "\"\(table.rows[row][index].trimmingSpaces)\" overflows a 64-bit float")
+                        let value = table.rows[row][index].trimmingSpaces
+                        throw .badValue(file: name, line: table.lines[row], field: .column(columnName), value: value,
+                                        reason: "\"\(value)\" overflows a 64-bit float")
                     default: break
                     }
                 }
@@ -119,7 +121,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                 columns.append(Column(name: columnName, kind: .categorical, categories: kept.sorted()))
             }
         }
-        guard !columns.isEmpty else { throw HousePriceError("\(name): no feature columns left besides the target") }
+        guard !columns.isEmpty else { throw .notEnoughData(file: name, reason: "no feature columns left besides the target") }
         let transformed = trainingRows.map { transformTarget(targets[$0]!, log: logTarget) }
         let (mean, deviation) = meanAndDeviation(transformed)
         return (FeaturePipeline(target: target, logTarget: logTarget, targetMean: mean, targetDeviation: deviation,
@@ -163,7 +165,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         var indices: [Int] = []
         for column in columns {
             guard let index = table.column(column.name) else {
-                throw HousePriceError("\(name): the model needs column \"\(column.name)\", which this file lacks")
+                throw .missingColumn(file: name, column: column.name, reason: "the model needs column \"\(column.name)\", which this file lacks")
             }
             indices.append(index)
         }
@@ -183,7 +185,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                         x = column.median!
                         missing = 1
                     case .text, .overflow:
-                        throw HousePriceError("\(name):\(table.lines[row]): column \"\(column.name)\": \"\(raw.trimmingSpaces)\" is not a number")
+                        throw .badValue(file: name, line: table.lines[row], field: .column(column.name), value: raw.trimmingSpaces,
+                                        reason: "\"\(raw.trimmingSpaces)\" is not a number")
                     }
                     scalars.append(Float((x - column.mean!) / column.deviation!))
                     if column.missingIndicator == true { scalars.append(missing) }
@@ -228,7 +231,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     public static func readTargets(_ table: CSVTable, name: String, target: String,
                                    logTarget: Bool) throws(HousePriceError) -> (values: [Int: Double], missingLines: [Int]) {
         guard let index = table.column(target) else {
-            throw HousePriceError("\(name): no target column \"\(target)\" (columns: \(table.header.joined(separator: ", ")))")
+            throw .missingColumn(file: name, column: target,
+                                 reason: "no target column \"\(target)\" (columns: \(table.header.joined(separator: ", ")))")
         }
         var values: [Int: Double] = [:]
         var missingLines: [Int] = []
@@ -236,15 +240,16 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             switch CellValue(fields[index]) {
             case let .number(value):
                 if logTarget && value <= 0 {
-                    throw HousePriceError("\(name):\(table.lines[row]): target \"\(target)\" is \(fields[index].trimmingSpaces); "
-                        + "--log-target needs values above 0")
+                    throw .badValue(file: name, line: table.lines[row], field: .target(target), value: fields[index].trimmingSpaces,
+                                    reason: "\(fields[index].trimmingSpaces) is not above 0, which --log-target needs")
                 }
                 values[row] = value
             case .missing: missingLines.append(table.lines[row])
             case .overflow:
-                throw HousePriceError("\(name):\(table.lines[row]): target \"\(target)\": \"\(fields[index].trimmingSpaces)\" overflows a 64-bit float")
+                throw .badValue(file: name, line: table.lines[row], field: .target(target), value: fields[index].trimmingSpaces,
+                                reason: "\"\(fields[index].trimmingSpaces)\" overflows a 64-bit float")
             case let .text(text):
-                throw HousePriceError("\(name):\(table.lines[row]): target \"\(target)\": \"\(text)\" is not a number")
+                throw .badValue(file: name, line: table.lines[row], field: .target(target), value: text, reason: "\"\(text)\" is not a number")
             }
         }
         return (values, missingLines)

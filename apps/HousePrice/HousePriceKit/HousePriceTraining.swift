@@ -2,7 +2,7 @@ import Backprop
 import Foundation
 import ModelFile
 import MatrixKernels
-import TabularData
+import StrictCSV
 
 /// Options of `house-price train` that decide the trained weights (threads do not).
 public struct HousePriceOptions: Codable, Equatable, Sendable {
@@ -38,14 +38,14 @@ public func readCSV(_ path: String) throws(HousePriceError) -> CSVTable {
 
 /// The table and the SHA-256 of the file's bytes, read once.
 func readCSVFile(_ path: String) throws(HousePriceError) -> (table: CSVTable, sha256: String) {
-    guard let data = FileManager.default.contents(atPath: path) else { throw HousePriceError("\(path): cannot be read") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path, reason: "cannot be read") }
     let table: CSVTable
     do {
         table = try CSVTable.parse([UInt8](data), name: path)
     } catch {
-        throw HousePriceError(error.description)
+        throw .malformedCSV(error)
     }
-    guard !table.rows.isEmpty else { throw HousePriceError("\(path): has a header but no data rows") }
+    guard !table.rows.isEmpty else { throw .notEnoughData(file: path, reason: "has a header but no data rows") }
     return (table, Checksum.sha256(data))
 }
 
@@ -102,7 +102,7 @@ public enum HousePriceTraining {
                 + (missingLines.count > 5 ? ", ..." : "") + ")")
         }
         guard targets.count >= minimumRows else {
-            throw HousePriceError("\(path): \(targets.count) row(s) with a target value; training needs at least \(minimumRows)")
+            throw HousePriceError.notEnoughData(file: path, reason: "\(targets.count) row(s) with a target value; training needs at least \(minimumRows)")
         }
         var random = RandomGenerator(seed: options.seed)
         var rows = targets.keys.sorted()
@@ -142,25 +142,25 @@ public enum HousePriceTraining {
 
         var metadata = ModelMetadata(
             task: "house-price", inputShape: [pipeline.featureCount], layers: trainers[0].network.layers,
-            preprocessing: String(decoding: try JSONEncoder.sorted.encode(pipeline), as: UTF8.self),
+            preprocessing: try MetadataJSON.encode(pipeline),
             provenance: Provenance(seed: options.seed, epochs: options.epochs,
                                    dataSHA256: dataSHA256, command: command))
-        let settings = String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self)
+        let settings = try MetadataJSON.encode(options)
         let checkpoints = (0..<memberCount).map { checkpointPath(for: output, member: $0, of: memberCount) }
         if resume {
             // A network interrupted before finishing its first epoch has no checkpoint: it starts
             // over, which reproduces the original run because its start comes from the seed.
             guard checkpoints.contains(where: { FileManager.default.fileExists(atPath: $0) }) else {
-                throw HousePriceError("\(checkpoints[0]): no checkpoint to resume from")
+                throw HousePriceError.unreadable(path: checkpoints[0], reason: "no checkpoint to resume from")
             }
             for (trainer, checkpointPath) in zip(trainers, checkpoints)
             where FileManager.default.fileExists(atPath: checkpointPath) {
                 let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
                 guard checkpoint.settings == settings else {
-                    throw HousePriceError("\(checkpointPath) was made with other options (\(checkpoint.settings)); resume with the same ones")
+                    throw HousePriceError.checkpointMismatch(file: checkpointPath, reason: "made with other options (\(checkpoint.settings)); resume with the same ones")
                 }
                 guard checkpoint.metadata.preprocessing == metadata.preprocessing else {
-                    throw HousePriceError("\(checkpointPath) was made from different data; resume with the same CSV file")
+                    throw HousePriceError.checkpointMismatch(file: checkpointPath, reason: "made from different data; resume with the same CSV file")
                 }
                 try checkpoint.restore(into: trainer)
                 metadata.provenance.created = checkpoint.metadata.provenance.created
@@ -211,14 +211,5 @@ public enum HousePriceTraining {
         }
         return HousePriceTrainingOutcome(metadata: metadata, pipeline: pipeline, validationMetrics: metrics,
                                          summaries: summaries, warnings: warnings, seconds: seconds)
-    }
-}
-
-extension JSONEncoder {
-    /// Keys sorted, so equal values always encode to equal text.
-    public static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 import HousePriceKit
 import Synchronization
 import ModelFile
-import TabularData
+import StrictCSV
 
 @main
 struct HousePrice: ParsableCommand {
@@ -214,7 +214,7 @@ extension HousePrice {
             let (metrics, warnings) = try predictor.evaluate(try readCSV(csv), name: csv, threads: threads.threads)
             for warning in warnings { Console.error("warning: \(warning)") }
             if json {
-                print(String(decoding: try JSONEncoder.sorted.encode(metrics), as: UTF8.self))
+                print(try MetadataJSON.encode(metrics))
             } else {
                 print(metrics.formatted)
             }
