@@ -64,7 +64,7 @@ public struct Provenance: Codable, Equatable, Sendable {
 
 /// The version of this package, recorded in every file it writes.
 public enum BackpropVersion {
-    public static let current = "0.1.0"
+    public static let current = "0.2.0"
 }
 
 /// The architecture as stored in the `architecture` metadata entry.
