@@ -30,8 +30,25 @@ extract "// Sources/EmbedExample/main.swift" > "$work/consumer/Sources/EmbedExam
 grep -q "from: \"$version\"" "$work/consumer/Package.swift" || {
     echo "consumer-check: the article depends on another version than $version" >&2; exit 1; }
 
+# The code blocks of the overview and of "Building and training", each page as one more program,
+# so that the engine's own examples compile and run too.
+for page in Backprop BuildingAndTraining; do
+    mkdir -p "$work/consumer/Sources/Example$page"
+    awk '/^```swift$/ { inside = 1; next } /^```$/ { inside = 0; next } inside' \
+        "$repo/Sources/Backprop/Backprop.docc/$page.md" | grep -v '^import Backprop$' | sed '1i import Backprop' \
+        > "$work/consumer/Sources/Example$page/main.swift"
+    cat >> "$work/consumer/Package.swift" <<SWIFT
+package.targets.append(.executableTarget(name: "Example$page", dependencies: [.product(name: "Backprop", package: "backprop")]))
+SWIFT
+done
+
 cd "$work/consumer"
-swift build -c release --product EmbedExample 2>&1 | tail -1
+swift build -c release 2>&1 | grep -E "error|Compiling|Build" | tail -20
+examples="$(.build/release/ExampleBackprop; .build/release/ExampleBuildingAndTraining)"
+echo "$examples"
+echo "$examples" | grep -qF '["Convolution 1→32 3×3 padding 1 + ReLU + max-pool 2×2", "Flatten", "Dense 6272→10"]' \
+    || { echo "consumer-check: the overview's plan is not what it prints" >&2; exit 1; }
+echo "$examples" | grep -qF 'accuracy: Optional(1.0)' || { echo "consumer-check: XOR was not learned" >&2; exit 1; }
 output="$(.build/release/EmbedExample "$repo/data/models/digits.safetensors" \
     "$repo/data/models/house-price.safetensors" "$repo/data/samples/0-7-gray8.png")"
 echo "$output"
