@@ -81,7 +81,7 @@ let package = Package(
                           dependencies: ["Backprop", "MatrixKernels", "DigitsKit",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Benchmarks/bench"),
-        .testTarget(name: "BackpropTests", dependencies: ["Backprop"]),
+        .testTarget(name: "BackpropTests", dependencies: ["Backprop", "TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelFileTests", dependencies: ["ModelFile", "Backprop", "TestSupport", "save-loop"]),
         .executableTarget(name: "make-digit-images",

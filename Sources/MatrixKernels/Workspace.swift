@@ -1,4 +1,10 @@
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A grow-only, 64-byte aligned scratch buffer of floats, owned by one task at a time.
 ///
@@ -29,17 +35,36 @@ public final class Workspace: @unchecked Sendable {
 
 /// A process-wide pool of workspaces. A task checks one out for its duration, so concurrent
 /// tasks never share scratch memory and the pool grows only to the peak number of tasks in flight.
-public final class WorkspacePool: Sendable {
+///
+/// Guarded by a pthread mutex rather than `Synchronization.Mutex`: the thread sanitizer models
+/// pthread locks, while Mutex's futex path looks to it like unsynchronised access.
+public final class WorkspacePool: @unchecked Sendable {
     public static let shared = WorkspacePool()
 
-    private let idle = Mutex<[Workspace]>([])
+    private var idle: [Workspace] = []
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
 
-    public init() {}
+    public init() {
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(lock, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
 
     /// Runs `body` with a workspace that no other task uses meanwhile.
     public func withWorkspace<R>(_ body: (Workspace) throws -> R) rethrows -> R {
-        let workspace = idle.withLock { $0.popLast() } ?? Workspace()
-        defer { idle.withLock { $0.append(workspace) } }
+        pthread_mutex_lock(lock)
+        let workspace = idle.popLast() ?? Workspace()
+        pthread_mutex_unlock(lock)
+        defer {
+            pthread_mutex_lock(lock)
+            idle.append(workspace)
+            pthread_mutex_unlock(lock)
+        }
         return try body(workspace)
     }
 }
