@@ -53,7 +53,7 @@ public struct ConvolutionStep: Step {
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
         guard pool != nil else { return convolve(input, parameters, argmax: nil, context) }
         // Pooling needs somewhere to put its argmax even when nothing will read it.
-        var argmax = [Int32](repeating: 0, count: input.shape[0] * outputShape.reduce(1, *))
+        var argmax = [Int32].uninitialized(count: input.shape[0] * outputShape.reduce(1, *))
         return argmax.withUnsafeMutableBufferPointer { convolve(input, parameters, argmax: $0.baseAddress, context) }
     }
 

@@ -18,7 +18,7 @@ public struct MaxPoolStep: Step {
     public var description: String { "Max-pool \(kernelSize)×\(kernelSize)" + (stride != kernelSize ? " stride \(stride)" : "") }
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
-        var argmax = [Int32](repeating: 0, count: input.shape[0] * outputShape.reduce(1, *))
+        var argmax = [Int32].uninitialized(count: input.shape[0] * outputShape.reduce(1, *))
         return argmax.withUnsafeMutableBufferPointer { pool(input, argmax: $0.baseAddress!, context) }
     }
 

@@ -88,6 +88,12 @@ public struct Tape: Sendable {
 }
 
 extension Array where Element == Int32 {
+    /// An array of `count` elements the caller overwrites before reading (skips zero-filling
+    /// scratch that a kernel writes in full, e.g. an inference pass's pooling argmax).
+    static func uninitialized(count: Int) -> [Int32] {
+        [Int32](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
     /// Makes the array exactly `count` elements long, keeping its storage when it already is.
     mutating func resize(to count: Int) {
         if self.count != count { self = [Int32](repeating: 0, count: count) }
