@@ -1,0 +1,134 @@
+/// Telling ink from paper in an ink map (values in [0, 1], ink bright): a threshold chosen from
+/// the image itself, the connected pieces of ink, which of them form the digit, and how wide its
+/// strokes are.
+enum InkSegmentation {
+    /// One 8-connected piece of ink.
+    struct Component: Equatable {
+        var area = 0
+        var minX = Int.max, minY = Int.max, maxX = Int.min, maxY = Int.min
+
+        var width: Int { maxX - minX + 1 }
+        var height: Int { maxY - minY + 1 }
+
+        mutating func add(x: Int, y: Int) {
+            area += 1
+            minX = min(minX, x); maxX = max(maxX, x)
+            minY = min(minY, y); maxY = max(maxY, y)
+        }
+
+        /// Whether the box, grown by `margin` pixels on every side, meets `other`'s box.
+        func overlaps(_ other: Component, margin: Int) -> Bool {
+            minX - margin <= other.maxX && other.minX <= maxX + margin
+                && minY - margin <= other.maxY && other.minY <= maxY + margin
+        }
+
+        func touchesBorder(width: Int, height: Int) -> Bool {
+            minX == 0 || minY == 0 || maxX == width - 1 || maxY == height - 1
+        }
+    }
+
+    /// Otsu's threshold: the level that best separates `values` (in [0, 1]) into two classes,
+    /// maximising the between-class variance of a 256-bin histogram. Returns the upper edge of the
+    /// lower class, so `value > threshold` is the upper class.
+    static func otsuThreshold(_ values: [Float]) -> Float {
+        let bins = 256
+        var histogram = [Double](repeating: 0, count: bins)
+        for value in values { histogram[min(bins - 1, max(0, Int(value * Float(bins))))] += 1 }
+        let total = Double(values.count)
+        let weightedTotal = histogram.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
+        var (best, bestVariance) = (0, -1.0)
+        var (lowCount, lowWeighted) = (0.0, 0.0)
+        for bin in 0..<(bins - 1) {
+            lowCount += histogram[bin]
+            lowWeighted += Double(bin) * histogram[bin]
+            let highCount = total - lowCount
+            guard lowCount > 0, highCount > 0 else { continue }
+            let difference = lowWeighted / lowCount - (weightedTotal - lowWeighted) / highCount
+            let variance = lowCount * highCount * difference * difference
+            if variance > bestVariance { (best, bestVariance) = (bin, variance) }
+        }
+        return Float(best + 1) / Float(bins)
+    }
+
+    /// Labels the 8-connected components of `mask` (`width × height`). Returns, per pixel, the
+    /// component index or -1 for background, and the components.
+    static func components(_ mask: [Bool], width: Int, height: Int) -> (labels: [Int32], components: [Component]) {
+        var labels = [Int32](repeating: -1, count: mask.count)
+        var components: [Component] = []
+        var stack: [Int] = []
+        for start in mask.indices where mask[start] && labels[start] < 0 {
+            let label = Int32(components.count)
+            var component = Component()
+            labels[start] = label
+            stack.append(start)
+            while let index = stack.popLast() {
+                let (x, y) = (index % width, index / width)
+                component.add(x: x, y: y)
+                for dy in -1...1 {
+                    let ny = y + dy
+                    guard ny >= 0, ny < height else { continue }
+                    for dx in -1...1 {
+                        let nx = x + dx
+                        guard nx >= 0, nx < width else { continue }
+                        let neighbour = ny * width + nx
+                        if mask[neighbour] && labels[neighbour] < 0 {
+                            labels[neighbour] = label
+                            stack.append(neighbour)
+                        }
+                    }
+                }
+            }
+            components.append(component)
+        }
+        return (labels, components)
+    }
+
+    /// Which components make up the digit: the largest one that is not a ruled line or a page edge,
+    /// every component at least a quarter of its size, and smaller pieces (down to 2 %) near it,
+    /// such as a 5's detached bar or a stroke broken by the threshold. Specks, paper grain and
+    /// lines far from the digit are left out.
+    ///
+    /// - Parameter dropLines: whether thin components that touch the border and run along most of
+    ///   it are page edges or ruled lines (photos and scans of paper), rather than a stroke.
+    static func digitComponents(_ components: [Component], width: Int, height: Int,
+                                dropLines: Bool) -> [Int] {
+        let longSide = max(width, height)
+        func isLine(_ c: Component) -> Bool {
+            guard dropLines, c.touchesBorder(width: width, height: height) else { return false }
+            let long = max(c.width, c.height)
+            let spans = c.width >= width * 6 / 10 || c.height >= height * 6 / 10
+            return spans && Double(c.area) / Double(long) < 0.03 * Double(longSide)
+        }
+        let order = components.indices.filter { !isLine(components[$0]) }.sorted { components[$0].area > components[$1].area }
+        guard let main = order.first else { return [] }
+        var kept = [main]
+        var region = components[main]
+        let margin = max(2, max(region.width, region.height) / 4)
+        for index in order.dropFirst() {
+            let c = components[index]
+            if c.area * 4 >= components[main].area
+                || (c.area * 50 >= components[main].area && c.overlaps(region, margin: margin)) {
+                kept.append(index)
+                region.minX = min(region.minX, c.minX); region.maxX = max(region.maxX, c.maxX)
+                region.minY = min(region.minY, c.minY); region.maxY = max(region.maxY, c.maxY)
+            }
+        }
+        return kept
+    }
+
+    /// The mean stroke width of `mask`, in pixels: twice the ink area over the length of its
+    /// outline (a stroke of width w and length L has area w·L and an outline of about 2·L).
+    static func strokeWidth(_ mask: [Bool], width: Int, height: Int) -> Float {
+        var (area, edges) = (0, 0)
+        for y in 0..<height {
+            for x in 0..<width where mask[y * width + x] {
+                area += 1
+                if x == 0 || !mask[y * width + x - 1] { edges += 1 }
+                if x == width - 1 || !mask[y * width + x + 1] { edges += 1 }
+                if y == 0 || !mask[(y - 1) * width + x] { edges += 1 }
+                if y == height - 1 || !mask[(y + 1) * width + x] { edges += 1 }
+            }
+        }
+        return edges > 0 ? 2 * Float(area) / Float(edges) : 0
+    }
+}
