@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "DigitsKit", dependencies: ["Backprop", "ModelFile", "PNGCodec", "CZlib", "MatrixKernels"],
                 path: "apps/Digits/DigitsKit"),
         .executableTarget(name: "digits",
-                          dependencies: ["DigitsKit", "ModelFile", "Backprop", "CommandLineSupport",
+                          dependencies: ["DigitsKit", "ModelFile", "Backprop", "PNGCodec", "CommandLineSupport",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "apps/Digits/digits"),
         .executableTarget(name: "bench",

@@ -13,12 +13,22 @@ public struct DigitClassifier: Sendable {
     public let metadata: ModelMetadata
     public let preprocessing: DigitPreprocessing
 
+    /// Below this top probability an answer is marked uncertain rather than stated as a fact.
+    public static let confidenceThreshold: Float = 0.6
+
     /// One image's outcome.
     public struct Classification: Sendable {
         /// Label probabilities, most likely first (all classes).
         public let ranking: [(label: String, probability: Float)]
+        /// The 28×28 image the network saw, in [0, 1], ink = 1.
+        public let input: [Float]
+        /// Why the answer should not be taken as a fact: a top probability below
+        /// `confidenceThreshold`, several large separate pieces of ink (more than one digit?), ink
+        /// touching every edge of the picture. Empty for a confident reading of a single digit.
+        public let doubts: [String]
         public var label: String { ranking[0].label }
         public var confidence: Float { ranking[0].probability }
+        public var uncertain: Bool { !doubts.isEmpty }
     }
 
     /// Loads the model file at `path`.
@@ -47,10 +57,14 @@ public struct DigitClassifier: Sendable {
     }
 
     /// The 28×28 image the network sees for `image`, in [0, 1] (MNIST-style normalisation, or
-    /// only resizing with `raw`).
-    public func networkInput(for image: GrayImage, raw: Bool = false) throws(DigitsError) -> [Float] {
+    /// only resizing with `raw`), with what normalisation noticed.
+    public func networkInput(for image: GrayImage, raw: Bool = false) throws(DigitsError) -> DigitNormalizer.NormalizedDigit {
         let normalizer = DigitNormalizer()
-        return raw ? normalizer.resizeOnly(image) : try normalizer.normalize(image)
+        guard !raw else {
+            return DigitNormalizer.NormalizedDigit(pixels: normalizer.resizeOnly(image), largeComponents: 1,
+                                                   touchesEveryEdge: false)
+        }
+        return try normalizer.analyze(image)
     }
 
     /// Classifies one decoded image.
@@ -84,7 +98,7 @@ public struct DigitClassifier: Sendable {
                          threads: Int = ExecutionContext.availableProcessors)
         -> [(file: String, outcome: Result<Classification, DigitsError>)] {
         let inputs = files.map { file in
-            Result { () throws(DigitsError) -> [Float] in
+            Result { () throws(DigitsError) -> DigitNormalizer.NormalizedDigit in
                 let image: GrayImage
                 do throws(PNGError) {
                     image = try PNGDecoder.decode(contentsOf: file).compositedOverContrastingBackground()
@@ -98,20 +112,28 @@ public struct DigitClassifier: Sendable {
     }
 
     /// Runs the network on every successfully prepared 28×28 input, 256 at a time.
-    private func classify(_ inputs: [Result<[Float], DigitsError>], threads: Int) -> [Result<Classification, DigitsError>] {
-        var outcomes = inputs.map { $0.map { _ in Classification(ranking: []) } }
-        let ready = inputs.indices.compactMap { index -> (Int, [Float])? in
-            guard case let .success(pixels) = inputs[index] else { return nil }
-            return (index, pixels)
+    private func classify(_ inputs: [Result<DigitNormalizer.NormalizedDigit, DigitsError>],
+                          threads: Int) -> [Result<Classification, DigitsError>] {
+        var outcomes = inputs.map { $0.map { _ in Classification(ranking: [], input: [], doubts: []) } }
+        let ready = inputs.indices.compactMap { index -> (Int, DigitNormalizer.NormalizedDigit)? in
+            guard case let .success(digit) = inputs[index] else { return nil }
+            return (index, digit)
         }
         let chunk = 256
         let classes = metadata.labels.count
         for start in stride(from: 0, to: ready.count, by: chunk) {
             let batch = ready[start..<min(ready.count, start + chunk)]
-            let probabilities = softmax(network.predict(preprocessing.inputTensor(batch.map(\.1)), threads: threads))
-            for (row, (index, _)) in batch.enumerated() {
+            let probabilities = softmax(network.predict(preprocessing.inputTensor(batch.map(\.1.pixels)), threads: threads))
+            for (row, (index, digit)) in batch.enumerated() {
                 let scores = (0..<classes).map { (label: metadata.labels[$0], probability: probabilities.scalars[row * classes + $0]) }
-                outcomes[index] = .success(Classification(ranking: scores.sorted { $0.probability > $1.probability }))
+                let ranking = scores.sorted { $0.probability > $1.probability }
+                var doubts: [String] = []
+                if ranking[0].probability < Self.confidenceThreshold {
+                    doubts.append("low confidence (below \(Self.confidenceThreshold))")
+                }
+                if digit.largeComponents > 1 { doubts.append("\(digit.largeComponents) separate large marks: more than one digit?") }
+                if digit.touchesEveryEdge { doubts.append("the ink touches every edge of the picture") }
+                outcomes[index] = .success(Classification(ranking: ranking, input: digit.pixels, doubts: doubts))
             }
         }
         return outcomes

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineSupport
 import DigitsKit
 import Foundation
+import PNGCodec
 
 extension Digits {
     struct Classify: ParsableCommand {
@@ -9,9 +10,13 @@ extension Digits {
             abstract: "Classify PNG images of digits (files, or folders searched for *.png).",
             discussion: """
             Prints "path: label (confidence)" per image. Any PNG works: gray, RGB, palette, \
-            alpha, 1-16 bits, interlaced, any size; it is normalised like MNIST (polarity, crop, \
-            20×20 fit, centre of mass) unless --raw. An unreadable file gets an error line and \
-            the others are still classified; the exit status is 1 if any file failed.
+            alpha, 1-16 bits, interlaced, any size: canvas drawings, phone photos of paper, scans. \
+            It is normalised like MNIST unless --raw: polarity, uneven light flattened, specks and \
+            ruled lines dropped, thin strokes thickened, 20×20 fit, centre of mass. An answer \
+            whose top probability is below 0.6, or whose picture shows several large separate \
+            marks or ink touching every edge, is marked uncertain ("uncertain": true in JSON). An \
+            unreadable file gets an error line and the others are still classified; the exit \
+            status is 1 if any file failed.
             """)
 
         @Argument(help: ArgumentHelp("PNG files or folders.", valueName: "image-or-dir"))
@@ -27,6 +32,12 @@ extension Digits {
 
         @Flag(help: "One JSON object per image and line.")
         var json = false
+
+        @Flag(help: "Under each result, draw the 28×28 image the network saw.")
+        var show = false
+
+        @Option(help: ArgumentHelp("Write the 28×28 images the network saw as PNGs into this folder.", valueName: "dir"))
+        var saveNormalized: String?
 
         @OptionGroup var threads: ThreadOptions
 
@@ -52,17 +63,32 @@ extension Digits {
                     files.append(input)
                 }
             }
-            for (file, outcome) in classifier.classify(files: files, raw: raw, threads: threads.threads) {
+            if let saveNormalized {
+                try FileManager.default.createDirectory(atPath: saveNormalized, withIntermediateDirectories: true)
+            }
+            for (index, (file, outcome)) in classifier.classify(files: files, raw: raw, threads: threads.threads).enumerated() {
                 switch outcome {
                 case let .success(result):
                     let ranking = result.ranking.prefix(top)
                     if json {
-                        print(Console.json(["file": file, "label": result.label,
-                                            "confidence": Double(result.confidence),
-                                            "top": ranking.map { ["label": $0.label, "p": Double($0.probability)] }]))
+                        var record: [String: Any] = ["file": file, "label": result.label,
+                                                     "confidence": Double(result.confidence), "uncertain": result.uncertain,
+                                                     "top": ranking.map { ["label": $0.label, "p": Double($0.probability)] }]
+                        if result.uncertain { record["doubts"] = result.doubts }
+                        print(Console.json(record))
                     } else {
                         let shown = ranking.map { "\($0.label) (\(String(format: "%.3f", $0.probability)))" }
-                        print("\(file): \(shown.joined(separator: ", "))")
+                        let doubt = result.uncertain ? "  uncertain: " + result.doubts.joined(separator: "; ") : ""
+                        print("\(file): \(result.uncertain ? "maybe " : "")\(shown.joined(separator: ", "))\(doubt)")
+                    }
+                    if show { print(Self.shading(result.input)) }
+                    if let saveNormalized {
+                        let name = String(format: "%05d-", index) + URL(fileURLWithPath: file).lastPathComponent
+                        let bytes = PNGEncoder(width: 28, height: 28, colorType: .gray, bitDepth: 8)
+                            .encode(samples: result.input.map { Int(($0 * 255).rounded()) })
+                        guard FileManager.default.createFile(atPath: saveNormalized + "/" + name, contents: Data(bytes)) else {
+                            throw ValidationError("cannot write \(saveNormalized)/\(name)")
+                        }
                     }
                 case let .failure(error):
                     failures += 1
@@ -70,6 +96,17 @@ extension Digits {
                 }
             }
             if failures > 0 { throw ExitCode.failure }
+        }
+
+        /// The 28×28 image in Unicode shades, two characters per pixel so that it looks square.
+        static func shading(_ pixels: [Float]) -> String {
+            let shades = [" ", "░", "▒", "▓", "█"]
+            return (0..<28).map { y in
+                (0..<28).map { x in
+                    let level = shades[min(4, Int((pixels[y * 28 + x] * 4).rounded()))]
+                    return level + level
+                }.joined()
+            }.joined(separator: "\n")
         }
 
         private func report(file: String, error: String) {

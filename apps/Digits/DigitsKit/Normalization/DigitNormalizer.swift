@@ -8,8 +8,8 @@ import PNGCodec
 ///
 /// Steps:
 /// 1. large images are first reduced so their long side is at most `workingSize` (speed);
-/// 2. polarity: ink is the minority of the pixels and usually differs from the border, so dark
-///    ink on light paper is inverted;
+/// 2. polarity: ink is usually the minority of the pixels, differs from the border, and forms
+///    thinner marks than the paper; dark ink on light paper is inverted;
 /// 3. on images larger than a small drawing, uneven light is flattened (a smooth background
 ///    estimate is subtracted) and faint grain below half the ink threshold is dropped;
 /// 4. contrast: the background becomes 0 and the ink's typical level 1;
@@ -201,16 +201,20 @@ public struct DigitNormalizer: Sendable {
         return ink
     }
 
-    /// Whether the ink is darker than the paper. Ink is the minority of the pixels (one side of
-    /// the Otsu threshold), and the border is usually paper; when the two disagree, the minority
-    /// decides unless it is close to half of the image.
+    /// Whether the ink is darker than the paper. Ink is usually the minority of the pixels (one
+    /// side of the Otsu threshold), and the border usually paper; when the two disagree (a digit
+    /// that fills a tight crop, a dark page edge), the side whose marks are thinner is the ink:
+    /// strokes are narrow, paper is not.
     func inkIsDark(_ image: GrayImage) -> Bool {
         let borderSaysDark = borderLevel(image) > 0.5
         let threshold = InkSegmentation.otsuThreshold(image.pixels)
-        let bright = Float(image.pixels.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }) / Float(image.pixels.count)
+        let brightMask = image.pixels.map { $0 > threshold }
+        let bright = Float(brightMask.reduce(0) { $0 + ($1 ? 1 : 0) }) / Float(image.pixels.count)
         let minoritySaysDark = bright > 0.5
         guard borderSaysDark != minoritySaysDark else { return borderSaysDark }
-        return min(bright, 1 - bright) < 0.35 ? minoritySaysDark : borderSaysDark
+        let brightWidth = InkSegmentation.strokeWidth(brightMask, width: image.width, height: image.height)
+        let darkWidth = InkSegmentation.strokeWidth(brightMask.map { !$0 }, width: image.width, height: image.height)
+        return darkWidth < brightWidth
     }
 
     /// The median of the outer ring (a twentieth of the short side, at least one pixel).
