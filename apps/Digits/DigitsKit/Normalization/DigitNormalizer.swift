@@ -116,13 +116,19 @@ public struct DigitNormalizer: Sendable {
                                      max(1, Int((Float(boxHeight) * scale).rounded())))
 
         // Strokes far thinner than MNIST's are thickened at 4× the box's resolution, then reduced.
+        // The reduction to that resolution keeps each cell's strongest ink, so a stroke thinner than
+        // a cell arrives at full strength, one cell wide, rather than as a faint smear.
         let keptMask = mask.indices.map { mask[$0] && isKept[Int(labels[$0])] }
         let stroke = InkSegmentation.strokeWidth(keptMask, width: width, height: height)
         let fitted: GrayImage
         if stroke * scale < Self.thinStroke {
-            let fine = cropped.resampled(width: outWidth * 4, height: outHeight * 4)
-            let fineStroke = stroke * scale * 4
-            let radius = Int(((Self.targetStroke * 4 - fineStroke) / 2).rounded())
+            let (fineWidth, fineHeight) = (outWidth * 4, outHeight * 4)
+            let fine = fineWidth < boxWidth ? cropped.maxResampled(width: fineWidth, height: fineHeight)
+                                            : cropped.bilinearResampled(width: fineWidth, height: fineHeight)
+            let fineStroke = max(1, stroke * scale * 4)
+            // Rounded up: the reduction to the box softens the stroke's edges, and MNIST's widths were
+            // measured on ink above 0.5.
+            let radius = Int(((Self.targetStroke * 4 - fineStroke) / 2).rounded(.up))
             fitted = fine.dilated(radius: radius).areaResampled(width: outWidth, height: outHeight)
         } else {
             fitted = scale < 1 ? cropped.areaResampled(width: outWidth, height: outHeight)
@@ -173,22 +179,19 @@ public struct DigitNormalizer: Sendable {
     }
 
     /// Ink in [0, 1], bright: inverted when the ink is dark, the background flattened (captures)
-    /// or taken from the border (small drawings), and stretched so that the background maps to 0
+    /// or taken as the level of the non-ink pixels (small drawings), and stretched so that the background maps to 0
     /// and the ink's typical level (the 90th percentile of the pixels above the Otsu threshold) to
     /// 1. Nil when there is no visible ink (contrast below 5 %).
     func inkLevels(_ image: GrayImage, flattenBackground: Bool) -> GrayImage? {
         var ink = inkIsDark(image) ? GrayImage(width: image.width, height: image.height,
                                                pixels: image.pixels.map { 1 - $0 }) : image
-        let background: Float
-        if flattenBackground {
-            ink = ink.subtractingBackground()
-            background = 0
-        } else {
-            background = borderLevel(ink)
-        }
+        if flattenBackground { ink = ink.subtractingBackground() }
         let threshold = InkSegmentation.otsuThreshold(ink.pixels)
         let inkValues = ink.pixels.filter { $0 > threshold }
         guard !inkValues.isEmpty else { return nil }
+        // The paper's level: 0 once flattened, else the median of the pixels that are not ink
+        // (not the border's, which a digit filling a tight crop covers).
+        let background = flattenBackground ? 0 : percentile(ink.pixels.filter { $0 <= threshold }, 0.5)
         let peak = max(percentile(inkValues, 0.9), (inkValues.max() ?? 0) * 0.5)
         let range = peak - background
         guard range > 0.05 else { return nil }

@@ -28,15 +28,16 @@ enum InkSegmentation {
     }
 
     /// Otsu's threshold: the level that best separates `values` (in [0, 1]) into two classes,
-    /// maximising the between-class variance of a 256-bin histogram. Returns the upper edge of the
-    /// lower class, so `value > threshold` is the upper class.
+    /// maximising the between-class variance of a 256-bin histogram. When several levels separate
+    /// the classes equally well (an empty gap between them), the middle of the gap. Values above
+    /// the threshold are the upper class; an image of one level has none (the threshold is 1).
     static func otsuThreshold(_ values: [Float]) -> Float {
         let bins = 256
         var histogram = [Double](repeating: 0, count: bins)
         for value in values { histogram[min(bins - 1, max(0, Int(value * Float(bins))))] += 1 }
         let total = Double(values.count)
         let weightedTotal = histogram.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
-        var (best, bestVariance) = (0, -1.0)
+        var (first, last, bestVariance) = (0, 0, -1.0)
         var (lowCount, lowWeighted) = (0.0, 0.0)
         for bin in 0..<(bins - 1) {
             lowCount += histogram[bin]
@@ -45,9 +46,14 @@ enum InkSegmentation {
             guard lowCount > 0, highCount > 0 else { continue }
             let difference = lowWeighted / lowCount - (weightedTotal - lowWeighted) / highCount
             let variance = lowCount * highCount * difference * difference
-            if variance > bestVariance { (best, bestVariance) = (bin, variance) }
+            if variance > bestVariance * (1 + 1e-12) {
+                (first, last, bestVariance) = (bin, bin, variance)
+            } else if variance >= bestVariance * (1 - 1e-12) {
+                last = bin
+            }
         }
-        return Float(best + 1) / Float(bins)
+        guard bestVariance >= 0 else { return 1 }
+        return Float(first + last + 2) / Float(2 * bins)
     }
 
     /// Labels the 8-connected components of `mask` (`width × height`). Returns, per pixel, the

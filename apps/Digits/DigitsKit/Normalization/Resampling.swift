@@ -40,6 +40,20 @@ extension GrayImage {
         return output
     }
 
+    /// The image shrunk to `width × height`, each output pixel the largest source value it covers:
+    /// a line thinner than an output pixel keeps its full level instead of fading.
+    func maxResampled(width: Int, height: Int) -> GrayImage {
+        var output = GrayImage(width: width, height: height)
+        for y in 0..<self.height {
+            let oy = Swift.min(height - 1, y * height / self.height)
+            for x in 0..<self.width {
+                let index = oy * width + Swift.min(width - 1, x * width / self.width)
+                output.pixels[index] = Swift.max(output.pixels[index], pixels[y * self.width + x])
+            }
+        }
+        return output
+    }
+
     /// The image enlarged to `width × height` by bilinear interpolation between pixel centres.
     func bilinearResampled(width: Int, height: Int) -> GrayImage {
         let scaleX = Float(self.width) / Float(width), scaleY = Float(self.height) / Float(height)

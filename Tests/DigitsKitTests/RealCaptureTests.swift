@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import DigitsKit
+@testable import PNGCodec
+
+/// Each step of the preprocessing for real captures, on images these tests construct: a photo's
+/// uneven light, a threshold from the image, specks and ruled lines, stroke width, thin pens in
+/// large canvases, tight crops whose border is ink.
+@Suite("Preprocessing of real captures")
+struct RealCaptureTests {
+    /// A canvas of `paper`, with `ink` painted where `isInk(x, y)`.
+    private func canvas(_ width: Int, _ height: Int, paper: (Int, Int) -> Float = { _, _ in 1 }, ink: Float = 0,
+                        _ isInk: (Int, Int) -> Bool) -> GrayImage {
+        var image = GrayImage(width: width, height: height)
+        for y in 0..<height { for x in 0..<width { image[x, y] = isInk(x, y) ? ink : paper(x, y) } }
+        return image
+    }
+
+    /// A ring (a "0") centred at (cx, cy) with radii r and stroke width w.
+    private func ring(_ x: Int, _ y: Int, cx: Double, cy: Double, r: Double, w: Double) -> Bool {
+        let d = ((Double(x) - cx) * (Double(x) - cx) + (Double(y) - cy) * (Double(y) - cy)).squareRoot()
+        return abs(d - r) <= w / 2
+    }
+
+    private func shading(_ pixels: [Float]) -> String {
+        (0..<28).map { y in (0..<28).map { x in [" ", "░", "▒", "▓", "█"][min(4, Int(pixels[y * 28 + x] * 4))] }.joined() }
+            .joined(separator: "\n")
+    }
+
+    private func inkWidth(_ pixels: [Float], width: Int, height: Int) -> Float {
+        InkSegmentation.strokeWidth(pixels.map { $0 > 0.5 }, width: width, height: height)
+    }
+
+    @Test("Otsu's threshold falls between the two modes of a bimodal image")
+    func otsu() {
+        var random = SystemRandomNumberGenerator()
+        let values = (0..<2000).map { i -> Float in
+            (i < 1500 ? 0.2 : 0.7) + Float.random(in: -0.05...0.05, using: &random)
+        }
+        let threshold = InkSegmentation.otsuThreshold(values)
+        #expect(threshold > 0.25 && threshold < 0.65, "\(threshold)")
+        // A flat image has no second class: nothing is above the threshold.
+        #expect(InkSegmentation.otsuThreshold([Float](repeating: 0.4, count: 100)) == 1)
+        // With an empty gap between the classes, the threshold is its middle.
+        let gap = InkSegmentation.otsuThreshold([Float](repeating: 0.1, count: 50) + [Float](repeating: 0.9, count: 50))
+        #expect(abs(gap - 0.5) < 0.01, "\(gap)")
+    }
+
+    @Test("A lighting gradient and grey paper are flattened away; the stroke stays")
+    func backgroundFlattening() {
+        // Bright ink (already inverted) on paper whose level rises from 0.1 to 0.6 across the image.
+        let image = canvas(300, 200, paper: { x, _ in 0.1 + 0.5 * Float(x) / 299 }, ink: 0.95) { x, y in
+            self.ring(x, y, cx: 150, cy: 100, r: 60, w: 6)
+        }
+        let flat = image.subtractingBackground()
+        var paperMax: Float = 0, inkMin: Float = 1
+        for y in 0..<200 {
+            for x in 0..<300 {
+                if ring(x, y, cx: 150, cy: 100, r: 60, w: 6) { inkMin = min(inkMin, flat[x, y]) }
+                else if !ring(x, y, cx: 150, cy: 100, r: 60, w: 14) { paperMax = max(paperMax, flat[x, y]) }
+            }
+        }
+        // What is left of the paper is at most the gradient across about one grid cell (0.5 / 8).
+        #expect(paperMax < 0.12, "paper left at \(paperMax)")
+        #expect(inkMin > 0.3, "ink down to \(inkMin)")
+    }
+
+    @Test("Components: specks, grain and a ruled line along the page are dropped; a detached bar is kept")
+    func componentSelection() throws {
+        // A "5"-like digit: a ring plus a detached bar above it, a ruled line across the top edge of
+        // the page, and specks.
+        let image = canvas(400, 300) { x, y in
+            self.ring(x, y, cx: 200, cy: 180, r: 50, w: 8)
+                || (y >= 100 && y < 108 && x >= 170 && x < 260)          // the bar, 18 px above the ring
+                || (y < 3)                                               // a ruled line along the top edge
+                || (x >= 20 && x < 24 && y >= 250 && y < 254)            // a speck far away
+                || (x >= 350 && x < 352 && y >= 40 && y < 42)            // another speck
+        }
+        let normalized = try DigitNormalizer().analyze(image)
+        // The kept ink spans the bar and the ring only: the bar, ring and their gap are 138 px tall,
+        // 100 wide, so the 20-px box is filled in height.
+        let rows = (0..<28).filter { y in (0..<28).contains { normalized.pixels[y * 28 + $0] > 0.2 } }
+        let columns = (0..<28).filter { x in (0..<28).contains { normalized.pixels[$0 * 28 + x] > 0.2 } }
+        #expect(rows.count >= 19 && rows.count <= 20, "\(rows.count) rows of ink")
+        #expect(columns.count >= 16 && columns.count <= 18, "\(columns.count) columns of ink")
+        #expect(normalized.largeComponents == 1)
+        #expect(!normalized.touchesEveryEdge)
+
+        let mask = image.pixels.map { $0 < 0.5 }
+        let (_, components) = InkSegmentation.components(mask, width: 400, height: 300)
+        #expect(components.count == 5)
+        let kept = InkSegmentation.digitComponents(components, width: 400, height: 300, dropLines: true)
+        #expect(Set(kept.map { components[$0].area }) == Set(components.filter { $0.area > 500 && $0.width < 399 }.map(\.area)))
+    }
+
+    @Test("Stroke width is estimated to within a fraction of a pixel for lines of width 1 to 6")
+    func strokeWidth() {
+        for width in 1...6 {
+            let mask = (0..<(120 * 60)).map { i -> Bool in
+                let (x, y) = (i % 120, i / 120)
+                return x >= 10 && x < 110 && y >= 20 && y < 20 + width
+            }
+            let estimate = InkSegmentation.strokeWidth(mask, width: 120, height: 60)
+            #expect(abs(estimate - Float(width)) < 0.35, "width \(width): \(estimate)")
+        }
+    }
+
+    @Test("A 2-px pen in a 400-px canvas is thickened to about MNIST's stroke width, not a hairline")
+    func thinStrokesThickened() throws {
+        let thin = canvas(400, 400) { x, y in self.ring(x, y, cx: 200, cy: 200, r: 150, w: 2) }
+        let thick = canvas(400, 400) { x, y in self.ring(x, y, cx: 200, cy: 200, r: 150, w: 40) }
+        let thinOutput = try DigitNormalizer().normalize(thin)
+        let width = inkWidth(thinOutput, width: 28, height: 28)
+        #expect(width >= 1.4 && width <= 3, "stroke \(width) px in the 28×28 field\n\(shading(thinOutput))")
+        #expect(thinOutput.max()! > 0.9)
+        // A stroke already as wide as MNIST's is left alone (40 px of 300 is 2.7 px of 20).
+        let thickWidth = inkWidth(try DigitNormalizer().normalize(thick), width: 28, height: 28)
+        #expect(thickWidth > 1.6 && thickWidth < 4, "\(thickWidth)")
+    }
+
+    @Test("A tight crop whose border is mostly ink keeps the ink as ink (a 16×16 scan of a fat 0)")
+    func tightCropPolarity() throws {
+        // A 0 drawn as a 2-px frame with cut corners, filling a 16×16 white image: ink covers
+        // most of the border, though not most of the image.
+        let image = canvas(16, 16) { x, y in
+            let frame = x < 2 || x > 13 || y < 2 || y > 13
+            let corner = (x < 2 || x > 13) && (y < 2 || y > 13)
+            return frame && !corner
+        }
+        let border = (0..<16).flatMap { [image[$0, 0], image[$0, 15], image[0, $0], image[15, $0]] }
+        #expect(border.filter { $0 < 0.5 }.count * 2 > border.count)   // the border really is mostly ink
+        #expect(DigitNormalizer().inkIsDark(image))
+        let output = try DigitNormalizer().normalize(image)
+        #expect(output[14 * 28 + 14] < 0.2, "the 0's hole must stay background")
+        #expect(output.max()! > 0.9)
+    }
+
+    @Test("A photo-like capture (grey paper, shadow, grain, thin pen) gives the same digit as the clean drawing")
+    func photoLikeCapture() throws {
+        var random = SystemRandomNumberGenerator()
+        let clean = canvas(500, 400) { x, y in self.ring(x, y, cx: 250, cy: 200, r: 80, w: 7) }
+        let photo = canvas(500, 400, paper: { x, y in
+            // grey paper, darker towards one corner (a shadow), with grain
+            0.75 - 0.35 * Float(x + y) / 900 + Float.random(in: -0.04...0.04, using: &random)
+        }, ink: 0.1) { x, y in self.ring(x, y, cx: 250, cy: 200, r: 80, w: 7) }
+        let a = try DigitNormalizer().normalize(clean), b = try DigitNormalizer().normalize(photo)
+        let difference = zip(a, b).map { abs($0 - $1) }.reduce(0, +) / Float(a.count)
+        #expect(difference < 0.05, "mean absolute difference \(difference)")
+    }
+
+    @Test("Two digits side by side are reported as several large marks")
+    func twoDigits() throws {
+        let image = canvas(400, 200) { x, y in
+            self.ring(x, y, cx: 100, cy: 100, r: 60, w: 8) || self.ring(x, y, cx: 300, cy: 100, r: 60, w: 8)
+        }
+        #expect(try DigitNormalizer().analyze(image).largeComponents == 2)
+    }
+}
