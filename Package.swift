@@ -85,7 +85,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelFileTests", dependencies: ["ModelFile", "Backprop", "TestSupport", "save-loop"]),
         .executableTarget(name: "make-digit-images",
-                          dependencies: ["DigitsKit", "Backprop",
+                          dependencies: ["DigitsKit", "Backprop", "PNGCodec",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Tools/make-digit-images"),
         .testTarget(name: "DigitsKitTests",

@@ -4,6 +4,7 @@ import ArgumentParser
 import Backprop
 import DigitsKit
 import Foundation
+import PNGCodec
 
 @main
 struct MakeDigitImages: ParsableCommand {
@@ -26,7 +27,7 @@ struct MakeDigitImages: ParsableCommand {
     var skip = 0
 
     @Option(help: "Output folder.")
-    var output: String
+    var output: String = "."
 
     @Flag(help: "Write <index>-<label>-<style>.png files in one folder instead of one sub-folder per label.")
     var flat = false
@@ -34,8 +35,14 @@ struct MakeDigitImages: ParsableCommand {
     @Option(help: "Seed for sizes, positions and paper/ink shades.")
     var seed: UInt64 = 7
 
+    @Option(help: ArgumentHelp("Instead, write a contact sheet (16 × 8) of --count test digits distorted by the "
+                               + "training augmentation ('captures'), to look at what the network is trained on.",
+                               valueName: "png"))
+    var augmentationSheet: String?
+
     func run() throws {
         let test = try MNISTDirectory(data).test(DigitPreprocessing())
+        if let augmentationSheet { return try writeSheet(test, to: augmentationSheet) }
         guard skip + count <= test.count else { throw ValidationError("only \(test.count) test images") }
         let renderer = DigitImageRenderer()
         var random = RandomGenerator(seed: seed)
@@ -58,5 +65,34 @@ struct MakeDigitImages: ParsableCommand {
             }
         }
         print("wrote \(count) images to \(output)")
+    }
+
+    /// Original digits in the odd columns, their augmented versions beside them.
+    private func writeSheet(_ test: DigitData, to path: String) throws {
+        let preprocessing = DigitPreprocessing()
+        let (columns, rows) = (16, 8)
+        let indices = Array(skip..<(skip + columns * rows / 2))
+        var batch = Tensor(shape: [indices.count, 1, 28, 28],
+                           scalars: indices.flatMap { test.inputs.scalars[($0 * 784)..<(($0 + 1) * 784)] })
+        let original = batch
+        var random = RandomGenerator(seed: seed)
+        DigitAugmentation(preprocessing: preprocessing, captureEffects: true).apply(to: &batch, random: &random, threads: 2)
+        var sheet = [Int](repeating: 0, count: columns * 28 * rows * 28)
+        for (k, tensor) in [original, batch].enumerated() {
+            for n in 0..<indices.count {
+                let (column, row) = ((n % (columns / 2)) * 2 + k, n / (columns / 2))
+                for y in 0..<28 {
+                    for x in 0..<28 {
+                        let ink = tensor.scalars[n * 784 + y * 28 + x] * preprocessing.deviation + preprocessing.mean
+                        sheet[(row * 28 + y) * columns * 28 + column * 28 + x] = Int(max(0, min(1, ink)) * 255)
+                    }
+                }
+            }
+        }
+        let bytes = PNGEncoder(width: columns * 28, height: rows * 28, colorType: .gray, bitDepth: 8).encode(samples: sheet)
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            throw ValidationError("cannot write \(path)")
+        }
+        print("wrote \(path)")
     }
 }

@@ -21,13 +21,55 @@ public enum DigitRecipe {
     public static let inputShape = [1, 28, 28]
 }
 
+/// Which digit network to train.
+public enum DigitNetwork: String, Codable, CaseIterable, Sendable {
+    /// `DigitRecipe.layers`: fast to train (the default run's 99.2 % in under a minute).
+    case compact
+    /// `DigitRecipe.batchNormLayers`: the same widths with BatchNorm after every convolution and
+    /// the hidden dense layer; the shipped model's network.
+    case batchnorm
+}
+
+/// How training images are distorted, batch by batch.
+public enum DigitAugmentationKind: String, Codable, CaseIterable, Sendable {
+    /// Images as they are.
+    case none
+    /// Rotation, scale and shift (the classic MNIST recipe).
+    case affine
+    /// Also shear, one-axis stretch, elastic warp, thinner and thicker pens, blur, faint ink, noise,
+    /// binarised and low-resolution scans: what real captures do to digits (see `DigitAugmentation`).
+    case captures
+}
+
+extension DigitRecipe {
+    /// conv3×3 1→32 + BatchNorm + ReLU + max-pool 2, conv3×3 32→64 + BatchNorm + ReLU + max-pool 2,
+    /// dropout 0.25, dense 3136→128 + BatchNorm + ReLU, dropout 0.5, dense 128→`classes`.
+    public static func batchNormLayers(classes: Int = 10) -> [LayerSpec] {
+        [.conv2d(inputChannels: 1, outputChannels: 32, kernelSize: 3, stride: 1, padding: 1), .batchNorm(features: 32), .relu,
+         .maxPool2d(kernelSize: 2, stride: 2),
+         .conv2d(inputChannels: 32, outputChannels: 64, kernelSize: 3, stride: 1, padding: 1), .batchNorm(features: 64), .relu,
+         .maxPool2d(kernelSize: 2, stride: 2), .dropout(rate: 0.25), .flatten,
+         .dense(inputSize: 64 * 7 * 7, outputSize: 128), .batchNorm(features: 128), .relu, .dropout(rate: 0.5),
+         .dense(inputSize: 128, outputSize: classes)]
+    }
+
+    /// The layers of `network` with `classes` outputs.
+    public static func layers(_ network: DigitNetwork, classes: Int) -> [LayerSpec] {
+        switch network {
+        case .compact: layers(channels: (32, 64), hidden: 128, classes: classes)
+        case .batchnorm: batchNormLayers(classes: classes)
+        }
+    }
+}
+
 /// Options of `digits train` that decide the trained weights (threads do not).
 public struct DigitTrainingOptions: Codable, Equatable, Sendable {
     public var epochs = 4
     public var batchSize = 128
     /// Peak learning rate of the one-cycle schedule (AdamW).
     public var learningRate: Float = 0.003
-    public var augment = false
+    public var augment = DigitAugmentationKind.none
+    public var network = DigitNetwork.compact
     public var seed: UInt64 = 1
 
     public init() {}

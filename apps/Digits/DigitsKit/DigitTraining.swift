@@ -60,7 +60,8 @@ public enum DigitTraining {
 
         var random = RandomGenerator(seed: options.seed)
         let network = try Network(inputShape: DigitRecipe.inputShape,
-                                  layers: outputLayers(classes: training.labels.count), random: &random)
+                                  layers: DigitRecipe.layers(options.network, classes: training.labels.count),
+                                  random: &random)
         let configuration = TrainingConfiguration(
             epochs: options.epochs, batchSize: options.batchSize,
             schedule: .cosine(warmupEpochs: min(1, Double(options.epochs) * 0.2), minimumFactor: 0.01),
@@ -68,8 +69,8 @@ public enum DigitTraining {
         let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(),
                               optimizer: AdamW(learningRate: options.learningRate, weightDecay: 1e-4),
                               configuration: configuration, random: random)
-        if options.augment {
-            let augmentation = DigitAugmentation(background: preprocessing.backgroundInput)
+        if options.augment != .none {
+            let augmentation = DigitAugmentation(preprocessing: preprocessing, captureEffects: options.augment == .captures)
             trainer.augment = { inputs, random in augmentation.apply(to: &inputs, random: &random, threads: threads) }
         }
 
@@ -85,7 +86,7 @@ public enum DigitTraining {
             let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
             guard checkpoint.settings == settings else {
                 throw DigitsError.checkpointMismatch(file: checkpointPath, reason: "made with other options "
-                    + "(\(checkpoint.settings)); resume with the same --epochs, --batch-size, --learning-rate, --augment and --seed")
+                    + "(\(checkpoint.settings)); resume with the same --epochs, --batch-size, --learning-rate, --augment, --network and --seed")
             }
             try checkpoint.restore(into: trainer)
             metadata.provenance.created = checkpoint.metadata.provenance.created
@@ -111,13 +112,6 @@ public enum DigitTraining {
         if summary.stopReason != .interrupted { try? FileManager.default.removeItem(atPath: checkpointPath) }
         return DigitTrainingOutcome(metadata: metadata, summary: summary, evaluation: evaluation,
                                     skipped: training.skipped, seconds: seconds)
-    }
-
-    /// The recipe's layers with the output layer sized for `classes`.
-    static func outputLayers(classes: Int) -> [LayerSpec] {
-        var layers = DigitRecipe.layers
-        layers[layers.count - 1] = .dense(inputSize: 128, outputSize: classes)
-        return layers
     }
 
     /// Classifies `data` and compares with its labels.

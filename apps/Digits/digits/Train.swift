@@ -27,8 +27,14 @@ extension Digits {
         @Option(help: "Peak learning rate (AdamW, one-cycle cosine schedule).")
         var learningRate = DigitTrainingOptions().learningRate
 
-        @Flag(help: "Randomly rotate, scale and shift training images (slower to converge, more accurate).")
-        var augment = false
+        @Option(help: ArgumentHelp("Distort training images: none; affine (rotate, scale, shift); captures (also shear, "
+                                   + "stretch, elastic warp, pen width, blur, faint ink, noise, binarised and low-resolution scans).",
+                                   valueName: "kind"))
+        var augment = DigitTrainingOptions().augment
+
+        @Option(help: ArgumentHelp("compact, or batchnorm (BatchNorm after every convolution and the hidden layer).",
+                                   valueName: "network"))
+        var network = DigitTrainingOptions().network
 
         @Option(help: "Seed for initialisation, shuffling, dropout and augmentation.")
         var seed = DigitTrainingOptions().seed
@@ -58,6 +64,7 @@ extension Digits {
             options.batchSize = batchSize
             options.learningRate = learningRate
             options.augment = augment
+            options.network = network
             options.seed = seed
             Interrupt.install()
             let progress = TrainingProgress(unit: "img")
@@ -90,3 +97,6 @@ extension Digits {
         }
     }
 }
+
+extension DigitAugmentationKind: ExpressibleByArgument {}
+extension DigitNetwork: ExpressibleByArgument {}
