@@ -18,9 +18,9 @@ public struct ModelReport {
         }
     }
 
-    /// The compiled plan, one line per step (fused layers share a step).
+    /// The compiled inference plan, one line per step (fused layers share a step).
     public var steps: [String] {
-        loaded.network.steps.map { step in
+        loaded.network.inferenceSteps.map { step in
             "layers \(step.layers.lowerBound)" + (step.layers.count > 1 ? "-\(step.layers.upperBound - 1)" : "")
                 + ": \(step)"
         }

@@ -74,6 +74,36 @@ struct NetworkTests {
         #expect(tape.memories.count == network.steps.count && tape.batchSize == 4)
     }
 
+    @Test("Inference folds each BatchNorm into the layer before it and matches running the layers one by one",
+          arguments: supportedKernelPaths)
+    func foldedBatchNorm(kernels: KernelPath) throws {
+        var random = RandomGenerator(seed: 4)
+        let layers = Self.digitLikeLayers + [.batchNorm(features: 10)]
+        var folded = try Network(inputShape: [1, 16, 16], layers: layers, random: &random)
+        // Running statistics and γ, β away from the identity, as after training.
+        var weights = folded.weights
+        weights.buffers = weights.buffers.enumerated().map { index, tensor in
+            Tensor(shape: tensor.shape, scalars: uniformValues(tensor.shape, seed: UInt64(index)).scalars.map {
+                index % 2 == 0 ? $0 : 0.5 + abs($0)
+            })
+        }
+        for (index, name) in folded.parameterNames.enumerated() where ["layers.4.weight", "layers.4.bias", "layers.12.weight"].contains(name) {
+            weights.parameters[index] = uniformValues(weights.parameters[index].shape, seed: 40 + UInt64(index))
+        }
+        folded.setWeights(weights)
+        let plain = try Network(inputShape: [1, 16, 16], layers: layers, weights: weights, fuse: false)
+        #expect(folded.inferenceSteps.map(\.description) == [
+            "Convolution 1→8 3×3 padding 1 + ReLU + max-pool 2×2",
+            "Convolution 8→8 3×3 padding 1 + BatchNorm (folded) + ReLU + max-pool 2×2",
+            "Dropout 0.25", "Flatten", "Dense 128→16 + ReLU", "Dense 16→10 + BatchNorm (folded)",
+        ])
+        #expect(folded.steps.count == 10 && plain.inferenceSteps.count == layers.count)
+        let input = uniformValues([5, 1, 16, 16], seed: 8)
+        let context = ExecutionContext(kernels: kernels)
+        let difference = maxDifference(folded.forward(input, context: context), plain.forward(input, context: context))
+        #expect(difference < 1e-4, "\(difference)")
+    }
+
     // MARK: - Misuse that used to corrupt memory now stops with a clear message.
 
     @Test("An optimizer given another parameter list stops with a message naming the parameter")

@@ -5,15 +5,29 @@ enum ExecutionPlan {
     /// by a ReLU one ``DenseStep`` that applies it in place. Results equal running the layers one
     /// by one.
     ///
+    /// With `foldBatchNorm` (inference plans), a BatchNorm directly after a Conv2D or Dense is folded
+    /// into that step's weights, and the ReLU and max-pool after it still fuse: at inference a
+    /// BatchNorm network runs as fast as one without.
+    ///
     /// - Parameter shapes: per-sample input shape of every layer, then the network's output shape.
-    static func compile(_ layers: [LayerSpec], shapes: [[Int]], fuse: Bool) -> [any Step] {
+    static func compile(_ layers: [LayerSpec], shapes: [[Int]], fuse: Bool, foldBatchNorm: Bool = false) -> [any Step] {
         var steps: [any Step] = []
         var (index, parameterIndex, bufferIndex) = (0, 0, 0)
+        /// The BatchNorm right after layer `index`, as folded into it, when folding.
+        func folded(after index: Int) -> FoldedBatchNorm? {
+            guard foldBatchNorm, index + 1 < layers.count, case let .batchNorm(_, _, epsilon) = layers[index + 1] else {
+                return nil
+            }
+            return FoldedBatchNorm(parameterIndex: parameterIndex + layers[index].parameterShapes.count,
+                                   bufferIndex: bufferIndex, epsilon: epsilon)
+        }
         while index < layers.count {
             var end = index + 1
             let inputShape = shapes[index]
             switch layers[index] {
             case let .conv2d(inputChannels, outputChannels, kernelSize, stride, padding):
+                let normalization = folded(after: index)
+                if normalization != nil { end += 1 }
                 var relu = false
                 var pool: (kernelSize: Int, stride: Int)?
                 if fuse, end < layers.count, layers[end] == .relu {
@@ -27,13 +41,15 @@ enum ExecutionPlan {
                 steps.append(ConvolutionStep(
                     layers: index..<end, inputShape: inputShape, outputShape: shapes[end], parameterIndex: parameterIndex,
                     inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
-                    padding: padding, relu: relu, pool: pool))
+                    padding: padding, relu: relu, pool: pool, normalization: normalization))
             case let .dense(inputSize, outputSize):
+                let normalization = folded(after: index)
+                if normalization != nil { end += 1 }
                 let relu = fuse && end < layers.count && layers[end] == .relu
                 if relu { end += 1 }
                 steps.append(DenseStep(layers: index..<end, inputShape: inputShape, outputShape: shapes[end],
                                        parameterIndex: parameterIndex, inputSize: inputSize, outputSize: outputSize,
-                                       relu: relu))
+                                       relu: relu, normalization: normalization))
             case let .maxPool2d(kernelSize, stride):
                 steps.append(MaxPoolStep(layers: index..<end, inputShape: inputShape, outputShape: shapes[end],
                                          kernelSize: kernelSize, stride: stride))

@@ -17,8 +17,11 @@ public struct Network: Sendable {
     public let layers: [LayerSpec]
     /// Per-sample output shape of each layer, in order.
     public let layerOutputShapes: [[Int]]
-    /// The compiled plan: what actually runs, fused steps included.
+    /// The compiled plan for training: what actually runs, fused steps included.
     public let steps: [any Step]
+    /// The plan for inference: `steps`, with each BatchNorm that follows a convolution or dense
+    /// layer folded into that layer's weights (the same as `steps` in a network without BatchNorm).
+    public let inferenceSteps: [any Step]
     /// Trainable tensors, in layer order, weight before bias.
     public private(set) var parameters: [Tensor]
     /// State updated without gradients (BatchNorm running statistics), in layer order.
@@ -77,6 +80,8 @@ public struct Network: Sendable {
         self.layers = layers
         self.layerOutputShapes = Array(shapes.dropFirst())
         self.steps = ExecutionPlan.compile(layers, shapes: shapes, fuse: fuse)
+        self.inferenceSteps = fuse && layers.contains(where: { if case .batchNorm = $0 { true } else { false } })
+            ? ExecutionPlan.compile(layers, shapes: shapes, fuse: true, foldBatchNorm: true) : steps
         self.parameters = weights.parameters
         self.buffers = weights.buffers
         self.parameterNames = parameterNames
@@ -168,7 +173,7 @@ public struct Network: Sendable {
     public func forward(_ input: Tensor, context: ExecutionContext = ExecutionContext()) -> Tensor {
         checkInput(input)
         var activation = input
-        for step in steps {
+        for step in inferenceSteps {
             activation = step.forward(activation, parameters: parameters, buffers: buffers, context: context)
         }
         return activation

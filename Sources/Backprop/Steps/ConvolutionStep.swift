@@ -34,6 +34,8 @@ public struct ConvolutionStep: Step {
     public let relu: Bool
     /// Epilogue: max-pooling window and stride, or nil.
     public let pool: (kernelSize: Int, stride: Int)?
+    /// In inference plans: the BatchNorm after the convolution, folded into its weights.
+    public var normalization: FoldedBatchNorm? = nil
 
     /// Weight-gradient partial sums are taken over this many groups of samples whatever the
     /// thread count, then added in group order, so gradients do not depend on `threads`.
@@ -42,6 +44,7 @@ public struct ConvolutionStep: Step {
     public var description: String {
         "Convolution \(inputChannels)→\(outputChannels) \(kernelSize)×\(kernelSize)"
             + (stride != 1 ? " stride \(stride)" : "") + (padding != 0 ? " padding \(padding)" : "")
+            + (normalization != nil ? " + BatchNorm (folded)" : "")
             + (relu ? " + ReLU" : "") + (pool.map { " + max-pool \($0.kernelSize)×\($0.kernelSize)" + ($0.stride != $0.kernelSize ? " stride \($0.stride)" : "") } ?? "")
     }
 
@@ -51,17 +54,23 @@ public struct ConvolutionStep: Step {
     }
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
-        guard pool != nil else { return convolve(input, parameters, argmax: nil, context) }
+        var (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
+        if let normalization {
+            (weight, bias) = normalization.fold(weight: weight, bias: bias, parameters: parameters, buffers: buffers)
+        }
+        guard pool != nil else { return convolve(input, weight, bias, argmax: nil, context) }
         // Pooling needs somewhere to put its argmax even when nothing will read it.
         var argmax = [Int32].uninitialized(count: input.shape[0] * outputShape.reduce(1, *))
-        return argmax.withUnsafeMutableBufferPointer { convolve(input, parameters, argmax: $0.baseAddress, context) }
+        return argmax.withUnsafeMutableBufferPointer { convolve(input, weight, bias, argmax: $0.baseAddress, context) }
     }
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
                         context: inout ExecutionContext) -> Tensor {
+        require(normalization == nil, "ConvolutionStep: a folded BatchNorm is for inference plans only")
         memory.indices.resize(to: pool == nil ? 0 : input.shape[0] * outputShape.reduce(1, *))
+        let (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
         let output = memory.indices.withUnsafeMutableBufferPointer {
-            convolve(input, parameters, argmax: $0.baseAddress, context)
+            convolve(input, weight, bias, argmax: $0.baseAddress, context)
         }
         memory.input = input
         memory.output = output
@@ -69,11 +78,10 @@ public struct ConvolutionStep: Step {
     }
 
     /// The forward pass; `argmax` has room for every pooled output when the step pools.
-    private func convolve(_ input: Tensor, _ parameters: [Tensor], argmax: UnsafeMutablePointer<Int32>?,
+    private func convolve(_ input: Tensor, _ weight: Tensor, _ bias: Tensor, argmax: UnsafeMutablePointer<Int32>?,
                           _ context: ExecutionContext) -> Tensor {
         precondition(input.rank == 4 && Array(input.shape.dropFirst()) == inputShape,
                      "ConvolutionStep.forward: expected [batch] + \(inputShape), got \(input.shape)")
-        let (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
         let batch = input.shape[0]
         let g = geometry(height: input.shape[2], width: input.shape[3])
         let (oh, ow, positions, patch, oc) = (g.outputHeight, g.outputWidth, g.outputPositions, g.patchSize, outputChannels)

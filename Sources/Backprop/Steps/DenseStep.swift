@@ -18,13 +18,20 @@ public struct DenseStep: Step {
     public let outputSize: Int
     /// Epilogue: max(0, ·) on the output.
     public let relu: Bool
+    /// In inference plans: the BatchNorm after the layer, folded into its weights.
+    public var normalization: FoldedBatchNorm? = nil
 
-    public var description: String { "Dense \(inputSize)→\(outputSize)" + (relu ? " + ReLU" : "") }
+    public var description: String {
+        "Dense \(inputSize)→\(outputSize)" + (normalization != nil ? " + BatchNorm (folded)" : "") + (relu ? " + ReLU" : "")
+    }
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
         precondition(input.rank == 2 && input.shape[1] == inputSize,
                      "DenseStep.forward: expected [batch, \(inputSize)], got \(input.shape)")
-        let (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
+        var (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
+        if let normalization {
+            (weight, bias) = normalization.fold(weight: weight, bias: bias, parameters: parameters, buffers: buffers)
+        }
         let (m, n, k) = (input.shape[0], outputSize, inputSize)
         let relu = self.relu
         return Tensor(shape: [m, n]) { out in
@@ -48,6 +55,7 @@ public struct DenseStep: Step {
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
                         context: inout ExecutionContext) -> Tensor {
+        require(normalization == nil, "DenseStep: a folded BatchNorm is for inference plans only")
         let output = forward(input, parameters: parameters, buffers: buffers, context: context)
         memory.input = input
         memory.output = relu ? output : Tensor(shape: [0])

@@ -57,6 +57,34 @@ extension Step {
     }
 }
 
+/// A BatchNorm folded into the convolution or dense layer before it, for inference: with running
+/// statistics μ, σ² and γ, β, the normalisation is y = s·x + (β − s·μ) per output channel, with
+/// s = γ/√(σ² + ε), so it can scale the layer's weights and shift its bias instead of being a pass
+/// of its own (and the layer's ReLU and pooling epilogue still apply).
+public struct FoldedBatchNorm: Sendable, Equatable {
+    /// Index of γ in ``Network/parameters`` (β follows).
+    public let parameterIndex: Int
+    /// Index of the running mean in ``Network/buffers`` (the running variance follows).
+    public let bufferIndex: Int
+    public let epsilon: Float
+
+    /// The layer's weight `[out, ...]` scaled per output channel and its bias shifted: the weights
+    /// that compute BatchNorm(layer(x)) in one pass.
+    func fold(weight: Tensor, bias: Tensor, parameters: [Tensor], buffers: [Tensor]) -> (weight: Tensor, bias: Tensor) {
+        let (gamma, beta) = (parameters[parameterIndex].scalars, parameters[parameterIndex + 1].scalars)
+        let (mean, variance) = (buffers[bufferIndex].scalars, buffers[bufferIndex + 1].scalars)
+        let outputs = bias.count
+        let perOutput = weight.count / outputs
+        var (foldedWeight, foldedBias) = (weight, bias)
+        for o in 0..<outputs {
+            let scale = gamma[o] / (variance[o] + epsilon).squareRoot()
+            for i in 0..<perOutput { foldedWeight.scalars[o * perOutput + i] *= scale }
+            foldedBias.scalars[o] = (bias.scalars[o] - mean[o]) * scale + beta[o]
+        }
+        return (foldedWeight, foldedBias)
+    }
+}
+
 /// What one step's training forward keeps for its backward. Each step uses the fields it needs.
 public struct StepMemory: Sendable {
     /// The step's input.
