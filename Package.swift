@@ -78,7 +78,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "apps/Digits/digits"),
         .executableTarget(name: "bench",
-                          dependencies: ["Backprop", "MatrixKernels", "DigitsKit",
+                          dependencies: ["Backprop", "MatrixKernels", "DigitsKit", "PNGCodec",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Benchmarks/bench"),
         .testTarget(name: "BackpropTests", dependencies: ["Backprop", "TestSupport"]),

@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed samples per figure (the median is reported).")
     var runs = 5
 
-    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits on request).")
+    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits and photo on request).")
     var only = "gemm,cnn,lenet,mlp"
 
     @Flag(help: "Print one JSON object per figure instead of a table.")
@@ -67,6 +67,7 @@ struct Bench: ParsableCommand {
         for architecture in Architecture.allCases where selected.contains(architecture.rawValue) {
             try benchmark(architecture, path: path, timer: &timer)
         }
+        if selected.contains("photo") { try benchmarkPhoto(timer: &timer) }
     }
 
     func benchmarkGEMM(path: KernelPath, timer: inout SampleTimer) {
@@ -226,18 +227,20 @@ struct SampleTimer {
         report(name, unit: unit, values: rates, discarded: discarded)
     }
 
-    /// Times `repetitions` single calls of `body` and reports the median in microseconds.
-    mutating func measureLatency(_ name: String, repetitions: Int, _ body: () -> Void) {
+    /// Times `repetitions` single calls of `body` and reports the median in microseconds (or in
+    /// `unit`, `scale` times as large).
+    mutating func measureLatency(_ name: String, repetitions: Int, scale: Double = 1, unit: String = "us",
+                                 _ body: () -> Void) {
         var times: [Double] = []
         for _ in 0..<repetitions {
             let start = LoadMonitor.now()
             body()
-            times.append((LoadMonitor.now() - start) * 1e6)
+            times.append((LoadMonitor.now() - start) * 1e6 * scale)
         }
         // The spread is the 10th–90th percentile; a single call is too short to filter by load.
         times.sort()
         let trimmed = Array(times[(repetitions / 10)...(repetitions * 9 / 10)])
-        report(name, unit: "us", values: trimmed, discarded: 0)
+        report(name, unit: unit, values: trimmed, discarded: 0)
     }
 
     private func report(_ name: String, unit: String, values: [Double], discarded: Int) {

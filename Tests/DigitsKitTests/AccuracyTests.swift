@@ -7,7 +7,7 @@ import TestSupport
 
 @Suite("Digit accuracy gates")
 struct AccuracyTests {
-    @Test("A seeded short training run on 15,000 MNIST images passes 97% on 2,000 test images")
+    @Test("A seeded short training run on 15,000 MNIST images passes 97% on 2,000 test images", .enabled(if: mnistPresent, "MNIST is not in data/mnist: run data/fetch"))
     func smallTrainingRun() throws {
         let directory = repositoryRoot + "/data/mnist"
         guard try loadMNISTTest() != nil else { return }
@@ -26,7 +26,7 @@ struct AccuracyTests {
         #expect(accuracy >= 0.97, "accuracy \(accuracy)")
     }
 
-    @Test("The shipped model reads user-style PNGs (every kind, 64-512 px, off-centre) at 97% or better")
+    @Test("The shipped model reads user-style PNGs (every kind, 64-512 px, off-centre) at 97% or better", .enabled(if: mnistPresent, "MNIST is not in data/mnist: run data/fetch"))
     func realWorldImages() throws {
         let directory = temporaryDirectory()
         guard let count = try writeRenderedDigits(count: 550, skip: 9000, to: directory, seed: 23) else { return }

@@ -107,7 +107,7 @@ struct DigitsCLITests {
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
-    @Test("Ctrl-C saves the model and keeps the checkpoint; --resume reproduces the uninterrupted run")
+    @Test("Ctrl-C saves the model and keeps the checkpoint; --resume reproduces the uninterrupted run", .enabled(if: mnistPresent, "MNIST is not in data/mnist: run data/fetch"))
     func interruptAndResume() throws {
         let images = temporaryDirectory()
         guard try writeRenderedDigits(count: 300, skip: 200, to: images) != nil else { return }

@@ -59,3 +59,28 @@ public func runTool(_ name: String, _ arguments: [String],
     process.waitUntilExit()
     return (process.terminationStatus, outputText, errorText)
 }
+
+/// Whether `relativePath` (from the repository root) exists, or the run is under CI, where a
+/// missing prerequisite must fail rather than skip. For `.enabled(if:)` traits, so that runs
+/// without the data report the test as skipped, with the reason, instead of as passed.
+public func present(_ relativePath: String) -> Bool {
+    runningUnderCI || FileManager.default.fileExists(atPath: repositoryRoot + "/" + relativePath)
+}
+
+/// The datasets `data/fetch` provides, as test conditions (see `present`).
+public let mnistPresent = present("data/mnist/t10k-images-idx3-ubyte.gz")
+public let californiaPresent = present("data/california-housing/housing.csv")
+public let digitsRealPresent = present("data/digits-real/labels.csv")
+
+/// python3 with numpy and safetensors, or a CI run (where their absence is a failure).
+public let pythonSafetensorsPresent: Bool = {
+    if runningUnderCI { return true }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", "import numpy, safetensors"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return false }
+    process.waitUntilExit()
+    return process.terminationStatus == 0
+}()

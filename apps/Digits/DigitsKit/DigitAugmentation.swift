@@ -5,8 +5,9 @@ import MatrixKernels
 /// Random distortions of training digits that imitate the pens, hands and cameras behind real
 /// inputs, applied to each batch:
 ///
-/// - geometry: rotation, scale, shear, shift, and now and then a stretch of one axis (scans that
-///   were size-normalised into a square box), then a smooth elastic warp (hand wobble);
+/// - geometry: rotation, scale, shear, shift, now and then a stretch of one axis, or of both until
+///   the digit fills a square box (as scans size-normalised into a square, like Semeion's, are),
+///   then a smooth elastic warp (hand wobble);
 /// - pen: strokes thinned or thickened (grayscale erosion or dilation, partly blended);
 /// - capture: blur, lower ink contrast, sensor noise, binarisation (thresholded scans) and
 ///   low resolution (16×16 scans enlarged again).
@@ -52,7 +53,8 @@ public struct DigitAugmentation: Sendable {
         var lowResolution = false
     }
 
-    func draw(_ random: inout RandomGenerator) -> Draw {
+    /// `inkBox`: the width and height of the digit's ink, for the stretch that fills a square box.
+    func draw(_ random: inout RandomGenerator, inkBox: (width: Float, height: Float)) -> Draw {
         let angle = random.uniform(-maximumRotation, maximumRotation) * .pi / 180
         var scaleX = 1 + random.uniform(-maximumScaleChange, maximumScaleChange)
         var scaleY = scaleX
@@ -61,10 +63,17 @@ public struct DigitAugmentation: Sendable {
         var draw = Draw(a: 1, b: 0, c: 0, d: 1, shiftX: shiftX, shiftY: shiftY)
         if captureEffects {
             shear = random.uniform(-0.3, 0.3)
-            if random.nextUnitFloat() < 0.25 {
-                // One axis stretched, as scans squeezed into a square box are.
+            let stretchKind = random.nextUnitFloat()
+            if stretchKind < 0.2 {
+                // One axis stretched a little.
                 let stretch = random.uniform(0.7, 1.35)
                 if random.next() & 1 == 0 { scaleX *= stretch } else { scaleY *= stretch }
+            } else if stretchKind < 0.35, inkBox.width > 0, inkBox.height > 0 {
+                // Both axes until the digit fills a square (a narrow 1 becomes a wide slanted bar).
+                let side = max(inkBox.width, inkBox.height)
+                // The long side keeps its size, so the square is as large as the digit was tall.
+                scaleX *= min(3.5, side / inkBox.width)
+                scaleY *= min(3.5, side / inkBox.height)
             }
             if random.nextUnitFloat() < 0.5 {
                 let strength = random.uniform(0.5, 1.8)
@@ -92,8 +101,10 @@ public struct DigitAugmentation: Sendable {
     /// Transforms every image of `inputs` `[batch, 1, h, w]` in place.
     public func apply(to inputs: inout Tensor, random: inout RandomGenerator, threads: Int) {
         let (batch, height, width) = (inputs.shape[0], inputs.shape[2], inputs.shape[3])
-        let draws = (0..<batch).map { _ in draw(&random) }
         let source = inputs
+        let draws = (0..<batch).map { index in
+            draw(&random, inkBox: captureEffects ? inkBox(source, index: index, width: width, height: height) : (0, 0))
+        }
         inputs.withUnsafeMutableBufferPointer { out in
             source.withUnsafeBufferPointer { input in
                 Parallel.forEach(tasks: batch, threads: batch >= 16 ? threads : 1) { index in
@@ -104,6 +115,19 @@ public struct DigitAugmentation: Sendable {
                 }
             }
         }
+    }
+
+    /// The size of the box around image `index`'s ink (levels above 0.2).
+    private func inkBox(_ inputs: Tensor, index: Int, width: Int, height: Int) -> (width: Float, height: Float) {
+        var (minX, minY, maxX, maxY) = (width, height, -1, -1)
+        let threshold = (0.2 - mean) / deviation
+        for y in 0..<height {
+            for x in 0..<width where inputs.scalars[index * width * height + y * width + x] > threshold {
+                minX = min(minX, x); maxX = max(maxX, x)
+                minY = min(minY, y); maxY = max(maxY, y)
+            }
+        }
+        return maxX < 0 ? (0, 0) : (Float(maxX - minX + 1), Float(maxY - minY + 1))
     }
 
     /// The geometric transform with bilinear sampling, standardised values in and out.
