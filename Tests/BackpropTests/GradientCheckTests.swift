@@ -1,5 +1,5 @@
 import Testing
-@testable import Backprop
+import Backprop
 
 /// Every layer and loss against central finite differences, on batches above 1 and odd shapes.
 @Suite("Finite-difference gradient checks")

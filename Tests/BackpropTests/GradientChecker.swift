@@ -1,4 +1,4 @@
-@testable import Backprop
+import Backprop
 
 /// Finite-difference gradient checking: compares a network's analytic backward pass with central
 /// differences of f(x, θ) = Σ r ⊙ network(x), where r is a fixed random projection and f is summed

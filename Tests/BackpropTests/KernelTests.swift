@@ -1,6 +1,6 @@
 import Testing
 import MatrixKernels
-@testable import Backprop
+import Backprop
 
 /// Every compiled GEMM path against the naive reference, on shapes that are not multiples of any
 /// tile or vector width, with 1 and 2 threads, all transposes, accumulation and padded strides.

@@ -1,6 +1,6 @@
 import Dispatch
 import Testing
-@testable import Backprop
+import Backprop
 
 @Suite("Networks as immutable values")
 struct NetworkTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Backprop
+import Backprop
 
 /// Two steps of every optimizer against values computed independently by
 /// Tools/optimizer-reference.py (the PyTorch documentation formulas, in Python doubles). Each

@@ -1,5 +1,5 @@
 import Testing
-@testable import Backprop
+import Backprop
 
 /// Every step's fast forward and backward against the naive reference beside it in the source,
 /// on awkward shapes, every kernel path and 1 and 2 threads.

@@ -1,5 +1,5 @@
 import Testing
-@testable import Backprop
+import Backprop
 
 @Suite("Learning, determinism and failure handling")
 struct TrainingTests {

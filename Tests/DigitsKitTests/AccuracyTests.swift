@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DigitsKit
-@testable import ModelFile
-@testable import Backprop
+import DigitsKit
+import ModelFile
+import Backprop
 
 @Suite("Digit accuracy gates")
 struct AccuracyTests {

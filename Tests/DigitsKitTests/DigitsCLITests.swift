@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DigitsKit
-@testable import ModelFile
-@testable import Backprop
+import DigitsKit
+import ModelFile
+import Backprop
 import PNGCodec
 
 /// Runs the built `digits` tool.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DigitsKit
+import DigitsKit
 
 @Suite("IDX files")
 struct IDXTests {

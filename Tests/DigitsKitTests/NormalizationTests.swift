@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DigitsKit
-@testable import PNGCodec
-@testable import Backprop
+import DigitsKit
+import PNGCodec
+import Backprop
 
 @Suite("MNIST-style normalisation")
 struct NormalizationTests {

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import PNGCodec
-@testable import Backprop
+import PNGCodec
+import Backprop
 
 /// PngSuite: 26 of its valid files and all 14 corrupt ones (Tests/Fixtures/pngsuite), and its
 /// coverage rebuilt from generated files (the full suite cannot be fetched here): every filter

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DigitsKit
-@testable import PNGCodec
-@testable import Backprop
+import DigitsKit
+import PNGCodec
+import Backprop
 
 /// Every PNG kind decodes to known pixels; broken files give one clear error.
 @Suite("PNG decoding")

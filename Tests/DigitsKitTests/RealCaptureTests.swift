@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import DigitsKit
-@testable import PNGCodec
+import DigitsKit
+import PNGCodec
 
 /// Each step of the preprocessing for real captures, on images these tests construct: a photo's
 /// uneven light, a threshold from the image, specks and ruled lines, stroke width, thin pens in

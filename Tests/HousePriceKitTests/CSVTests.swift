@@ -1,5 +1,5 @@
 import Testing
-@testable import StrictCSV
+import StrictCSV
 
 @Suite("CSV parsing")
 struct CSVTests {

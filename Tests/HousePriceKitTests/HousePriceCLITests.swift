@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import ModelFile
-@testable import StrictCSV
+import ModelFile
+import StrictCSV
 
 @discardableResult
 func runHousePrice(_ arguments: [String], interruptAfter marker: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-@testable import HousePriceKit
-@testable import StrictCSV
-@testable import Backprop
+import HousePriceKit
+import StrictCSV
+import Backprop
 
 @Suite("Feature pipeline")
 struct PipelineTests {

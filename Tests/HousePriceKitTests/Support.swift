@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 @_exported import TestSupport
-@testable import StrictCSV
-@testable import HousePriceKit
-@testable import Backprop
+import StrictCSV
+import HousePriceKit
+import Backprop
 
 func table(_ text: String) throws -> CSVTable { try CSVTable.parse(Array(text.utf8), name: "t.csv") }
 

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
-@testable import HousePriceKit
-@testable import ModelFile
-@testable import StrictCSV
-@testable import Backprop
+import HousePriceKit
+import ModelFile
+import StrictCSV
+import Backprop
 
 @Suite("House-price training", .serialized)
 struct HousePriceTrainingTests {

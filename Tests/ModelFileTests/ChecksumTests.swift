@@ -1,5 +1,5 @@
 import Testing
-@testable import ModelFile
+import ModelFile
 
 @Suite("SHA-256")
 struct ChecksumTests {

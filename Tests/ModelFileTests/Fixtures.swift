@@ -1,7 +1,7 @@
 import Foundation
 @_exported import TestSupport
-@testable import Backprop
-@testable import ModelFile
+import Backprop
+import ModelFile
 
 /// A small conv net with BatchNorm and its metadata, seeded; biases, BatchNorm's γ and its running
 /// statistics are random too, so that no tensor is trivially 0 or 1.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import Backprop
-@testable import ModelFile
+import Backprop
+import ModelFile
 
 /// Mutated model files: every case must end in a thrown `ModelFileError` or a valid model, never
 /// a crash, and the reader's memory must stay within what the files justify.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import Backprop
-@testable import ModelFile
+import Backprop
+import ModelFile
 
 /// Files cross to and from Python's `safetensors` (numpy flavour) unchanged. Needs python3 with
 /// numpy and safetensors: skipped with a reason when absent, a failure under CI=true.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import Backprop
-@testable import ModelFile
+import Backprop
+import ModelFile
 
 @Suite("Model files")
 struct ModelFileTests {

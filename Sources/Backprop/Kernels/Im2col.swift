@@ -5,7 +5,7 @@
 // output[oc, oh·ow] = weight · columns.
 
 /// Unfolds one sample `input [c, h, w]` into `columns [c·k·k, oh·ow]` (overwritten).
-func im2col(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>) {
+package func im2col(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>) {
     let (oh, ow, k, s, p) = (g.outputHeight, g.outputWidth, g.kernelSize, g.stride, g.padding)
     let positions = oh &* ow
     var row = columns
@@ -75,7 +75,7 @@ private func addShortRun(from source: UnsafePointer<Float>, to target: UnsafeMut
 
 /// The adjoint of `im2col`: adds every column entry back to the input pixel it was copied from.
 /// `inputGradient [c, h, w]` is accumulated into (+=), so zero it first for a fresh gradient.
-func col2im(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>) {
+package func col2im(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>) {
     let (oh, ow, k, s, p) = (g.outputHeight, g.outputWidth, g.kernelSize, g.stride, g.padding)
     let positions = oh &* ow
     var row = columns
@@ -116,7 +116,7 @@ func col2im(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, inputGradie
 /// `PanelPacking.count(rows: c·k·k, depth: oh·ow, width: width)` floats, overwritten.
 /// (Writing the forward's op(B) = columns as panels instead of im2col plus packing was measured
 /// slower, twice: with memmove calls and with vector copies for its short runs.)
-func im2colPatchPanels(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
+package func im2colPatchPanels(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
                        panels: UnsafeMutablePointer<Float>, width: Int) {
     let (oh, ow, k, s, p) = (g.outputHeight, g.outputWidth, g.kernelSize, g.stride, g.padding)
     let (positions, panelSize) = (oh &* ow, oh &* ow &* width)

@@ -2,7 +2,7 @@
 /// stride s into `output [planes, ph, pw]` (ph = ⌊(height − k)/s⌋ + 1), recording for each output
 /// the flat index of its maximum within its input plane (the first one on ties). With `relu`,
 /// outputs are max(0, maximum): ReLU then max equals max then ReLU, because ReLU is monotone.
-func maxPoolPlanes(_ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
+package func maxPoolPlanes(_ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
                    kernelSize k: Int, stride s: Int, output: UnsafeMutablePointer<Float>,
                    argmax: UnsafeMutablePointer<Int32>, relu: Bool) {
     let (ph, pw) = ((height &- k) / s &+ 1, (width &- k) / s &+ 1)
@@ -122,7 +122,7 @@ private struct PoolRow {
 /// where each pooled gradient `outputGradient [planes, ph, pw]` goes to the position of its
 /// window's maximum and every other position is 0. `reluOutput`, the pooled outputs when a ReLU
 /// was fused before the pooling, drops the gradients whose output was not positive.
-func maxUnpoolPlanes(_ outputGradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
+package func maxUnpoolPlanes(_ outputGradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
                      argmax: UnsafePointer<Int32>, planes: Int, height: Int, width: Int,
                      kernelSize k: Int, stride s: Int, inputGradient: UnsafeMutablePointer<Float>) {
     // Without a ReLU the gradient is its own mask input: nothing is dropped.

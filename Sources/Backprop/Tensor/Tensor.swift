@@ -7,7 +7,7 @@ public struct Tensor: Equatable, Sendable, CustomStringConvertible {
     public private(set) var shape: [Int]
     /// The elements in row-major order; always `shape.reduce(1, *)` of them. Write through
     /// `withUnsafeMutableBufferPointer` or the subscript, which cannot change the count.
-    public internal(set) var scalars: [Float]
+    public package(set) var scalars: [Float]
 
     /// A tensor with the given shape and elements.
     /// - Precondition: `scalars.count` equals the product of `shape`, and no extent is negative.

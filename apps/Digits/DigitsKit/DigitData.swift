@@ -16,6 +16,14 @@ public struct DigitData: Sendable {
     /// SHA-256 of the source files' contents, for provenance.
     public var checksum: String = ""
 
+    public init(inputs: Tensor, targets: [Int], labels: [String], skipped: [String] = [], checksum: String = "") {
+        self.inputs = inputs
+        self.targets = targets
+        self.labels = labels
+        self.skipped = skipped
+        self.checksum = checksum
+    }
+
     public var count: Int { targets.count }
 
     public var dataset: Dataset {

@@ -9,7 +9,7 @@ extension GrayImage {
     /// stroke covers takes the paper level next to it), interpolated bilinearly between cell
     /// centres. Shadows, gradients and grey paper are removed; anything smaller than a cell,
     /// such as a stroke, is not.
-    func subtractingBackground(cells: Int = 8) -> GrayImage {
+    package func subtractingBackground(cells: Int = 8) -> GrayImage {
         let (columns, rows) = (Swift.min(cells, width), Swift.min(cells, height))
         var medians = [Float](repeating: 0, count: columns * rows)
         var values: [Float] = []

@@ -182,7 +182,7 @@ public struct DigitNormalizer: Sendable {
     /// or taken as the level of the non-ink pixels (small drawings), and stretched so that the background maps to 0
     /// and the ink's typical level (the 90th percentile of the pixels above the Otsu threshold) to
     /// 1. Nil when there is no visible ink (contrast below 5 %).
-    func inkLevels(_ image: GrayImage, flattenBackground: Bool) -> GrayImage? {
+    package func inkLevels(_ image: GrayImage, flattenBackground: Bool) -> GrayImage? {
         var ink = inkIsDark(image) ? GrayImage(width: image.width, height: image.height,
                                                pixels: image.pixels.map { 1 - $0 }) : image
         if flattenBackground { ink = ink.subtractingBackground() }
@@ -208,7 +208,7 @@ public struct DigitNormalizer: Sendable {
     /// side of the Otsu threshold), and the border usually paper; when the two disagree (a digit
     /// that fills a tight crop, a dark page edge), the side whose marks are thinner is the ink:
     /// strokes are narrow, paper is not.
-    func inkIsDark(_ image: GrayImage) -> Bool {
+    package func inkIsDark(_ image: GrayImage) -> Bool {
         let borderSaysDark = borderLevel(image) > 0.5
         let threshold = InkSegmentation.otsuThreshold(image.pixels)
         let brightMask = image.pixels.map { $0 > threshold }
@@ -221,7 +221,7 @@ public struct DigitNormalizer: Sendable {
     }
 
     /// The median of the outer ring (a twentieth of the short side, at least one pixel).
-    func borderLevel(_ image: GrayImage) -> Float {
+    package func borderLevel(_ image: GrayImage) -> Float {
         let (width, height) = (image.width, image.height)
         let ring = max(1, min(width, height) / 20)
         var border: [Float] = []
@@ -236,7 +236,7 @@ public struct DigitNormalizer: Sendable {
 
     /// The `fraction` quantile of values in [0, 1], to 1/4096, from a histogram: one pass and no
     /// copy, where sorting a 40-megapixel photo took seconds.
-    func percentile(_ values: [Float], _ fraction: Float) -> Float {
+    package func percentile(_ values: [Float], _ fraction: Float) -> Float {
         let bins = 4096
         var counts = [Int](repeating: 0, count: bins)
         for value in values { counts[min(bins - 1, max(0, Int(value * Float(bins))))] += 1 }

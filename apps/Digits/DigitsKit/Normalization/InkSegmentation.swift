@@ -1,14 +1,14 @@
 /// Telling ink from paper in an ink map (values in [0, 1], ink bright): a threshold chosen from
 /// the image itself, the connected pieces of ink, which of them form the digit, and how wide its
 /// strokes are.
-enum InkSegmentation {
+package enum InkSegmentation {
     /// One 8-connected piece of ink.
-    struct Component: Equatable {
-        var area = 0
-        var minX = Int.max, minY = Int.max, maxX = Int.min, maxY = Int.min
+    package struct Component: Equatable {
+        package var area = 0
+        package var minX = Int.max, minY = Int.max, maxX = Int.min, maxY = Int.min
 
-        var width: Int { maxX - minX + 1 }
-        var height: Int { maxY - minY + 1 }
+        package var width: Int { maxX - minX + 1 }
+        package var height: Int { maxY - minY + 1 }
 
         mutating func add(x: Int, y: Int) {
             area += 1
@@ -31,7 +31,7 @@ enum InkSegmentation {
     /// maximising the between-class variance of a 256-bin histogram. When several levels separate
     /// the classes equally well (an empty gap between them), the middle of the gap. Values above
     /// the threshold are the upper class; an image of one level has none (the threshold is 1).
-    static func otsuThreshold(_ values: [Float]) -> Float {
+    package static func otsuThreshold(_ values: [Float]) -> Float {
         let bins = 256
         var histogram = [Double](repeating: 0, count: bins)
         for value in values { histogram[min(bins - 1, max(0, Int(value * Float(bins))))] += 1 }
@@ -58,7 +58,7 @@ enum InkSegmentation {
 
     /// Labels the 8-connected components of `mask` (`width × height`). Returns, per pixel, the
     /// component index or -1 for background, and the components.
-    static func components(_ mask: [Bool], width: Int, height: Int) -> (labels: [Int32], components: [Component]) {
+    package static func components(_ mask: [Bool], width: Int, height: Int) -> (labels: [Int32], components: [Component]) {
         var labels = [Int32](repeating: -1, count: mask.count)
         var components: [Component] = []
         var stack: [Int] = []
@@ -96,7 +96,7 @@ enum InkSegmentation {
     ///
     /// - Parameter dropLines: whether thin components that touch the border and run along most of
     ///   it are page edges or ruled lines (photos and scans of paper), rather than a stroke.
-    static func digitComponents(_ components: [Component], width: Int, height: Int,
+    package static func digitComponents(_ components: [Component], width: Int, height: Int,
                                 dropLines: Bool) -> [Int] {
         let longSide = max(width, height)
         func isLine(_ c: Component) -> Bool {
@@ -124,7 +124,7 @@ enum InkSegmentation {
 
     /// The mean stroke width of `mask`, in pixels: twice the ink area over the length of its
     /// outline (a stroke of width w and length L has area w·L and an outline of about 2·L).
-    static func strokeWidth(_ mask: [Bool], width: Int, height: Int) -> Float {
+    package static func strokeWidth(_ mask: [Bool], width: Int, height: Int) -> Float {
         var (area, edges) = (0, 0)
         for y in 0..<height {
             for x in 0..<width where mask[y * width + x] {

@@ -3,7 +3,7 @@ import PNGCodec
 extension GrayImage {
     /// Grayscale dilation by a disk of `radius` pixels: each pixel becomes the largest value
     /// within that distance. Thickens bright strokes by about `2 · radius`.
-    func dilated(radius: Int) -> GrayImage {
+    package func dilated(radius: Int) -> GrayImage {
         guard radius > 0 else { return self }
         var offsets: [(dx: Int, dy: Int)] = []
         for dy in -radius...radius {

@@ -4,7 +4,7 @@ extension GrayImage {
     /// The image shrunk to `width × height` by averaging each output pixel over the exact source
     /// area it covers (fractional edges weighted): anti-aliases without blurring more than the
     /// scale requires. For reductions (each output pixel covers at least one source pixel).
-    func areaResampled(width: Int, height: Int) -> GrayImage {
+    package func areaResampled(width: Int, height: Int) -> GrayImage {
         let scaleX = Float(self.width) / Float(width), scaleY = Float(self.height) / Float(height)
         var output = GrayImage(width: width, height: height)
         // Column spans and weights depend only on ox: computed once, not once per row.
@@ -42,7 +42,7 @@ extension GrayImage {
 
     /// The image shrunk to `width × height`, each output pixel the largest source value it covers:
     /// a line thinner than an output pixel keeps its full level instead of fading.
-    func maxResampled(width: Int, height: Int) -> GrayImage {
+    package func maxResampled(width: Int, height: Int) -> GrayImage {
         var output = GrayImage(width: width, height: height)
         for y in 0..<self.height {
             let oy = Swift.min(height - 1, y * height / self.height)
@@ -55,7 +55,7 @@ extension GrayImage {
     }
 
     /// The image enlarged to `width × height` by bilinear interpolation between pixel centres.
-    func bilinearResampled(width: Int, height: Int) -> GrayImage {
+    package func bilinearResampled(width: Int, height: Int) -> GrayImage {
         let scaleX = Float(self.width) / Float(width), scaleY = Float(self.height) / Float(height)
         var output = GrayImage(width: width, height: height)
         for oy in 0..<height {
@@ -73,14 +73,14 @@ extension GrayImage {
     }
 
     /// Resampled to `width × height`: area averaging when shrinking, bilinear when enlarging.
-    func resampled(width: Int, height: Int) -> GrayImage {
+    package func resampled(width: Int, height: Int) -> GrayImage {
         if width == self.width && height == self.height { return self }
         return width < self.width || height < self.height ? areaResampled(width: width, height: height)
                                                           : bilinearResampled(width: width, height: height)
     }
 
     /// The `width × height` region whose top-left pixel is (`x`, `y`).
-    func cropped(x: Int, y: Int, width: Int, height: Int) -> GrayImage {
+    package func cropped(x: Int, y: Int, width: Int, height: Int) -> GrayImage {
         var output = GrayImage(width: width, height: height)
         for row in 0..<height {
             for column in 0..<width { output.pixels[row * width + column] = pixels[(y + row) * self.width + x + column] }
