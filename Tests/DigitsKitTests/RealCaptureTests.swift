@@ -155,4 +155,27 @@ struct RealCaptureTests {
         }
         #expect(try DigitNormalizer().analyze(image).largeComponents == 2)
     }
+
+    @Test("A digit stretched to fill its picture is also read at narrower widths; one with a margin is not")
+    func stretchedScanAlternatives() throws {
+        // A 16×16 scan of a 0 stretched to the full square, as size-normalised scans are.
+        let stretched = canvas(16, 16) { x, y in
+            let (dx, dy) = (Double(x) - 7.5, Double(y) - 7.5)
+            let d = (dx * dx + dy * dy).squareRoot()
+            return d >= 5.5 && d <= 8
+        }
+        let digit = try DigitNormalizer().analyze(stretched)
+        #expect(digit.touchesEveryEdge)
+        #expect(digit.alternatives.count == DigitNormalizer.alternativeWidths.count)
+        func inkColumns(_ pixels: [Float]) -> Int { (0..<28).filter { x in (0..<28).contains { pixels[$0 * 28 + x] > 0.1 } }.count }
+        func inkRows(_ pixels: [Float]) -> Int { (0..<28).filter { y in (0..<28).contains { pixels[y * 28 + $0] > 0.1 } }.count }
+        let widths = [digit.pixels].map(inkColumns) + digit.alternatives.map(inkColumns)
+        #expect(widths == widths.sorted(by: >) && Set(widths).count == widths.count, "\(widths)")   // narrower each time
+        #expect(digit.alternatives.allSatisfy { inkRows($0) == inkRows(digit.pixels) })             // same height
+        #expect(abs(Float(widths.last!) / Float(widths.first!) - DigitNormalizer.alternativeWidths.last!) < 0.15)
+
+        let withMargin = canvas(40, 40) { x, y in self.ring(x, y, cx: 20, cy: 20, r: 12, w: 3) }
+        let framed = try DigitNormalizer().analyze(withMargin)
+        #expect(!framed.touchesEveryEdge && framed.alternatives.isEmpty)
+    }
 }

@@ -111,30 +111,44 @@ public struct DigitClassifier: Sendable {
         return Array(zip(files, classify(inputs, threads: threads)))
     }
 
-    /// Runs the network on every successfully prepared 28×28 input, 256 at a time.
+    /// Runs the network on every successfully prepared 28×28 input, 256 at a time. A digit with
+    /// alternative readings (see `DigitNormalizer.NormalizedDigit.alternatives`) gets the mean of
+    /// their probabilities.
     private func classify(_ inputs: [Result<DigitNormalizer.NormalizedDigit, DigitsError>],
                           threads: Int) -> [Result<Classification, DigitsError>] {
         var outcomes = inputs.map { $0.map { _ in Classification(ranking: [], input: [], doubts: []) } }
-        let ready = inputs.indices.compactMap { index -> (Int, DigitNormalizer.NormalizedDigit)? in
-            guard case let .success(digit) = inputs[index] else { return nil }
-            return (index, digit)
+        // One row per reading: (index of the input, its pixels).
+        var readings: [(index: Int, pixels: [Float])] = []
+        for (index, input) in inputs.enumerated() {
+            guard case let .success(digit) = input else { continue }
+            readings.append((index, digit.pixels))
+            readings += digit.alternatives.map { (index, $0) }
         }
-        let chunk = 256
         let classes = metadata.labels.count
-        for start in stride(from: 0, to: ready.count, by: chunk) {
-            let batch = ready[start..<min(ready.count, start + chunk)]
-            let probabilities = softmax(network.predict(preprocessing.inputTensor(batch.map(\.1.pixels)), threads: threads))
-            for (row, (index, digit)) in batch.enumerated() {
-                let scores = (0..<classes).map { (label: metadata.labels[$0], probability: probabilities.scalars[row * classes + $0]) }
-                let ranking = scores.sorted { $0.probability > $1.probability }
-                var doubts: [String] = []
-                if ranking[0].probability < Self.confidenceThreshold {
-                    doubts.append("low confidence (below \(Self.confidenceThreshold))")
-                }
-                if digit.largeComponents > 1 { doubts.append("\(digit.largeComponents) separate large marks: more than one digit?") }
-                if digit.touchesEveryEdge { doubts.append("the ink touches every edge of the picture") }
-                outcomes[index] = .success(Classification(ranking: ranking, input: digit.pixels, doubts: doubts))
+        var sums = [Int: [Float]]()
+        var counts = [Int: Int]()
+        let chunk = 256
+        for start in stride(from: 0, to: readings.count, by: chunk) {
+            let batch = readings[start..<min(readings.count, start + chunk)]
+            let probabilities = softmax(network.predict(preprocessing.inputTensor(batch.map(\.pixels)), threads: threads))
+            for (row, reading) in batch.enumerated() {
+                let scores = probabilities.scalars[(row * classes)..<((row + 1) * classes)]
+                sums[reading.index] = zip(sums[reading.index] ?? [Float](repeating: 0, count: classes), scores).map(+)
+                counts[reading.index, default: 0] += 1
             }
+        }
+        for (index, sum) in sums {
+            guard case let .success(digit) = inputs[index] else { continue }
+            let count = Float(counts[index]!)
+            let ranking = (0..<classes).map { (label: metadata.labels[$0], probability: sum[$0] / count) }
+                .sorted { $0.probability > $1.probability }
+            var doubts: [String] = []
+            if ranking[0].probability < Self.confidenceThreshold {
+                doubts.append("low confidence (below \(Self.confidenceThreshold))")
+            }
+            if digit.largeComponents > 1 { doubts.append("\(digit.largeComponents) separate large marks: more than one digit?") }
+            if digit.touchesEveryEdge { doubts.append("the ink touches every edge of the picture") }
+            outcomes[index] = .success(Classification(ranking: ranking, input: digit.pixels, doubts: doubts))
         }
         return outcomes
     }

@@ -52,7 +52,16 @@ public struct DigitNormalizer: Sendable {
         /// Whether the kept ink touches all four edges of the picture (a crop too tight, or not a
         /// single digit on a background).
         public var touchesEveryEdge: Bool
+        /// Other readings of the same digit, to be classified too and averaged with `pixels`: when
+        /// the ink spans the whole picture, as in scans that were stretched to fill a square box,
+        /// the digit's true width is unknown, so it is also drawn at `alternativeWidths` of its width.
+        public var alternatives: [[Float]] = []
     }
+
+    /// Widths, relative to the picture's, at which a digit that fills its picture is also read:
+    /// the 50th, 25th and 10th percentiles of width over height of MNIST's digits (0.8, 0.65, 0.5,
+    /// measured on 20,000 training digits; a stretched scan has lost its own).
+    public static let alternativeWidths: [Float] = [0.8, 0.65, 0.5]
 
     /// The normalised 28×28 image, row-major, 0 = background and 1 = full ink.
     ///
@@ -140,8 +149,14 @@ public struct DigitNormalizer: Sendable {
                               && !components[index].overlaps(components[main], margin: 0))
         }.count
         let touchesEveryEdge = minX == 0 && minY == 0 && maxX == width - 1 && maxY == height - 1
+        var alternatives: [[Float]] = []
+        if touchesEveryEdge && fitted.width * 5 >= fitted.height * 4 {
+            alternatives = Self.alternativeWidths.map { fraction in
+                centred(fitted.areaResampled(width: max(1, Int((Float(fitted.width) * fraction).rounded())), height: fitted.height))
+            }
+        }
         return NormalizedDigit(pixels: centred(fitted), largeComponents: largeComponents,
-                               touchesEveryEdge: touchesEveryEdge)
+                               touchesEveryEdge: touchesEveryEdge, alternatives: alternatives)
     }
 
     /// `fitted` (at most 20×20) placed in the 28×28 field with its centre of mass, in pixel-centre
