@@ -92,6 +92,7 @@ let package = Package(
                     dependencies: ["DigitsKit", "ModelFile", "Backprop", "PNGCodec", "TestSupport", "digits"]),
         .testTarget(name: "HousePriceKitTests",
                     dependencies: ["HousePriceKit", "StrictCSV", "ModelFile", "Backprop", "TestSupport", "house-price"]),
+        .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport", "Backprop"]),
         .executableTarget(name: "save-loop", dependencies: ["ModelFile", "Backprop"], path: "Tools/save-loop"),
     ],
     swiftLanguageModes: [.v6]

@@ -27,27 +27,47 @@ public enum Console {
     }
 }
 
-/// Shows training progress: on a terminal, a bar with the epoch's ETA rewritten in place after
-/// every batch; otherwise (logs, pipes) one plain line per epoch.
+/// Shows training progress: on a terminal, a bar for the current epoch with the ETA of the whole
+/// run, rewritten in place after every batch; otherwise (logs, pipes) one plain line per epoch.
 public final class TrainingProgress {
     private let unit: String
+    private let mayStopEarly: Bool
     private var lastDraw = 0.0
+    /// When this process saw its first batch, and that batch's epoch (a resumed run starts late).
+    private var start: (time: Double, epoch: Int)?
 
-    /// - Parameter unit: what the samples are, for the throughput ("img", "rows").
-    public init(unit: String) { self.unit = unit }
+    /// - Parameters:
+    ///   - unit: what the samples are, for the throughput ("img", "rows").
+    ///   - mayStopEarly: early stopping may end the run sooner, so the ETA is an upper bound (≤).
+    public init(unit: String, mayStopEarly: Bool = false) {
+        self.unit = unit
+        self.mayStopEarly = mayStopEarly
+    }
 
     public func batch(_ progress: BatchProgress) {
         guard Console.stderrIsTerminal else { return }
         let now = Date().timeIntervalSinceReferenceDate
+        let start = self.start ?? (now - progress.elapsed, progress.epoch)
+        self.start = start
         guard now - lastDraw > 0.1 || progress.batch == progress.batches else { return }
         lastDraw = now
         let fraction = Double(progress.batch) / Double(progress.batches)
-        let remaining = progress.elapsed / max(fraction, 1e-9) * (1 - fraction)
+        let remaining = Self.remainingSeconds(progress, runStartEpoch: start.epoch, elapsed: now - start.time)
         let filled = Int(fraction * 24)
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: 24 - filled)
-        Console.progress(String(format: "\repoch %d/%d [%@] %3.0f%%  loss %.4f  ETA %@   ",
+        Console.progress(String(format: "\repoch %d/%d [%@] %3.0f%%  loss %.4f  ETA %@%@   ",
                                 progress.epoch, progress.epochs, bar, fraction * 100, progress.runningLoss,
-                                TrainingProgress.duration(remaining)))
+                                mayStopEarly ? "≤ " : "", TrainingProgress.duration(remaining)))
+    }
+
+    /// Seconds left in the whole run, at the pace of the batches this process has run so far
+    /// (`elapsed` seconds since the start of epoch `runStartEpoch`).
+    public static func remainingSeconds(_ progress: BatchProgress, runStartEpoch: Int, elapsed: Double) -> Double {
+        let batches = Double(progress.batches)
+        let done = Double(progress.epoch - runStartEpoch) * batches + Double(progress.batch)
+        let total = Double(progress.epochs - runStartEpoch + 1) * batches
+        guard done > 0 else { return 0 }
+        return elapsed / done * (total - done)
     }
 
     public func epoch(_ report: EpochReport, extra: String = "") {

@@ -12,13 +12,19 @@ public enum FileIO {
     public static let maximumFileSize = 1 << 31
 
     /// Reads the whole file at `path`, refusing files above `limit` bytes before allocating.
+    /// Only regular files are read: a directory, FIFO, socket or device is an error, and opening
+    /// never waits (a FIFO without a writer would block a plain `open` for ever).
     public static func contents(of path: String, limit: Int = maximumFileSize) throws(ModelFileError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw .io(path: path, reason: systemError()) }
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw .io(path: path, reason: systemError()) }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, reason: "not a regular file") }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw .io(path: path, reason: "is a folder, not a file")
+        default: throw .io(path: path, reason: "is not a regular file (a FIFO, socket or device)")
+        }
         let size = Int(status.st_size)
         guard size <= limit else { throw .io(path: path, reason: "file is \(size) bytes, above the \(limit)-byte limit") }
         var bytes = [UInt8](repeating: 0, count: size)

@@ -40,6 +40,13 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
     /// The file system refused (open, read, write, rename).
     case io(path: String, reason: String)
 
+    /// The description without the path that `.io` errors start with, for callers that name
+    /// the file themselves.
+    public var reason: String {
+        if case let .io(_, reason) = self { return reason }
+        return description
+    }
+
     public var description: String {
         switch self {
         case let .truncated(size): "file is \(size) bytes, too short for a safetensors header"

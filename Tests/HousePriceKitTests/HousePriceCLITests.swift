@@ -111,4 +111,41 @@ struct HousePriceCLITests {
         #expect(try ModelFile.load(contentsOf: output).network.weights == straightWeights)
         #expect(!FileManager.default.fileExists(atPath: output + ".checkpoint-1"))
     }
+
+    @Test("split shuffles rows with --seed (the same seed, the same files), keeps every row once, and refuses to overwrite its input")
+    func split() throws {
+        let directory = temporaryDirectory()
+        let rows = (0..<200).map { "\($0),\($0 * 3)" }
+        write("id,value\n" + rows.joined(separator: "\n") + "\n", to: directory + "/all.csv")
+        func run(seed: String, _ name: String) throws -> (train: [String], test: [String]) {
+            let result = try runHousePrice(["split", directory + "/all.csv", "--seed", seed,
+                                            "--train-output", directory + "/\(name)-train.csv",
+                                            "--test-output", directory + "/\(name)-test.csv"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout == "160 training rows → \(directory)/\(name)-train.csv, 40 test rows → \(directory)/\(name)-test.csv\n")
+            func body(_ file: String) throws -> [String] {
+                let lines = try String(contentsOfFile: directory + "/" + file, encoding: .utf8).split(separator: "\n").map(String.init)
+                #expect(lines.first == "id,value")
+                return Array(lines.dropFirst())
+            }
+            return (try body("\(name)-train.csv"), try body("\(name)-test.csv"))
+        }
+        let first = try run(seed: "5", "a"), again = try run(seed: "5", "b"), other = try run(seed: "6", "c")
+        #expect(first.train == again.train && first.test == again.test)
+        #expect(first.train != other.train)
+        #expect((first.train + first.test).sorted() == rows.sorted())
+        // Shuffled, not only sampled: the rows are out of file order.
+        #expect(first.train != first.train.sorted { Int($0.split(separator: ",")[0])! < Int($1.split(separator: ",")[0])! })
+
+        let original = try Data(contentsOf: URL(fileURLWithPath: directory + "/all.csv"))
+        let overwrite = try runHousePrice(["split", directory + "/all.csv", "--train-output", directory + "/./all.csv",
+                                           "--test-output", directory + "/t.csv"])
+        #expect(overwrite.status != 0)
+        #expect(overwrite.stderr == "Error: --train-output \(directory)/./all.csv is the same file as \(directory)/all.csv; choose another output\n")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/all.csv")) == original)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/t.csv"))
+        let same = try runHousePrice(["split", directory + "/all.csv", "--train-output", directory + "/x.csv",
+                                      "--test-output", directory + "/x.csv"])
+        #expect(same.status != 0 && same.stderr.contains("--test-output"))
+    }
 }

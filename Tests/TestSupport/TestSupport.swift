@@ -29,15 +29,26 @@ public func write(_ text: String, to path: String) {
     precondition(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)), "cannot write \(path)")
 }
 
-/// Runs the built tool `name` from the repository root and returns its exit status, stdout and
-/// stderr. With `interruptAfter`, sends SIGINT (Ctrl-C) once stderr shows that text.
+/// Runs the built tool `name` (from the repository root unless `directory` says otherwise) and
+/// returns its exit status, stdout and stderr. With `interruptAfter`, sends SIGINT (Ctrl-C) once
+/// stderr shows that text. With `searchPath`, the tool is not run from the build folder but looked
+/// up by name on that `PATH`, as a shell would, with `environment` added.
 @discardableResult
-public func runTool(_ name: String, _ arguments: [String],
-                    interruptAfter marker: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+public func runTool(_ name: String, _ arguments: [String], interruptAfter marker: String? = nil,
+                    in directory: String? = nil, searchPath: String? = nil,
+                    environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: productsDirectory + "/" + name)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    var variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    if let searchPath {
+        variables["PATH"] = searchPath
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [name] + arguments
+    } else {
+        process.executableURL = URL(fileURLWithPath: productsDirectory + "/" + name)
+        process.arguments = arguments
+    }
+    process.environment = variables
+    process.currentDirectoryURL = URL(fileURLWithPath: directory ?? repositoryRoot)
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors

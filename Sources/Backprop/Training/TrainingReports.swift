@@ -28,6 +28,12 @@ public struct BatchProgress: Sendable {
     public let runningLoss: Double
     /// Seconds since the epoch started.
     public let elapsed: Double
+
+    /// - Parameters: `epoch` and `batch` count from 1, as printed.
+    public init(epoch: Int, epochs: Int, batch: Int, batches: Int, runningLoss: Double, elapsed: Double) {
+        (self.epoch, self.epochs, self.batch, self.batches) = (epoch, epochs, batch, batches)
+        (self.runningLoss, self.elapsed) = (runningLoss, elapsed)
+    }
 }
 
 /// How a training run ended.

@@ -68,11 +68,13 @@ public enum IDXFile {
     private static func read(_ path: String, magic: UInt32, rank: Int,
                              hasher: inout SHA256) throws(DigitsError) -> (dimensions: [Int], body: [UInt8]) {
         let name = (path as NSString).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: "cannot be read")
+        var bytes: [UInt8]
+        do {
+            bytes = try FileIO.contents(of: path)
+        } catch {
+            throw .unreadable(path: path, reason: error.reason)
         }
-        hasher.update(data)
-        var bytes = [UInt8](data)
+        hasher.update(bytes)
         if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
             bytes = try gunzip(bytes, limit: maximumSize, name: name)
         }

@@ -46,7 +46,7 @@ extension Digits {
         }
 
         func run() throws {
-            let classifier = try DigitClassifier(contentsOf: model.path)
+            let classifier = try DigitClassifier(contentsOf: try model.path())
             var files: [String] = []
             var failures = 0
             for input in inputs {

@@ -13,15 +13,18 @@ struct Digits: ParsableCommand {
         version: BackpropVersion.current,
         subcommands: [Classify.self, Train.self, Evaluate.self, Inspect.self])
 
-    static let shippedModel = "data/models/digits.safetensors"
+    /// `train`'s default output and the shipped model's name: see `ModelChoice` for the rule.
+    static let modelChoice = ModelChoice(name: "digits.safetensors")
+    static let modelHelp = "Model file (default: ./digits.safetensors, which train writes, if present; else the shipped model)."
 }
 
 /// Options shared by the commands that read a model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Model file.", valueName: "model"))
-    var model: String = Digits.shippedModel
+    @Option(help: ArgumentHelp(Digits.modelHelp, valueName: "model"))
+    var model: String?
 
-    var path: String { DefaultPaths.model(model, shipped: Digits.shippedModel) }
+    /// The file to read, after saying on stderr which one was chosen when `--model` was not given.
+    func path() throws -> String { try chooseModel(given: model, Digits.modelChoice) }
 }
 
 /// `--data DIR | --images DIR`.

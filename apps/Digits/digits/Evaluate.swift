@@ -22,7 +22,7 @@ extension Digits {
         @OptionGroup var threads: ThreadOptions
 
         func run() throws {
-            let classifier = try DigitClassifier(contentsOf: model.path)
+            let classifier = try DigitClassifier(contentsOf: try model.path())
             let labelled: DigitData
             switch data.source {
             case let .mnist(directory):

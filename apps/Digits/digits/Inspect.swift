@@ -6,14 +6,14 @@ extension Digits {
         static let configuration = CommandConfiguration(
             abstract: "Show a model file: task, layers with output shapes and parameters, metadata, metrics.")
 
-        @Argument(help: ArgumentHelp("Model file (default: the shipped model).", valueName: "model"))
-        var model: String = Digits.shippedModel
+        @Argument(help: ArgumentHelp(Digits.modelHelp, valueName: "model"))
+        var model: String?
 
         @Flag(help: "Print one JSON object.")
         var json = false
 
         func run() throws {
-            try ModelInspection.printReport(path: DefaultPaths.model(model, shipped: Digits.shippedModel), json: json)
+            try ModelInspection.printReport(path: try chooseModel(given: model, Digits.modelChoice), json: json)
         }
     }
 }

@@ -38,10 +38,15 @@ public func readCSV(_ path: String) throws(HousePriceError) -> CSVTable {
 
 /// The table and the SHA-256 of the file's bytes, read once.
 func readCSVFile(_ path: String) throws(HousePriceError) -> (table: CSVTable, sha256: String) {
-    guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path, reason: "cannot be read") }
+    let data: [UInt8]
+    do {
+        data = try FileIO.contents(of: path)
+    } catch {
+        throw .unreadable(path: path, reason: error.reason)
+    }
     let table: CSVTable
     do {
-        table = try CSVTable.parse([UInt8](data), name: path)
+        table = try CSVTable.parse(data, name: path)
     } catch {
         throw .malformedCSV(error)
     }

@@ -15,15 +15,18 @@ struct HousePrice: ParsableCommand {
         version: BackpropVersion.current,
         subcommands: [Train.self, Predict.self, Evaluate.self, Inspect.self, Split.self])
 
-    static let shippedModel = "data/models/house-price.safetensors"
+    /// `train`'s default output and the shipped model's name: see `ModelChoice` for the rule.
+    static let modelChoice = ModelChoice(name: "house-price.safetensors")
+    static let modelHelp = "Model file (default: ./house-price.safetensors, which train writes, if present; else the shipped model)."
 }
 
 /// Options shared by the commands that read a model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Model file.", valueName: "model"))
-    var model: String = HousePrice.shippedModel
+    @Option(help: ArgumentHelp(HousePrice.modelHelp, valueName: "model"))
+    var model: String?
 
-    var path: String { DefaultPaths.model(model, shipped: HousePrice.shippedModel) }
+    /// The file to read, after saying on stderr which one was chosen when `--model` was not given.
+    func path() throws -> String { try chooseModel(given: model, HousePrice.modelChoice) }
 }
 
 extension HousePrice {
@@ -113,6 +116,9 @@ extension HousePrice {
         }
 
         func run() throws {
+            // Found out now, not after the training it would have thrown away.
+            try OutputCheck.requireDistinct(output, option: "--output", from: [csv])
+            try OutputCheck.requireWritable(output, option: "--output")
             // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
             AllocatorTuning.keepFreedMemory()
             var options = HousePriceOptions(target: target)
@@ -130,7 +136,7 @@ extension HousePrice {
             options.patience = patience
             options.weightDecay = weightDecay
             Interrupt.install()
-            let progress = TrainingProgress(unit: "rows")
+            let progress = TrainingProgress(unit: "rows", mayStopEarly: true)
             let printing = Mutex(())   // members report from their own threads
             let outcome = try HousePriceTraining.run(
                 csv: csv, options: options, output: output, threads: threads.threads, resume: resume,
@@ -179,7 +185,12 @@ extension HousePrice {
         @OptionGroup var threads: ThreadOptions
 
         func run() throws {
-            let predictor = try HousePricePredictor(contentsOf: model.path)
+            let modelPath = try model.path()
+            if let output {
+                try OutputCheck.requireDistinct(output, option: "--output", from: [csv, modelPath])
+                try OutputCheck.requireWritable(output, option: "--output")
+            }
+            let predictor = try HousePricePredictor(contentsOf: modelPath)
             let table = try readCSV(csv)
             let (prices, warnings) = try predictor.predict(table, name: csv, threads: threads.threads)
             for warning in warnings { Console.error("warning: \(warning)") }
@@ -210,7 +221,7 @@ extension HousePrice {
         @OptionGroup var threads: ThreadOptions
 
         func run() throws {
-            let predictor = try HousePricePredictor(contentsOf: model.path)
+            let predictor = try HousePricePredictor(contentsOf: try model.path())
             let (metrics, warnings) = try predictor.evaluate(try readCSV(csv), name: csv, threads: threads.threads)
             for warning in warnings { Console.error("warning: \(warning)") }
             if json {
@@ -225,14 +236,14 @@ extension HousePrice {
         static let configuration = CommandConfiguration(
             abstract: "Show a model file: task, layers with output shapes and parameters, preprocessing, metrics.")
 
-        @Argument(help: ArgumentHelp("Model file (default: the shipped model).", valueName: "model"))
-        var model: String = HousePrice.shippedModel
+        @Argument(help: ArgumentHelp(HousePrice.modelHelp, valueName: "model"))
+        var model: String?
 
         @Flag(help: "Print one JSON object.")
         var json = false
 
         func run() throws {
-            try ModelInspection.printReport(path: DefaultPaths.model(model, shipped: HousePrice.shippedModel), json: json)
+            try ModelInspection.printReport(path: try chooseModel(given: model, HousePrice.modelChoice), json: json)
         }
     }
 
@@ -255,15 +266,24 @@ extension HousePrice {
         @Option(help: "Test rows go here.")
         var testOutput: String
 
-        func run() throws {
+        func validate() throws {
             guard testFraction > 0, testFraction < 1 else { throw ValidationError("--test-fraction must be in (0, 1)") }
+        }
+
+        func run() throws {
+            try OutputCheck.requireDistinct(trainOutput, option: "--train-output", from: [csv])
+            try OutputCheck.requireDistinct(testOutput, option: "--test-output", from: [csv, trainOutput])
+            try OutputCheck.requireWritable(trainOutput, option: "--train-output")
+            try OutputCheck.requireWritable(testOutput, option: "--test-output")
             let table = try readCSV(csv)
             var random = RandomGenerator(seed: seed)
             var rows = Array(table.rows.indices)
             rows.shuffle(using: &random)
             let testCount = Int((Double(rows.count) * testFraction).rounded())
             let header = CSVWriter.line(table.header)
-            let test = rows[..<testCount].sorted(), train = rows[testCount...].sorted()
+            // Both files keep the shuffled order: a file sorted like its source carries the source's
+            // order (by region, by date) into whatever reads it next.
+            let test = rows[..<testCount], train = rows[testCount...]
             try FileIO.writeAtomically(Array((header + train.map { CSVWriter.line(table.rows[$0]) }.joined()).utf8), to: trainOutput)
             try FileIO.writeAtomically(Array((header + test.map { CSVWriter.line(table.rows[$0]) }.joined()).utf8), to: testOutput)
             print("\(train.count) training rows → \(trainOutput), \(test.count) test rows → \(testOutput)")
