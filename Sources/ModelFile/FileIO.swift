@@ -83,5 +83,62 @@ public enum FileIO {
         }
     }
 
-    private static func systemError() -> String { String(cString: strerror(errno)) }
+    static func systemError() -> String { String(cString: strerror(errno)) }
+}
+
+/// A file written piece by piece that replaces `path` only when `commit()` succeeds: the pieces go
+/// to a temporary file in the same folder, which is flushed and renamed over `path`. Until then
+/// `path` keeps its old content; a writer dropped without `commit()` removes its temporary file.
+public final class AtomicFileWriter {
+    public let path: String
+    private let temporary: String
+    private var descriptor: Int32
+
+    public init(path: String) throws(ModelFileError) {
+        self.path = path
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(FileIO.systemError())") }
+    }
+
+    /// Appends `bytes`.
+    public func write(_ bytes: [UInt8]) throws(ModelFileError) {
+        guard descriptor >= 0 else { throw .io(path: path, reason: "already committed") }
+        let failure: String? = bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let count = Glibc.write(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return FileIO.systemError()
+                }
+                done += count
+            }
+            return nil
+        }
+        if let failure { throw .io(path: path, reason: failure) }
+    }
+
+    /// Flushes the file to disk and renames it over `path`.
+    public func commit() throws(ModelFileError) {
+        var failure: String?
+        if fsync(descriptor) != 0 { failure = FileIO.systemError() }
+        if close(descriptor) != 0 && failure == nil { failure = FileIO.systemError() }
+        descriptor = -1
+        if failure == nil && rename(temporary, path) != 0 { failure = FileIO.systemError() }
+        if let failure {
+            unlink(temporary)
+            throw .io(path: path, reason: failure)
+        }
+    }
+
+    deinit {
+        if descriptor >= 0 {
+            close(descriptor)
+            unlink(temporary)
+        }
+    }
 }

@@ -60,7 +60,9 @@ struct DigitsCLITests {
         let result = try runDigits(["classify", bad, good, directory + "/missing.png", blank])
         #expect(result.status == 1)
         #expect(result.stdout.contains(good + ": "))
-        let errors = result.stderr.split(separator: "\n")
+        // The first line names the model used (none was given); then one line per failed file.
+        var errors = result.stderr.split(separator: "\n")
+        #expect(errors.removeFirst().hasPrefix("model: "))
         #expect(errors.count == 3, "\(result.stderr)")
         #expect(errors.first?.hasPrefix(bad + ": error: ") == true)
         #expect(errors.last?.hasPrefix(blank + ": error: no digit found") == true, "\(result.stderr)")

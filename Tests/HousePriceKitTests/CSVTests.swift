@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import StrictCSV
 
@@ -39,5 +40,44 @@ struct CSVTests {
         let table = try parse(CSVWriter.line(["c1", "c2", "c3", "c4", "c5"]) + CSVWriter.line(fields))
         #expect(table.rows == [fields])
         #expect(CSVWriter.quoted("plain") == "plain")
+    }
+
+    @Test("Read in pieces through buffers of every small size, records and errors are those of the whole file")
+    func streaming() throws {
+        let text = "\u{FEFF}id,name,note\r\n1,\"Smith, J\",\"said \"\"hi\"\"\"\r\n2,plain,\"two\r\nlines\"\r\n\r\n3,,last\r\n4,\"\",x"
+        let whole = try parse(text)
+        for bufferSize in 16...40 {
+            for chunk in [1, 2, 3, 100] {
+                var reader = try CSVReader(name: "t.csv", source: CSVMemorySource(Array(text.utf8)), bufferSize: bufferSize)
+                #expect(reader.header == whole.header)
+                var rows: [[String]] = [], lines: [Int] = []
+                while let table = try reader.nextTable(maximumRows: chunk) {
+                    #expect(table.rows.count <= chunk)
+                    rows += table.rows
+                    lines += table.lines
+                }
+                #expect(rows == whole.rows && lines == whole.lines, "buffer \(bufferSize), chunk \(chunk)")
+            }
+        }
+        let broken = "a,b\n1,2\n" + String(repeating: "3,4\n", count: 50) + "5,\"6\n"
+        #expect(throws: CSVError(file: "t.csv", line: 53, message: "field 2 opens a quote that never closes")) {
+            var reader = try CSVReader(name: "t.csv", source: CSVMemorySource(Array(broken.utf8)), bufferSize: 16)
+            while try reader.next() != nil {}
+        }
+    }
+
+    @Test("A file source reads regular files only, and names the file in errors")
+    func fileSource() throws {
+        let folder = temporaryDirectory()
+        #expect(throws: CSVError(file: folder, line: 0, message: "is a folder, not a file")) { try CSVFileSource(path: folder) }
+        #expect(throws: CSVError(file: folder + "/none.csv", line: 0, message: "No such file or directory")) {
+            try CSVFileSource(path: folder + "/none.csv")
+        }
+        #expect(CSVError(file: "f.csv", line: 0, message: "m").description == "f.csv: m")
+        let fifo = folder + "/pipe.csv"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        #expect(throws: CSVError(file: fifo, line: 0, message: "is not a regular file (a FIFO, socket or device)")) {
+            try CSVFileSource(path: fifo)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Backprop
 import Foundation
 import Testing
 import ModelFile
@@ -147,5 +148,58 @@ struct HousePriceCLITests {
         let same = try runHousePrice(["split", directory + "/all.csv", "--train-output", directory + "/x.csv",
                                       "--test-output", directory + "/x.csv"])
         #expect(same.status != 0 && same.stderr.contains("--test-output"))
+    }
+
+    @Test("The Python reference, written from Preprocessing.md alone, prices rows as the tool does (dates, codes, markers, rare categories)",
+          .enabled(if: pythonSafetensorsPresent, "python3 lacks numpy or safetensors (pip install numpy safetensors)"))
+    func pythonReference() throws {
+        let directory = temporaryDirectory()
+        var random = RandomGenerator(seed: 12)
+        var lines = ["id,sold,area,zip,renovated,town,note,price"]
+        for i in 0..<400 {
+            let day = Int(random.uniform(0, 700))
+            let sold = day % 3 == 0 ? String(format: "%02d/%02d/2015", day % 28 + 1, day % 12 + 1)
+                                    : String(format: "2015-%02d-%02dT10:30:00", day % 12 + 1, day % 28 + 1)
+            let area = Int(random.uniform(400, 4000))
+            let zip = [98001, 98002, 98103][i % 3]
+            let renovated = i % 4 == 0 ? "\(1990 + i % 25)" : "0"
+            let town = i % 50 == 0 ? "Rare \(i)" : ["Kent", "Auburn", "Seattle, North"][i % 3]
+            let note = i % 7 == 0 ? "?" : "\(i % 5)"
+            let noise = Double(random.uniform(-9000, 9000))
+            let price: Double = Double(area) * 210 + Double(zip - 98000) * 900 + Double(day) * 30 + noise
+            // Areas above 999 with a thousands separator, as spreadsheets export them.
+            let written = area >= 1000 ? "\"\(area / 1000),\(String(format: "%03d", area % 1000))\"" : "\(area)"
+            let fields: [String] = ["\(i)", sold, written, "\(zip)", renovated, "\"\(town)\"", note, "\(price)"]
+            lines.append(fields.joined(separator: ","))
+        }
+        write(lines.joined(separator: "\n") + "\n", to: directory + "/sales.csv")
+        let train = try runHousePrice(["train", directory + "/sales.csv", "--target", "price", "--drop", "id", "--categorical", "zip",
+                                       "--date-format", "DMY", "--missing", "?", "--missing-in", "renovated=0", "--epochs", "15",
+                                       "--ensemble", "2", "--output", directory + "/m.safetensors"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let rows = directory + "/rows.csv"
+        write(lines.prefix(1).joined() + "\n" + lines.dropFirst(300).joined(separator: "\n")
+              + "\n401,2019-01-01,\"5,000\",98999,2001,Nowhere,NA,\n", to: rows)
+        let swift = try runHousePrice(["predict", rows, "--model", directory + "/m.safetensors"])
+        #expect(swift.status == 0, "\(swift.stderr)")
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", repositoryRoot + "/Tools/house-price-reference.py", directory + "/m.safetensors", rows]
+        let output = Pipe(), errors = Pipe()
+        python.standardOutput = output
+        python.standardError = errors
+        try python.run()
+        let pythonText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        let ours = try CSVTable.parse(Array(swift.stdout.utf8), name: "swift")
+        let theirs = try CSVTable.parse(Array(pythonText.utf8), name: "python")
+        #expect(ours.header == theirs.header, "\(ours.header) \(theirs.header)")
+        #expect(ours.rows.count == 102 && theirs.rows.count == 102, "\(ours.rows.count) \(theirs.rows.count)")
+        for (a, b) in zip(ours.rows, theirs.rows) {
+            #expect(a.dropLast() == b.dropLast())
+            let (x, y) = (Double(a.last!)!, Double(b.last!)!)
+            #expect(abs(x - y) <= 1e-4 * max(1, abs(x)), "\(a.first!): Swift \(x), Python \(y)")
+        }
     }
 }

@@ -41,7 +41,7 @@ struct HousePriceTrainingTests {
         let outcome = try HousePriceTraining.run(csv: directory + "/train.csv", options: options,
                                                  output: directory + "/model.safetensors", threads: 2, resume: false, command: "test")
         #expect(outcome.pipeline.columns.map(\.name) == ["Neighborhood", "OverallQual", "GrLivArea", "GarageType", "LotFrontage", "Street"])
-        #expect(outcome.pipeline.columns.first { $0.name == "LotFrontage" }?.missingIndicator == true)
+        #expect(outcome.pipeline.columns.first { $0.name == "LotFrontage" }?.scale?.missingIndicator == true)
         #expect(outcome.pipeline.columns.first { $0.name == "GarageType" }?.categories?.contains("(missing)") == true)
         let predictor = try HousePricePredictor(contentsOf: directory + "/model.safetensors")
         let test = try readCSV(directory + "/test.csv")
@@ -55,6 +55,24 @@ struct HousePriceTrainingTests {
         let direct = inProcess.predict(inputs).scalars.map(outcome.pipeline.decodeTarget)
         let (loaded, _) = try predictor.predict(test, name: "test.csv")
         #expect(direct == loaded)
+
+        // Streamed in chunks, a file longer than two chunks gets the prices of the whole file at
+        // once, bit for bit, and the same metrics.
+        write(syntheticSales(rows: 2 * HousePricePredictor.chunkRows + 777, seed: 5), to: directory + "/big.csv")
+        let big = try readCSV(directory + "/big.csv")
+        let (whole, _) = try predictor.predict(big, name: "big.csv")
+        var reader = try CSVReader(name: "big.csv", source: try CSVFileSource(path: directory + "/big.csv"))
+        var streamed: [Double] = []
+        var chunks = 0
+        _ = try predictor.predict(&reader, threads: 2) { _, prices in
+            streamed += prices
+            chunks += 1
+        }
+        #expect(chunks == 3 && streamed == whole)
+        var evaluationReader = try CSVReader(name: "big.csv", source: try CSVFileSource(path: directory + "/big.csv"))
+        let (streamedMetrics, _) = try predictor.evaluate(&evaluationReader)
+        let (wholeMetrics, _) = try predictor.evaluate(big, name: "big.csv")
+        #expect(streamedMetrics == wholeMetrics)
     }
 
     @Test("Too few rows, header-only and empty files are clear errors")

@@ -5,50 +5,44 @@ import StrictCSV
 /// Turns CSV rows into network inputs and prices into training targets, with every statistic
 /// fitted on the training rows only and saved in the model file, so that `predict` reproduces it.
 ///
-/// Numeric column: missing values take the training median (plus a 0/1 missing-indicator feature
-/// when the training rows had gaps); the value is standardised; and when it has at least
-/// `bins` distinct values (32 by default) it is also encoded piecewise-linearly over its training quantiles
-/// (one feature per quantile bin: 0 below the bin, 1 above, linear inside), which lets an MLP
-/// model sharp, non-monotone effects such as location. Categorical column: one-hot over the
-/// `maximumCategories` most frequent training values, plus an unknown bucket. Target: optional
-/// log, then standardised.
+/// Each column is numeric, categorical or a date (see `ColumnTyping` for how that is decided, and
+/// `PipelineColumn.Encoding` for the features of each). The target: optional log, then
+/// standardised. `Preprocessing.md` in this folder is the file format's specification, and
+/// `Tools/house-price-reference.py` rebuilds features and predictions from it in Python.
 public struct FeaturePipeline: Codable, Equatable, Sendable {
-    public struct Column: Codable, Equatable, Sendable {
-        public enum Kind: String, Codable, Sendable { case numeric, categorical }
-        public let name: String
-        public let kind: Kind
-        // Numeric columns.
-        public var median: Double?
-        public var mean: Double?
-        public var deviation: Double?
-        public var missingIndicator: Bool?
-        public var binEdges: [Double]?
-        // Categorical columns: one-hot order; one more feature follows for unknown values.
-        public var categories: [String]?
-
-        /// Features this column contributes.
-        public var width: Int {
-            switch kind {
-            case .numeric: 1 + (missingIndicator == true ? 1 : 0) + max(0, (binEdges?.count ?? 0) - 1)
-            case .categorical: (categories?.count ?? 0) + 1
-            }
-        }
-    }
-
     public var target: String
     public var logTarget: Bool
     public var targetMean: Double
     public var targetDeviation: Double
-    public var columns: [Column]
+    public var columns: [PipelineColumn]
     /// Columns left out on request.
     public var dropped: [String]
+    /// Texts that mean "no value" in every column, besides `CellValue.missingMarkers`.
+    public var missingMarkers: [String]
 
     /// Quantile bins per numeric column, by default.
     public static let defaultBins = 32
-    /// Categories kept per column; rarer ones share the unknown bucket.
+    /// The most bins a model file may ask for.
+    public static let maximumBins = 1024
+    /// Categories kept per column at most; rarer ones share the "other" bucket.
     public static let maximumCategories = 64
-    /// A column is numeric when at least this share of its non-missing training values are numbers.
-    public static let numericShare = 0.95
+    /// A category needs at least this many training rows to get its own feature, by default.
+    public static let defaultMinimumCategoryCount = 5
+    /// Limits on what a model file may declare, checked before any allocation that depends on them.
+    public static let maximumCategoriesInFile = 100_000
+    public static let maximumColumns = 10_000
+    public static let maximumFeatures = 1_000_000
+
+    public init(target: String, logTarget: Bool, targetMean: Double, targetDeviation: Double,
+                columns: [PipelineColumn], dropped: [String], missingMarkers: [String] = []) {
+        self.target = target
+        self.logTarget = logTarget
+        self.targetMean = targetMean
+        self.targetDeviation = targetDeviation
+        self.columns = columns
+        self.dropped = dropped
+        self.missingMarkers = missingMarkers
+    }
 
     /// Features per row.
     public var featureCount: Int { columns.reduce(0) { $0 + $1.width } }
@@ -56,112 +50,172 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     /// Label for `predict`'s output column.
     public var predictionColumn: String { "predicted_\(target)" }
 
+    private enum CodingKeys: String, CodingKey {
+        case target, logTarget, targetMean, targetDeviation, columns, dropped, missingMarkers
+    }
+
+    /// Decodes and checks a model file's preprocessing: every number finite, deviations above 0,
+    /// bin edges increasing, categories sorted and unique, column names unique, sizes within the
+    /// limits above.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        target = try container.decode(String.self, forKey: .target)
+        logTarget = try container.decode(Bool.self, forKey: .logTarget)
+        targetMean = try container.decode(Double.self, forKey: .targetMean)
+        targetDeviation = try container.decode(Double.self, forKey: .targetDeviation)
+        columns = try container.decode([PipelineColumn].self, forKey: .columns)
+        dropped = try container.decodeIfPresent([String].self, forKey: .dropped) ?? []
+        missingMarkers = try container.decodeIfPresent([String].self, forKey: .missingMarkers) ?? []
+        try validate()
+    }
+
+    /// The checks `init(from:)` makes.
+    public func validate() throws(PipelineValidationError) {
+        guard targetMean.isFinite, targetDeviation.isFinite, targetDeviation > 0 else {
+            throw .init("the target's mean and deviation must be finite, the deviation above 0")
+        }
+        guard !columns.isEmpty, columns.count <= Self.maximumColumns else {
+            throw .init("\(columns.count) columns; a model needs 1 to \(Self.maximumColumns)")
+        }
+        guard Set(columns.map(\.name)).count == columns.count else { throw .init("a column name appears twice") }
+        guard !columns.contains(where: { $0.name == target }) else { throw .init("the target is also an input column") }
+        for column in columns { try column.validate() }
+        guard featureCount <= Self.maximumFeatures else {
+            throw .init("\(featureCount) features, above the limit of \(Self.maximumFeatures)")
+        }
+    }
+
     // MARK: - Fitting
 
-    /// Fits the pipeline on `trainingRows` of `table`, inferring column types.
-    /// - Returns: the pipeline and warnings worth showing (empty columns, ...).
-    public static func fit(_ table: CSVTable, name: String, target: String, drop: [String], logTarget: Bool,
-                           bins: Int = defaultBins, trainingRows: [Int],
+    /// Fits the pipeline on `trainingRows` of `table` (the types from `typing`), with warnings worth
+    /// showing before training starts: ignored columns, identifiers, codes, pooled categories.
+    public static func fit(_ table: CSVTable, name: String, target: String, typing: ColumnTyping.Options,
+                           logTarget: Bool, bins: Int = defaultBins,
+                           minimumCategoryCount: Int = defaultMinimumCategoryCount, trainingRows: [Int],
                            targets: [Int: Double]) throws(HousePriceError) -> (FeaturePipeline, [String]) {
-        var warnings: [String] = []
-        guard let targetIndex = table.column(target) else {
+        guard table.column(target) != nil else {
             throw .missingColumn(file: name, column: target,
                                  reason: "no target column \"\(target)\" (columns: \(table.header.joined(separator: ", ")))")
         }
-        for column in drop where table.column(column) == nil {
-            throw .missingColumn(file: name, column: column, reason: "no column \"\(column)\" to drop")
-        }
-        var columns: [Column] = []
-        for (index, columnName) in table.header.enumerated() where index != targetIndex && !drop.contains(columnName) {
-            let values = trainingRows.map { CellValue(table.rows[$0][index]) }
-            var numbers: [Double] = []
-            var texts = 0
-            for value in values {
-                switch value {
-                case let .number(x): numbers.append(x)
-                case .text, .overflow: texts += 1
-                case .missing: break
-                }
-            }
-            let present = numbers.count + texts
+        let typed = try ColumnTyping.infer(table, name: name, target: target, options: typing)
+        var warnings = typed.warnings
+        var columns: [PipelineColumn] = []
+        for column in typed.columns {
+            let index = table.column(column.name)!
+            let markers = typing.missingMarkers(for: column.name)
+            let values = trainingRows.map { CellValue(table.rows[$0][index], missing: markers) }
+            let present = values.filter { $0 != .missing }.count
             if present == 0 {
-                warnings.append("column \"\(columnName)\" has no values in the training rows; ignored")
+                warnings.append("column \"\(column.name)\" has no values in the training rows; ignored")
                 continue
             }
-            if Double(numbers.count) >= numericShare * Double(present) {
-                // A numeric column: every value in the whole file must be a finite number or missing.
-                for row in 0..<table.rows.count {
-                    switch CellValue(table.rows[row][index]) {
-                    case let .text(text):
-                        throw .badValue(file: name, line: table.lines[row], field: .column(columnName), value: text,
-                                        reason: "\"\(text)\" is not a number (\(numbers.count) of the column's \(present) training values are)")
-                    case .overflow:
-                        let value = table.rows[row][index].trimmingSpaces
-                        throw .badValue(file: name, line: table.lines[row], field: .column(columnName), value: value,
-                                        reason: "\"\(value)\" overflows a 64-bit float")
-                    default: break
-                    }
+            let columnMarkers = typing.columnMissing[column.name] ?? []
+            switch column.kind {
+            case .numeric:
+                let numbers = values.compactMap { if case let .number(x) = $0 { x } else { nil } }
+                if Set(numbers).count == 1 && present == values.count {
+                    warnings.append("column \"\(column.name)\" has the same value (\(numbers[0].formatted())) in every training row; ignored")
+                    continue
                 }
-                columns.append(numericColumn(columnName, numbers: numbers, missing: values.count - numbers.count, bins: bins))
-            } else {
+                columns.append(PipelineColumn(name: column.name, encoding: .numeric(
+                    NumericScale(fitting: numbers, missing: values.count - numbers.count, bins: bins)), missingMarkers: columnMarkers))
+            case .date(let order):
+                let days = trainingRows.compactMap { row -> Double? in
+                    let text = table.rows[row][index].trimmingSpaces
+                    return markers.contains(text) || CellValue.missingMarkers.contains(text) ? nil : DateReading.dayNumber(text, order: order)
+                }
+                columns.append(PipelineColumn(name: column.name, encoding: .date(
+                    order: order, days: NumericScale(fitting: days, missing: values.count - days.count, bins: bins)), missingMarkers: columnMarkers))
+            case .categorical:
                 var counts: [String: Int] = [:]
-                for value in values {
-                    switch value {
-                    case let .text(text): counts[text, default: 0] += 1
-                    case let .number(x): counts[String(x), default: 0] += 1
-                    case .overflow, .missing: counts[missingCategory, default: 0] += 1
-                    }
+                for (row, value) in zip(trainingRows, values) { counts[categoryText(value, raw: table.rows[row][index]), default: 0] += 1 }
+                let frequent = counts.filter { $0.value >= minimumCategoryCount }
+                    .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                let kept = frequent.prefix(maximumCategories).map(\.key)
+                if counts.count == 1 {
+                    warnings.append("column \"\(column.name)\" has the same value (\"\(counts.keys.first!)\") in every training row; ignored")
+                    continue
                 }
-                let kept = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-                    .prefix(maximumCategories).map(\.key)
-                if counts.count > maximumCategories {
-                    warnings.append("column \"\(columnName)\" has \(counts.count) categories; the \(maximumCategories) "
-                        + "most frequent are kept, the rest share one bucket (drop it with --drop if it is an id)")
+                let pooled = counts.count - kept.count
+                if pooled > 0 {
+                    let rows = counts.filter { !kept.contains($0.key) }.values.reduce(0, +)
+                    warnings.append("column \"\(column.name)\": \(pooled) of its \(counts.count) categories (\(rows) training rows) "
+                        + (frequent.count > maximumCategories ? "are beyond the \(maximumCategories) most frequent or " : "")
+                        + "occur fewer than \(minimumCategoryCount) times; they share the \"other\" bucket with values not seen in training")
                 }
-                columns.append(Column(name: columnName, kind: .categorical, categories: kept.sorted()))
+                columns.append(PipelineColumn(name: column.name, encoding: .categorical(categories: kept.sorted()),
+                                              missingMarkers: columnMarkers))
             }
         }
-        guard !columns.isEmpty else { throw .notEnoughData(file: name, reason: "no feature columns left besides the target") }
+        guard !columns.isEmpty else { throw .notEnoughData(file: name, reason: "no usable feature columns besides the target") }
         let transformed = trainingRows.map { transformTarget(targets[$0]!, log: logTarget) }
         let (mean, deviation) = meanAndDeviation(transformed)
-        return (FeaturePipeline(target: target, logTarget: logTarget, targetMean: mean, targetDeviation: deviation,
-                                columns: columns, dropped: drop), warnings)
+        let pipeline = FeaturePipeline(target: target, logTarget: logTarget, targetMean: mean, targetDeviation: deviation,
+                                       columns: columns, dropped: typing.drop, missingMarkers: typing.missing)
+        do {
+            try pipeline.validate()
+        } catch {
+            throw .notEnoughData(file: name, reason: error.description)
+        }
+        return (pipeline, warnings)
     }
 
     static let missingCategory = "(missing)"
 
-    private static func numericColumn(_ name: String, numbers: [Double], missing: Int, bins: Int) -> Column {
-        let sorted = numbers.sorted()
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        // Statistics of the column as the network sees it: gaps filled with the median.
-        let imputed = numbers + [Double](repeating: median, count: missing)
-        let (mean, deviation) = meanAndDeviation(imputed)
-        var edges: [Double] = []
-        if bins >= 2 && Set(sorted).count >= bins {
-            for k in 0...bins {
-                let edge = sorted[min(sorted.count - 1, k * (sorted.count - 1) / bins)]
-                if edges.last != edge { edges.append(edge) }
-            }
+    /// The category a cell stands for: its text, a number as written, or "(missing)".
+    static func categoryText(_ value: CellValue, raw: String) -> String {
+        switch value {
+        case let .text(text): text
+        case let .number(x): String(x)
+        case .nonFinite: raw.trimmingSpaces
+        case .missing: missingCategory
         }
-        return Column(name: name, kind: .numeric, median: median, mean: mean, deviation: deviation,
-                      missingIndicator: missing > 0, binEdges: edges.count >= 3 ? edges : nil)
-    }
-
-    static func meanAndDeviation(_ values: [Double]) -> (Double, Double) {
-        let mean = values.reduce(0, +) / Double(max(1, values.count))
-        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, values.count))
-        let deviation = variance.squareRoot()
-        return (mean, deviation > 1e-12 ? deviation : 1)
     }
 
     static func transformTarget(_ value: Double, log: Bool) -> Double { log ? Foundation.log(value) : value }
 
     // MARK: - Applying
 
-    /// Network inputs `[rows.count, featureCount]` for `rows` of `table`, plus warnings (unseen
-    /// categories, which go to the unknown bucket).
-    /// - Throws: naming a missing column, or the line, column and value that is not a number.
-    public func features(_ table: CSVTable, name: String, rows: [Int]) throws(HousePriceError) -> (Tensor, [String]) {
+    /// Texts that mean "no value" in `column`.
+    func missingMarkers(for column: PipelineColumn) -> Set<String> {
+        Set(missingMarkers).union(column.missingMarkers)
+    }
+
+    /// Values that a categorical column read as "other" (not among its categories): how many, and
+    /// the first one seen, per column. Kept apart from the messages so that chunks of one file add up.
+    public struct OutsideCategories: Sendable, Equatable {
+        public private(set) var counts: [String: Int] = [:]
+        public private(set) var examples: [String: String] = [:]
+
+        public init() {}
+
+        mutating func add(column: String, value: String) {
+            counts[column, default: 0] += 1
+            if examples[column] == nil { examples[column] = value }
+        }
+
+        public mutating func merge(_ other: OutsideCategories) {
+            for (column, count) in other.counts {
+                counts[column, default: 0] += count
+                if examples[column] == nil { examples[column] = other.examples[column] }
+            }
+        }
+
+        /// One warning per column.
+        public var messages: [String] {
+            counts.keys.sorted().map { column in
+                "column \"\(column)\": \(counts[column]!) value(s) not among the model's categories (not seen in training, "
+                    + "or too rare there), e.g. \"\(examples[column]!)\", were read as \"other\""
+            }
+        }
+    }
+
+    /// Network inputs `[rows.count, featureCount]` for `rows` of `table`, and the values read as
+    /// "other" (outside a column's categories).
+    /// - Throws: naming a missing column, or the line, column and value that cannot be read as
+    ///   the column's kind.
+    public func features(_ table: CSVTable, name: String,
+                         rows: some Collection<Int>) throws(HousePriceError) -> (Tensor, OutsideCategories) {
         var indices: [Int] = []
         for column in columns {
             guard let index = table.column(column.name) else {
@@ -169,50 +223,62 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             }
             indices.append(index)
         }
-        var unseen: [String: (count: Int, example: String)] = [:]
+        let markers = columns.map(missingMarkers(for:))
+        var outside = OutsideCategories()
         var scalars = [Float]()
         scalars.reserveCapacity(rows.count * featureCount)
         for row in rows {
-            for (column, index) in zip(columns, indices) {
+            for (position, (column, index)) in zip(columns, indices).enumerated() {
                 let raw = table.rows[row][index]
-                switch column.kind {
-                case .numeric:
-                    let x: Double
-                    var missing: Float = 0
-                    switch CellValue(raw) {
-                    case let .number(value): x = value
-                    case .missing:
-                        x = column.median!
-                        missing = 1
-                    case .text, .overflow:
-                        throw .badValue(file: name, line: table.lines[row], field: .column(column.name), value: raw.trimmingSpaces,
-                                        reason: "\"\(raw.trimmingSpaces)\" is not a number")
+                let value = CellValue(raw, missing: markers[position])
+                func bad(_ reason: String) -> HousePriceError {
+                    .badValue(file: name, line: table.lines[row], field: .column(column.name), value: raw.trimmingSpaces, reason: reason)
+                }
+                switch column.encoding {
+                case let .numeric(scale):
+                    switch value {
+                    case let .number(x): scale.append(x, to: &scalars)
+                    case .missing: scale.append(nil, to: &scalars)
+                    case .nonFinite: throw bad("\"\(raw.trimmingSpaces)\" is not a finite number")
+                    case .text: throw bad("\"\(raw.trimmingSpaces)\" is not a number")
                     }
-                    scalars.append(Float((x - column.mean!) / column.deviation!))
-                    if column.missingIndicator == true { scalars.append(missing) }
-                    if let edges = column.binEdges {
-                        for bin in 0..<(edges.count - 1) {
-                            scalars.append(Float(min(1, max(0, (x - edges[bin]) / (edges[bin + 1] - edges[bin])))))
+                case let .date(order, days):
+                    var dayNumber: Double? = nil
+                    if value != .missing {
+                        guard let day = DateReading.dayNumber(raw.trimmingSpaces, order: order) else {
+                            throw bad("\"\(raw.trimmingSpaces)\" is not a date in this column's form (\(order.rawValue.uppercased()))")
                         }
+                        dayNumber = day
                     }
-                case .categorical:
-                    let categories = column.categories!
-                    let value: String = switch CellValue(raw) {
-                    case let .text(text): text
-                    case let .number(x): String(x)
-                    case .missing, .overflow: FeaturePipeline.missingCategory
+                    days.append(dayNumber, to: &scalars)
+                    // The month as an angle; a missing date sits at the circle's centre.
+                    if let dayNumber {
+                        let angle = 2 * Double.pi * Double(DateReading.month(ofDayNumber: dayNumber) - 1) / 12
+                        scalars.append(Float(sin(angle)))
+                        scalars.append(Float(cos(angle)))
+                    } else {
+                        scalars.append(0)
+                        scalars.append(0)
                     }
-                    let position = categories.firstIndex(of: value)
-                    if position == nil { unseen[column.name, default: (0, value)].count += 1 }
+                case let .categorical(categories):
+                    let text = FeaturePipeline.categoryText(value, raw: raw)
+                    let position = binarySearch(categories, text)
+                    if position == nil { outside.add(column: column.name, value: text) }
                     for k in 0...categories.count { scalars.append(k == (position ?? categories.count) ? 1 : 0) }
                 }
             }
         }
-        let warnings = unseen.keys.sorted().map { column in
-            "column \"\(column)\": \(unseen[column]!.count) value(s) the model never saw (e.g. \"\(unseen[column]!.example)\") "
-                + "were treated as unknown"
+        return (Tensor(shape: [rows.count, featureCount], scalars: scalars), outside)
+    }
+
+    /// The index of `value` in the sorted `categories`.
+    private func binarySearch(_ categories: [String], _ value: String) -> Int? {
+        var (low, high) = (0, categories.count)
+        while low < high {
+            let middle = (low + high) / 2
+            if categories[middle] < value { low = middle + 1 } else { high = middle }
         }
-        return (Tensor(shape: [rows.count, featureCount], scalars: scalars), warnings)
+        return low < categories.count && categories[low] == value ? low : nil
     }
 
     /// The standardised (and optionally logged) training target for a price.
@@ -227,7 +293,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     }
 
     /// Target values by row index for the rows that have one, and the lines of rows without.
-    /// - Throws: for a target that is not a number, overflows, or is ≤ 0 with a log target.
+    /// - Throws: for a target that is not a finite number, or is ≤ 0 with a log target.
     public static func readTargets(_ table: CSVTable, name: String, target: String,
                                    logTarget: Bool) throws(HousePriceError) -> (values: [Int: Double], missingLines: [Int]) {
         guard let index = table.column(target) else {
@@ -237,19 +303,17 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         var values: [Int: Double] = [:]
         var missingLines: [Int] = []
         for (row, fields) in table.rows.enumerated() {
+            let raw = fields[index].trimmingSpaces
+            func bad(_ reason: String) -> HousePriceError {
+                .badValue(file: name, line: table.lines[row], field: .target(target), value: raw, reason: reason)
+            }
             switch CellValue(fields[index]) {
             case let .number(value):
-                if logTarget && value <= 0 {
-                    throw .badValue(file: name, line: table.lines[row], field: .target(target), value: fields[index].trimmingSpaces,
-                                    reason: "\(fields[index].trimmingSpaces) is not above 0, which --log-target needs")
-                }
+                if logTarget && value <= 0 { throw bad("\(raw) is not above 0, which --log-target needs") }
                 values[row] = value
             case .missing: missingLines.append(table.lines[row])
-            case .overflow:
-                throw .badValue(file: name, line: table.lines[row], field: .target(target), value: fields[index].trimmingSpaces,
-                                reason: "\"\(fields[index].trimmingSpaces)\" overflows a 64-bit float")
-            case let .text(text):
-                throw .badValue(file: name, line: table.lines[row], field: .target(target), value: text, reason: "\"\(text)\" is not a number")
+            case .nonFinite: throw bad("\"\(raw)\" is not a finite number")
+            case .text: throw bad("\"\(raw)\" is not a number")
             }
         }
         return (values, missingLines)

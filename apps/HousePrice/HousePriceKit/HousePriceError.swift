@@ -17,8 +17,14 @@ public enum HousePriceError: Error, CustomStringConvertible, Equatable, Sendable
     case missingColumn(file: String, column: String, reason: String)
     /// One cell that cannot be used, at `line` (1-based, as editors count) of `file`.
     case badValue(file: String, line: Int, field: Field, value: String, reason: String)
+    /// A column whose values cannot be given one type (or that an option names wrongly); the
+    /// reason quotes lines and values and says which option unblocks it.
+    case columnType(file: String, column: String, reason: String)
     /// The file has too little usable data for the operation.
     case notEnoughData(file: String, reason: String)
+    /// The model's price for the row at `line` is not a finite number (a value far beyond anything
+    /// seen in training).
+    case nonFinitePrediction(file: String, line: Int)
     /// A model file that cannot be used as a price model.
     case invalidModel(file: String, reason: String)
     /// A checkpoint that does not belong to the run being resumed.
@@ -34,7 +40,10 @@ public enum HousePriceError: Error, CustomStringConvertible, Equatable, Sendable
             case let .column(name): "\(file):\(line): column \"\(name)\": \(reason)"
             case let .target(name): "\(file):\(line): target \"\(name)\": \(reason)"
             }
+        case let .columnType(file, column, reason): "\(file): column \"\(column)\" \(reason)"
         case let .notEnoughData(file, reason): "\(file): \(reason)"
+        case let .nonFinitePrediction(file, line):
+            "\(file):\(line): the predicted price is not a finite number; are the row's values far beyond the training data's?"
         case let .invalidModel(file, reason): "\(file): \(reason)"
         case let .checkpointMismatch(file, reason): "\(file): \(reason)"
         }

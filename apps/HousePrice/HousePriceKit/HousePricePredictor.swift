@@ -35,12 +35,44 @@ public struct HousePricePredictor: Sendable {
         self.pipeline = pipeline
     }
 
-    /// Predicted prices for every row of `table`, and warnings about unseen categories.
+    /// Rows priced per chunk when streaming: a multiple of `batchSize`, so that every row meets the
+    /// same batches as when the whole file is priced at once, and the prices are bit for bit the same.
+    public static let chunkRows = 8 * batchSize
+    /// Rows per network call.
+    public static let batchSize = 1024
+
+    /// Predicted prices for every row of `table`, and warnings about values outside the model's
+    /// categories.
+    /// - Throws: for a row the model cannot read, or whose price is not a finite number.
     public func predict(_ table: CSVTable, name: String,
                         threads: Int = ExecutionContext.availableProcessors) throws(HousePriceError) -> (prices: [Double], warnings: [String]) {
-        let (inputs, warnings) = try pipeline.features(table, name: name, rows: Array(table.rows.indices))
-        let outputs = network.predict(inputs, batchSize: 1024, threads: threads)
-        return (outputs.scalars.map(pipeline.decodeTarget), warnings)
+        let (prices, outside) = try prices(table, name: name, threads: threads)
+        return (prices, outside.messages)
+    }
+
+    private func prices(_ table: CSVTable, name: String,
+                        threads: Int) throws(HousePriceError) -> (prices: [Double], outside: FeaturePipeline.OutsideCategories) {
+        let (inputs, outside) = try pipeline.features(table, name: name, rows: table.rows.indices)
+        let outputs = network.predict(inputs, batchSize: Self.batchSize, threads: threads)
+        let prices = outputs.scalars.map(pipeline.decodeTarget)
+        if let row = prices.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFinitePrediction(file: name, line: table.lines[row])
+        }
+        return (prices, outside)
+    }
+
+    /// Prices every row `reader` reads, `chunkRows` at a time, handing each chunk and its prices to
+    /// `each` as soon as they are ready: memory stays constant whatever the file's size.
+    /// - Returns: warnings about values outside the model's categories, for the whole file.
+    public func predict(_ reader: inout CSVReader, threads: Int = ExecutionContext.availableProcessors,
+                        each: (CSVTable, [Double]) throws -> Void) throws -> [String] {
+        var outside = FeaturePipeline.OutsideCategories()
+        while let chunk = try reader.nextTable(maximumRows: Self.chunkRows) {
+            let (prices, chunkOutside) = try prices(chunk, name: reader.name, threads: threads)
+            outside.merge(chunkOutside)
+            try each(chunk, prices)
+        }
+        return outside.messages
     }
 
     /// The price of one house described as column name → cell text, as it would appear in a CSV
@@ -59,12 +91,43 @@ public struct HousePricePredictor: Sendable {
     /// Metrics on the rows of `table` that have a target value (others are skipped with a warning).
     public func evaluate(_ table: CSVTable, name: String,
                          threads: Int = ExecutionContext.availableProcessors) throws(HousePriceError) -> (RegressionMetrics, [String]) {
-        let (targets, missingLines) = try FeaturePipeline.readTargets(table, name: name, target: pipeline.target, logTarget: false)
-        guard !targets.isEmpty else { throw .notEnoughData(file: name, reason: "no row has a \"\(pipeline.target)\" value to compare with") }
-        let (prices, warnings) = try predict(table, name: name, threads: threads)
-        let rows = targets.keys.sorted()
-        var allWarnings = warnings
-        if !missingLines.isEmpty { allWarnings.append("skipped \(missingLines.count) row(s) without a \"\(pipeline.target)\" value") }
-        return (RegressionMetrics(predicted: rows.map { prices[$0] }, actual: rows.map { targets[$0]! }), allWarnings)
+        var reader = Evaluation(pipeline: pipeline)
+        let (prices, outside) = try prices(table, name: name, threads: threads)
+        try reader.add(table, prices: prices, name: name)
+        return try reader.finish(outside: outside, name: name)
+    }
+
+    /// `evaluate` over a file read in chunks, in constant memory.
+    public func evaluate(_ reader: inout CSVReader, threads: Int = ExecutionContext.availableProcessors) throws -> (RegressionMetrics, [String]) {
+        var evaluation = Evaluation(pipeline: pipeline)
+        var outside = FeaturePipeline.OutsideCategories()
+        while let chunk = try reader.nextTable(maximumRows: Self.chunkRows) {
+            let (prices, chunkOutside) = try prices(chunk, name: reader.name, threads: threads)
+            outside.merge(chunkOutside)
+            try evaluation.add(chunk, prices: prices, name: reader.name)
+        }
+        return try evaluation.finish(outside: outside, name: reader.name)
+    }
+
+    /// Metrics accumulated over chunks of rows.
+    private struct Evaluation {
+        let pipeline: FeaturePipeline
+        var metrics = RegressionMetrics.Accumulator()
+        var skipped = 0
+
+        mutating func add(_ table: CSVTable, prices: [Double], name: String) throws(HousePriceError) {
+            let (targets, missingLines) = try FeaturePipeline.readTargets(table, name: name, target: pipeline.target, logTarget: false)
+            for row in targets.keys.sorted() { metrics.add(predicted: prices[row], actual: targets[row]!) }
+            skipped += missingLines.count
+        }
+
+        func finish(outside: FeaturePipeline.OutsideCategories, name: String) throws(HousePriceError) -> (RegressionMetrics, [String]) {
+            guard let result = metrics.metrics else {
+                throw .notEnoughData(file: name, reason: "no row has a \"\(pipeline.target)\" value to compare with")
+            }
+            var warnings = outside.messages
+            if skipped > 0 { warnings.append("skipped \(skipped) row(s) without a \"\(pipeline.target)\" value") }
+            return (result, warnings)
+        }
     }
 }

@@ -7,7 +7,13 @@ import StrictCSV
 /// Options of `house-price train` that decide the trained weights (threads do not).
 public struct HousePriceOptions: Codable, Equatable, Sendable {
     public var target: String
-    public var drop: [String] = []
+    /// Which columns are left out, their types where the user sets them, and missing markers.
+    public var typing = ColumnTyping.Options()
+    /// Columns left out (ids, leaks): `typing.drop`.
+    public var drop: [String] {
+        get { typing.drop }
+        set { typing.drop = newValue }
+    }
     public var logTarget = false
     public var epochs = 120
     public var batchSize = 256
@@ -27,6 +33,8 @@ public struct HousePriceOptions: Codable, Equatable, Sendable {
     public var weightDecay: Float = 0.01
     /// Networks trained (in parallel, one per thread) and averaged into the saved model.
     public var ensemble = 4
+    /// Categories seen in fewer training rows share the "other" bucket.
+    public var minimumCategoryCount = FeaturePipeline.defaultMinimumCategoryCount
 
     public init(target: String) { self.target = target }
 }
@@ -117,8 +125,8 @@ public enum HousePriceTraining {
         let trainingRows = Array(rows[validationCount...]).sorted()
 
         let (pipeline, pipelineWarnings) = try FeaturePipeline.fit(
-            table, name: path, target: options.target, drop: options.drop, logTarget: options.logTarget,
-            bins: options.bins, trainingRows: trainingRows, targets: targets)
+            table, name: path, target: options.target, typing: options.typing, logTarget: options.logTarget,
+            bins: options.bins, minimumCategoryCount: options.minimumCategoryCount, trainingRows: trainingRows, targets: targets)
         warnings += pipelineWarnings
         func dataset(_ rows: [Int]) throws -> Dataset {
             let (inputs, _) = try pipeline.features(table, name: path, rows: rows)

@@ -15,21 +15,42 @@ public struct RegressionMetrics: Codable, Equatable, Sendable {
 
     public init(predicted: [Double], actual: [Double]) {
         precondition(predicted.count == actual.count && !actual.isEmpty, "RegressionMetrics: need matching, non-empty arrays")
-        let n = Double(actual.count)
-        let mean = actual.reduce(0, +) / n
-        var squared = 0.0, absolute = 0.0, total = 0.0, logSquared = 0.0
-        for (p, y) in zip(predicted, actual) {
+        var accumulator = Accumulator()
+        for (p, y) in zip(predicted, actual) { accumulator.add(predicted: p, actual: y) }
+        self = accumulator.metrics!
+    }
+
+    init(count: Int, rmse: Double, mae: Double, r2: Double, rmsle: Double) {
+        (self.count, self.rmse, self.mae, self.r2, self.rmsle) = (count, rmse, mae, r2, rmsle)
+    }
+
+    /// The metrics of predictions that arrive one at a time, in constant memory: the actual
+    /// values' spread is kept with Welford's update, so no second pass is needed.
+    public struct Accumulator: Sendable {
+        private var count = 0
+        private var squared = 0.0, absolute = 0.0, logSquared = 0.0
+        private var mean = 0.0, spread = 0.0   // running mean and sum of squared deviations of the actual values
+
+        public init() {}
+
+        public mutating func add(predicted p: Double, actual y: Double) {
+            count += 1
             squared += (p - y) * (p - y)
             absolute += abs(p - y)
-            total += (y - mean) * (y - mean)
             let logError = log1p(max(0, p)) - log1p(max(0, y))
             logSquared += logError * logError
+            let delta = y - mean
+            mean += delta / Double(count)
+            spread += delta * (y - mean)
         }
-        count = actual.count
-        rmse = (squared / n).squareRoot()
-        mae = absolute / n
-        r2 = total > 0 ? 1 - squared / total : 0
-        rmsle = (logSquared / n).squareRoot()
+
+        /// Nil before the first prediction.
+        public var metrics: RegressionMetrics? {
+            guard count > 0 else { return nil }
+            let n = Double(count)
+            return RegressionMetrics(count: count, rmse: (squared / n).squareRoot(), mae: absolute / n,
+                                     r2: spread > 0 ? 1 - squared / spread : 0, rmsle: (logSquared / n).squareRoot())
+        }
     }
 
     /// One line: "RMSE 47,800  MAE 31,200  R² 0.826  RMSLE 0.236 (4128 rows)".

@@ -29,14 +29,21 @@ struct ModelOptions: ParsableArguments {
     func path() throws -> String { try chooseModel(given: model, HousePrice.modelChoice) }
 }
 
+extension DateOrder: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
 extension HousePrice {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a model from a CSV of house sales (any columns; one numeric target).",
             discussion: """
-            Column types are inferred (numeric or categorical). Missing values (empty, NA) are \
-            imputed; categories are one-hot encoded with an unknown bucket; everything is fitted \
-            on the training rows and saved in the model. The shipped model came from: \
+            Each column is inferred to be numeric, categorical or a date (ISO, 20141013T000000, \
+            13/10/2014 or 10/13/2014, month names); a column that is mostly numbers but not all is \
+            an error that names lines and values and the option that unblocks it (--categorical, \
+            --drop, --missing). Missing values (empty, NA) are imputed; categories are one-hot \
+            encoded, rare and unseen ones sharing an "other" bucket; dates become a day number and \
+            the month as a season; everything is fitted on the training rows and saved in the model. The shipped model came from: \
             house-price train data/california-housing/housing.csv --target median_house_value \
             --output data/models/house-price.safetensors
             """)
@@ -49,6 +56,30 @@ extension HousePrice {
 
         @Option(help: ArgumentHelp("Comma-separated columns to ignore (ids, leaks).", valueName: "c1,c2"))
         var drop: String?
+
+        @Option(help: ArgumentHelp("Comma-separated columns to read as numbers (each value a number or missing).", valueName: "c1,c2"))
+        var numeric: String?
+
+        @Option(help: ArgumentHelp("Comma-separated columns to read as categories (e.g. integer codes such as zip codes).", valueName: "c1,c2"))
+        var categorical: String?
+
+        @Option(help: ArgumentHelp("Comma-separated columns to read as dates.", valueName: "c1,c2"))
+        var date: String?
+
+        @Option(help: ArgumentHelp("Order of day and month in dates written with numbers only (e.g. 03/04/2016): DMY, MDY or YMD. "
+                                   + "Needed only when the values cannot tell.", valueName: "order"))
+        var dateFormat: DateOrder?
+
+        @Option(help: ArgumentHelp("A text that means 'no value' in every column (repeatable), besides empty, NA, N/A, NaN, null.",
+                                   valueName: "text"))
+        var missing: [String] = []
+
+        @Option(help: ArgumentHelp("A text that means 'no value' in one column (repeatable), e.g. yr_renovated=0.",
+                                   valueName: "column=text"))
+        var missingIn: [String] = []
+
+        @Option(help: "Categories seen in fewer training rows share one 'other' bucket.")
+        var minCategoryCount = FeaturePipeline.defaultMinimumCategoryCount
 
         @Flag(help: "Train on log(target): for skewed prices.")
         var logTarget = false
@@ -107,6 +138,29 @@ extension HousePrice {
             guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be non-negative") }
             guard validation >= 0, validation < 0.9 else { throw ValidationError("--validation must be in [0, 0.9)") }
             guard hiddenWidths != nil else { throw ValidationError("--hidden must be comma-separated positive widths, e.g. 256,256") }
+            guard minCategoryCount >= 1 else { throw ValidationError("--min-category-count must be at least 1") }
+            for pair in missingIn where !pair.contains("=") || pair.hasPrefix("=") {
+                throw ValidationError("--missing-in takes COLUMN=TEXT (e.g. yr_renovated=0), not \"\(pair)\"")
+            }
+        }
+
+        /// `--drop`, `--numeric` and the rest as one description of the columns.
+        var typing: ColumnTyping.Options {
+            func list(_ text: String?) -> [String] {
+                text?.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty } ?? []
+            }
+            var typing = ColumnTyping.Options()
+            typing.drop = list(drop)
+            typing.numeric = list(numeric)
+            typing.categorical = list(categorical)
+            typing.date = list(date)
+            typing.dateOrder = dateFormat
+            typing.missing = missing
+            for pair in missingIn {
+                let split = pair.firstIndex(of: "=")!
+                typing.columnMissing[String(pair[..<split]), default: []].append(String(pair[pair.index(after: split)...]).trimmingSpaces)
+            }
+            return typing
         }
 
         var hiddenWidths: [Int]? {
@@ -122,7 +176,8 @@ extension HousePrice {
             // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
             AllocatorTuning.keepFreedMemory()
             var options = HousePriceOptions(target: target)
-            options.drop = drop?.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty } ?? []
+            options.typing = typing
+            options.minimumCategoryCount = minCategoryCount
             options.logTarget = logTarget
             options.epochs = epochs
             options.batchSize = batchSize
@@ -191,18 +246,18 @@ extension HousePrice {
                 try OutputCheck.requireWritable(output, option: "--output")
             }
             let predictor = try HousePricePredictor(contentsOf: modelPath)
-            let table = try readCSV(csv)
-            let (prices, warnings) = try predictor.predict(table, name: csv, threads: threads.threads)
+            // Read, priced and written a chunk at a time: memory does not grow with the file.
+            var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv))
+            let writer = try ResultWriter(path: output)
+            try writer.write(CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn]))
+            var rows = 0
+            let warnings = try predictor.predict(&reader, threads: threads.threads) { chunk, prices in
+                rows += prices.count
+                for (row, price) in zip(chunk.rows, prices) { try writer.write(CSVWriter.line(row + [String(format: "%.2f", price)])) }
+            }
+            guard rows > 0 else { throw HousePriceError.notEnoughData(file: csv, reason: "has a header but no data rows") }
+            try writer.finish()
             for warning in warnings { Console.error("warning: \(warning)") }
-            var text = CSVWriter.line(table.header + [predictor.pipeline.predictionColumn])
-            for (row, price) in zip(table.rows, prices) {
-                text += CSVWriter.line(row + [String(format: "%.2f", price)])
-            }
-            if let output {
-                try FileIO.writeAtomically(Array(text.utf8), to: output)
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
         }
     }
 
@@ -222,7 +277,8 @@ extension HousePrice {
 
         func run() throws {
             let predictor = try HousePricePredictor(contentsOf: try model.path())
-            let (metrics, warnings) = try predictor.evaluate(try readCSV(csv), name: csv, threads: threads.threads)
+            var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv))
+            let (metrics, warnings) = try predictor.evaluate(&reader, threads: threads.threads)
             for warning in warnings { Console.error("warning: \(warning)") }
             if json {
                 print(try MetadataJSON.encode(metrics))
