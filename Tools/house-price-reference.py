@@ -158,6 +158,24 @@ def features(pipeline, header, row, line):
             categories = column["categories"]
             out += [1.0 if c == text else 0.0 for c in categories]
             out.append(0.0 if text in categories else 1.0)
+    for location in pipeline.get("locations", []):
+        def coordinate(name):
+            raw = row[header.index(name)].strip(" \t")
+            column = next((c for c in pipeline["columns"] if c["name"] == name), {})
+            if raw in MISSING or raw in pipeline.get("missingMarkers", []) or raw in column.get("missingMarkers", []):
+                return None
+            value = number(raw)
+            if value is None:
+                raise ValueError(f'line {line}: column "{name}": "{raw}" is not a number')
+            return value
+        lat, lon = coordinate(location["latitude"]), coordinate(location["longitude"])
+        for angle, scale in zip(location["angles"], location["projections"]):
+            if lat is None or lon is None:
+                value = None
+            else:
+                radians = angle * math.pi / 180
+                value = lon * location["longitudeScale"] * math.cos(radians) + lat * math.sin(radians)
+            out += scale_features(scale, value)
     return out
 
 

@@ -150,12 +150,12 @@ struct HousePriceCLITests {
         #expect(same.status != 0 && same.stderr.contains("--test-output"))
     }
 
-    @Test("The Python reference, written from Preprocessing.md alone, prices rows as the tool does (dates, codes, markers, rare categories)",
+    @Test("The Python reference, written from Preprocessing.md alone, prices rows as the tool does (dates, codes, markers, rare categories, location)",
           .enabled(if: pythonSafetensorsPresent, "python3 lacks numpy or safetensors (pip install numpy safetensors)"))
     func pythonReference() throws {
         let directory = temporaryDirectory()
         var random = RandomGenerator(seed: 12)
-        var lines = ["id,sold,area,zip,renovated,town,note,price"]
+        var lines = ["id,sold,area,zip,renovated,town,note,Lattitude,Longtitude,price"]
         for i in 0..<400 {
             let day = Int(random.uniform(0, 700))
             let sold = day % 3 == 0 ? String(format: "%02d/%02d/2015", day % 28 + 1, day % 12 + 1)
@@ -166,10 +166,12 @@ struct HousePriceCLITests {
             let town = i % 50 == 0 ? "Rare \(i)" : ["Kent", "Auburn", "Seattle, North"][i % 3]
             let note = i % 7 == 0 ? "?" : "\(i % 5)"
             let noise = Double(random.uniform(-9000, 9000))
-            let price: Double = Double(area) * 210 + Double(zip - 98000) * 900 + Double(day) * 30 + noise
+            let (lat, lon) = (47.2 + Double(random.uniform(0, 0.6)), -122.5 + Double(random.uniform(0, 0.6)))
+            let price: Double = Double(area) * 210 + Double(zip - 98000) * 900 + Double(day) * 30 + (lat - 47.2) * 90_000 + noise
             // Areas above 999 with a thousands separator, as spreadsheets export them.
             let written = area >= 1000 ? "\"\(area / 1000),\(String(format: "%03d", area % 1000))\"" : "\(area)"
-            let fields: [String] = ["\(i)", sold, written, "\(zip)", renovated, "\"\(town)\"", note, "\(price)"]
+            let position = i % 11 == 0 ? ["", "NA"] : [String(format: "%.5f", lat), String(format: "%.5f", lon)]
+            let fields: [String] = ["\(i)", sold, written, "\(zip)", renovated, "\"\(town)\"", note] + position + ["\(price)"]
             lines.append(fields.joined(separator: ","))
         }
         write(lines.joined(separator: "\n") + "\n", to: directory + "/sales.csv")
@@ -177,9 +179,10 @@ struct HousePriceCLITests {
                                        "--date-format", "DMY", "--missing", "?", "--missing-in", "renovated=0", "--epochs", "15",
                                        "--ensemble", "2", "--output", directory + "/m.safetensors"])
         #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stderr.contains("\"Lattitude\" and \"Longtitude\" are read as a location too"))
         let rows = directory + "/rows.csv"
         write(lines.prefix(1).joined() + "\n" + lines.dropFirst(300).joined(separator: "\n")
-              + "\n401,2019-01-01,\"5,000\",98999,2001,Nowhere,NA,\n", to: rows)
+              + "\n401,2019-01-01,\"5,000\",98999,2001,Nowhere,NA,48.1,-121.9,\n", to: rows)
         let swift = try runHousePrice(["predict", rows, "--model", directory + "/m.safetensors"])
         #expect(swift.status == 0, "\(swift.stderr)")
         let python = Process()

@@ -7,11 +7,12 @@ import Backprop
 @Suite("Feature pipeline")
 struct PipelineTests {
     private func fit(_ csv: String, target: String = "price", typing: ColumnTyping.Options = .init(), log: Bool = false,
-                     minimumCategoryCount: Int = 1, rows: [Int]? = nil) throws -> (FeaturePipeline, [String], CSVTable) {
+                     minimumCategoryCount: Int = 1, coordinates: FeaturePipeline.CoordinateColumns = .automatic,
+                     rows: [Int]? = nil) throws -> (FeaturePipeline, [String], CSVTable) {
         let t = try table(csv)
         let (targets, _) = try FeaturePipeline.readTargets(t, name: "t.csv", target: target, logTarget: log)
         let (pipeline, warnings) = try FeaturePipeline.fit(t, name: "t.csv", target: target, typing: typing, logTarget: log,
-                                                           minimumCategoryCount: minimumCategoryCount,
+                                                           minimumCategoryCount: minimumCategoryCount, coordinates: coordinates,
                                                            trainingRows: rows ?? targets.keys.sorted(), targets: targets)
         return (pipeline, warnings, t)
     }
@@ -316,5 +317,35 @@ struct PipelineTests {
         #expect(decode(column(1) { $0["name"] = "x" })?.contains("appears twice") == true)
         #expect(decode(column(1) { $0["categories"] = (0..<200_000).map { String(format: "%06d", $0) } })?
             .contains("above the limit") == true)
+    }
+
+    @Test("Latitude and longitude columns are found by name and also read as projections at 15° steps")
+    func locations() throws {
+        func sales(_ lat: String, _ lon: String, latitude: (Int) -> Double = { 37 + Double($0 % 17) / 10 }) -> String {
+            "\(lat),\(lon),rooms,price\n" + (0..<40).map { "\(latitude($0)),\(-122 + Double($0 % 13) / 10),\($0 % 5),\($0)\n" }.joined()
+        }
+        for (lat, lon) in [("latitude", "longitude"), ("lat", "long"), ("Lattitude", "Longtitude"), ("LAT", "LNG")] {
+            let (pipeline, _, _) = try fit(sales(lat, lon))
+            #expect(pipeline.locations.map(\.latitude) == [lat] && pipeline.locations.map(\.longitude) == [lon], "\(lat), \(lon)")
+        }
+        let (pipeline, warnings, t) = try fit(sales("latitude", "longitude"))
+        let location = try #require(pipeline.locations.first)
+        #expect(location.angles == [15, 30, 45, 60, 75, 105, 120, 135, 150, 165])
+        #expect(warnings.contains("\"latitude\" and \"longitude\" are read as a location too (10 projections at 15° steps); "
+                                  + "--coordinates none turns this off"))
+        // Row 3: latitude 37.3, longitude -121.7; its projection at 45° (standardised) is where the columns' features end + 2 scales.
+        let (features, _) = try pipeline.features(t, name: "t.csv", rows: [3])
+        let offset = pipeline.columns.reduce(0) { $0 + $1.width } + location.projections[0].width + location.projections[1].width
+        let expected = (-121.7 * location.longitudeScale * cos(Double.pi / 4) + 37.3 * sin(Double.pi / 4) - location.projections[2].mean)
+            / location.projections[2].deviation
+        #expect(abs(Double(features.scalars[offset]) - expected) < 1e-4)
+        #expect(pipeline.featureCount == features.shape[1])
+        // Off: --coordinates none; two candidates, or values that are not degrees: not a location.
+        #expect(try fit(sales("latitude", "longitude"), coordinates: .none).0.locations.isEmpty)
+        #expect(try fit(sales("lat", "lon") .replacingOccurrences(of: "rooms", with: "lateness")).0.locations.isEmpty)
+        #expect(try fit(sales("latitude", "longitude") { Double($0) * 10 }).0.locations.isEmpty)
+        // Named explicitly, other names work.
+        let named = try fit(sales("y", "x"), coordinates: .columns(latitude: "y", longitude: "x")).0
+        #expect(named.locations.first?.latitude == "y")
     }
 }

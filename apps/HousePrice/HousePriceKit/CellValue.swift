@@ -29,8 +29,8 @@ public enum CellValue: Equatable {
             self = .missing
             return
         }
-        let unsigned = text.first == "-" || text.first == "+" ? String(text.dropFirst()) : text
-        if CellValue.infinityWords.contains(unsigned.lowercased()) {
+        let unsigned = text.first == "-" || text.first == "+" ? text.dropFirst() : Substring(text)
+        if let first = unsigned.utf8.first, first | 0x20 == UInt8(ascii: "i"), CellValue.infinityWords.contains(unsigned.lowercased()) {
             self = .nonFinite
             return
         }
@@ -55,7 +55,7 @@ public enum CellValue: Equatable {
             body = body.dropFirst()
         }
         if let first = body.first, first == "$" || first == "€" || first == "£" { body = body.dropFirst() }
-        if body.contains(",") {
+        if body.utf8.contains(UInt8(ascii: ",")) {
             // Strict grouping: 1-3 digits, then groups of exactly three, then an optional fraction.
             let point = body.firstIndex(of: ".") ?? body.endIndex
             let groups = body[..<point].split(separator: ",", omittingEmptySubsequences: false)

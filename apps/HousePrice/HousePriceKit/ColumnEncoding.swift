@@ -16,25 +16,18 @@ public struct NumericScale: Codable, Equatable, Sendable {
     /// Features it writes per row.
     public var width: Int { 1 + (missingIndicator ? 1 : 0) + max(0, binEdges.count - 1) }
 
-    /// Fits the scale on training values (`missing` more rows had none), with up to `bins` quantile bins
-    /// when there are at least that many distinct values.
-    init(fitting numbers: [Double], missing: Int, bins: Int) {
+    /// Fits the scale on training values (`missing` more rows had none), with the bin edges given
+    /// (see `BinEdges`).
+    init(fitting numbers: [Double], missing: Int, binEdges: [Double]) {
         let sorted = numbers.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         // Statistics of the column as the network sees it: gaps filled with the median.
         let (mean, deviation) = meanAndDeviation(numbers + [Double](repeating: median, count: missing))
-        var edges: [Double] = []
-        if bins >= 2 && Set(sorted).count >= bins {
-            for k in 0...bins {
-                let edge = sorted[min(sorted.count - 1, k * (sorted.count - 1) / bins)]
-                if edges.last != edge { edges.append(edge) }
-            }
-        }
         self.median = median
         self.mean = mean
         self.deviation = deviation
         self.missingIndicator = missing > 0
-        self.binEdges = edges.count >= 3 ? edges : []
+        self.binEdges = binEdges
     }
 
     /// Appends the features of `value` (nil: missing).

@@ -19,6 +19,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     public var dropped: [String]
     /// Texts that mean "no value" in every column, besides `CellValue.missingMarkers`.
     public var missingMarkers: [String]
+    /// Positions read from latitude and longitude columns; their features follow the columns'.
+    public var locations: [LocationEncoding]
 
     /// Quantile bins per numeric column, by default.
     public static let defaultBins = 32
@@ -34,7 +36,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     public static let maximumFeatures = 1_000_000
 
     public init(target: String, logTarget: Bool, targetMean: Double, targetDeviation: Double,
-                columns: [PipelineColumn], dropped: [String], missingMarkers: [String] = []) {
+                columns: [PipelineColumn], dropped: [String], missingMarkers: [String] = [],
+                locations: [LocationEncoding] = []) {
         self.target = target
         self.logTarget = logTarget
         self.targetMean = targetMean
@@ -42,16 +45,17 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         self.columns = columns
         self.dropped = dropped
         self.missingMarkers = missingMarkers
+        self.locations = locations
     }
 
     /// Features per row.
-    public var featureCount: Int { columns.reduce(0) { $0 + $1.width } }
+    public var featureCount: Int { columns.reduce(0) { $0 + $1.width } + locations.reduce(0) { $0 + $1.width } }
 
     /// Label for `predict`'s output column.
     public var predictionColumn: String { "predicted_\(target)" }
 
     private enum CodingKeys: String, CodingKey {
-        case target, logTarget, targetMean, targetDeviation, columns, dropped, missingMarkers
+        case target, logTarget, targetMean, targetDeviation, columns, dropped, missingMarkers, locations
     }
 
     /// Decodes and checks a model file's preprocessing: every number finite, deviations above 0,
@@ -66,6 +70,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         columns = try container.decode([PipelineColumn].self, forKey: .columns)
         dropped = try container.decodeIfPresent([String].self, forKey: .dropped) ?? []
         missingMarkers = try container.decodeIfPresent([String].self, forKey: .missingMarkers) ?? []
+        locations = try container.decodeIfPresent([LocationEncoding].self, forKey: .locations) ?? []
         try validate()
     }
 
@@ -80,6 +85,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         guard Set(columns.map(\.name)).count == columns.count else { throw .init("a column name appears twice") }
         guard !columns.contains(where: { $0.name == target }) else { throw .init("the target is also an input column") }
         for column in columns { try column.validate() }
+        guard locations.count <= Self.maximumColumns else { throw .init("\(locations.count) locations, above the limit") }
+        for location in locations { try location.validate() }
         guard featureCount <= Self.maximumFeatures else {
             throw .init("\(featureCount) features, above the limit of \(Self.maximumFeatures)")
         }
@@ -90,8 +97,9 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     /// Fits the pipeline on `trainingRows` of `table` (the types from `typing`), with warnings worth
     /// showing before training starts: ignored columns, identifiers, codes, pooled categories.
     public static func fit(_ table: CSVTable, name: String, target: String, typing: ColumnTyping.Options,
-                           logTarget: Bool, bins: Int = defaultBins,
-                           minimumCategoryCount: Int = defaultMinimumCategoryCount, trainingRows: [Int],
+                           logTarget: Bool, bins: Int = defaultBins, binPlacement: BinPlacement = .quantiles,
+                           minimumCategoryCount: Int = defaultMinimumCategoryCount,
+                           coordinates: CoordinateColumns = .automatic, trainingRows: [Int],
                            targets: [Int: Double]) throws(HousePriceError) -> (FeaturePipeline, [String]) {
         guard table.column(target) != nil else {
             throw .missingColumn(file: name, column: target,
@@ -100,6 +108,17 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         let typed = try ColumnTyping.infer(table, name: name, target: target, options: typing)
         var warnings = typed.warnings
         var columns: [PipelineColumn] = []
+        /// The scale of a number column from its training rows' values (nil: missing).
+        func scale(_ values: [(row: Int, value: Double?)]) -> NumericScale {
+            let present = values.compactMap { $0.value == nil ? nil : ($0.row, $0.value!) }
+            let numbers = present.map(\.1)
+            let edges = switch binPlacement {
+            case .quantiles: BinEdges.quantiles(numbers.sorted(), bins: bins)
+            case .target: BinEdges.targetTree(values: numbers, targets: present.map { transformTarget(targets[$0.0]!, log: logTarget) },
+                                              bins: bins)
+            }
+            return NumericScale(fitting: numbers, missing: values.count - numbers.count, binEdges: edges)
+        }
         for column in typed.columns {
             let index = table.column(column.name)!
             let markers = typing.missingMarkers(for: column.name)
@@ -117,15 +136,17 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                     warnings.append("column \"\(column.name)\" has the same value (\(numbers[0].formatted())) in every training row; ignored")
                     continue
                 }
-                columns.append(PipelineColumn(name: column.name, encoding: .numeric(
-                    NumericScale(fitting: numbers, missing: values.count - numbers.count, bins: bins)), missingMarkers: columnMarkers))
-            case .date(let order):
-                let days = trainingRows.compactMap { row -> Double? in
-                    let text = table.rows[row][index].trimmingSpaces
-                    return markers.contains(text) || CellValue.missingMarkers.contains(text) ? nil : DateReading.dayNumber(text, order: order)
+                let cells = zip(trainingRows, values).map { row, value -> (Int, Double?) in
+                    if case let .number(x) = value { return (row, x) } else { return (row, nil) }
                 }
-                columns.append(PipelineColumn(name: column.name, encoding: .date(
-                    order: order, days: NumericScale(fitting: days, missing: values.count - days.count, bins: bins)), missingMarkers: columnMarkers))
+                columns.append(PipelineColumn(name: column.name, encoding: .numeric(scale(cells)), missingMarkers: columnMarkers))
+            case .date(let order):
+                let days = trainingRows.map { row -> (Int, Double?) in
+                    let text = table.rows[row][index].trimmingSpaces
+                    return (row, markers.contains(text) || CellValue.missingMarkers.contains(text) ? nil : DateReading.dayNumber(text, order: order))
+                }
+                columns.append(PipelineColumn(name: column.name, encoding: .date(order: order, days: scale(days)),
+                                              missingMarkers: columnMarkers))
             case .categorical:
                 var counts: [String: Int] = [:]
                 for (row, value) in zip(trainingRows, values) { counts[categoryText(value, raw: table.rows[row][index]), default: 0] += 1 }
@@ -148,16 +169,58 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             }
         }
         guard !columns.isEmpty else { throw .notEnoughData(file: name, reason: "no usable feature columns besides the target") }
+        var locations: [LocationEncoding] = []
+        let numericColumns = columns.filter { $0.kind == "numeric" }.map(\.name)
+        let pair: (latitude: String, longitude: String)? = switch coordinates {
+        case .automatic: LocationEncoding.detect(numericColumns)
+        case .none: nil
+        case let .columns(latitude, longitude): (latitude, longitude)
+        }
+        if let pair {
+            guard numericColumns.contains(pair.latitude), numericColumns.contains(pair.longitude) else {
+                throw .columnType(file: name, column: numericColumns.contains(pair.latitude) ? pair.longitude : pair.latitude,
+                                  reason: "is named by --coordinates but is not a numeric column with values")
+            }
+            let (latIndex, lonIndex) = (table.column(pair.latitude)!, table.column(pair.longitude)!)
+            let points = trainingRows.map { row -> (lat: Double?, lon: Double?) in
+                func read(_ index: Int, _ column: String) -> Double? {
+                    if case let .number(x) = CellValue(table.rows[row][index], missing: typing.missingMarkers(for: column)) { return x }
+                    return nil
+                }
+                return (read(latIndex, pair.latitude), read(lonIndex, pair.longitude))
+            }
+            let inRange = points.allSatisfy { ($0.lat.map { abs($0) <= 90 } ?? true) && ($0.lon.map { abs($0) <= 180 } ?? true) }
+            if inRange {
+                let location = LocationEncoding(latitude: pair.latitude, longitude: pair.longitude, coordinates: points) { values in
+                    BinEdges.quantiles(values.sorted(), bins: bins)
+                }
+                locations.append(location)
+                warnings.append("\"\(pair.latitude)\" and \"\(pair.longitude)\" are read as a location too (\(location.angles.count) "
+                    + "projections at 15° steps); --coordinates none turns this off")
+            } else if case .columns = coordinates {
+                throw .columnType(file: name, column: pair.latitude,
+                                  reason: "and \"\(pair.longitude)\" are not coordinates in degrees (latitude within ±90, longitude within ±180)")
+            }
+        }
         let transformed = trainingRows.map { transformTarget(targets[$0]!, log: logTarget) }
         let (mean, deviation) = meanAndDeviation(transformed)
         let pipeline = FeaturePipeline(target: target, logTarget: logTarget, targetMean: mean, targetDeviation: deviation,
-                                       columns: columns, dropped: typing.drop, missingMarkers: typing.missing)
+                                       columns: columns, dropped: typing.drop, missingMarkers: typing.missing,
+                                       locations: locations)
         do {
             try pipeline.validate()
         } catch {
             throw .notEnoughData(file: name, reason: error.description)
         }
         return (pipeline, warnings)
+    }
+
+    /// Which columns give a house's location (see `LocationEncoding`).
+    public enum CoordinateColumns: Codable, Equatable, Sendable {
+        /// A latitude and a longitude column found by name, if there is exactly one of each.
+        case automatic
+        case none
+        case columns(latitude: String, longitude: String)
     }
 
     static let missingCategory = "(missing)"
@@ -224,6 +287,18 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             indices.append(index)
         }
         let markers = columns.map(missingMarkers(for:))
+        var locationIndices: [(Int, Int)] = []
+        for location in locations {
+            guard let lat = table.column(location.latitude), let lon = table.column(location.longitude) else {
+                let missing = table.column(location.latitude) == nil ? location.latitude : location.longitude
+                throw .missingColumn(file: name, column: missing, reason: "the model needs column \"\(missing)\", which this file lacks")
+            }
+            locationIndices.append((lat, lon))
+        }
+        func columnMarkers(_ column: String) -> Set<String> {
+            Set(missingMarkers).union(columns.first { $0.name == column }?.missingMarkers ?? [])
+        }
+        let locationMarkers = locations.map { (columnMarkers($0.latitude), columnMarkers($0.longitude)) }
         var outside = OutsideCategories()
         var scalars = [Float]()
         scalars.reserveCapacity(rows.count * featureCount)
@@ -266,6 +341,21 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                     if position == nil { outside.add(column: column.name, value: text) }
                     for k in 0...categories.count { scalars.append(k == (position ?? categories.count) ? 1 : 0) }
                 }
+            }
+            for (position, (location, (lat, lon))) in zip(locations, locationIndices).enumerated() {
+                func coordinate(_ index: Int, _ column: String, _ missing: Set<String>) throws(HousePriceError) -> Double? {
+                    let raw = table.rows[row][index]
+                    switch CellValue(raw, missing: missing) {
+                    case let .number(x): return x
+                    case .missing: return nil
+                    case .nonFinite, .text:
+                        throw .badValue(file: name, line: table.lines[row], field: .column(column), value: raw.trimmingSpaces,
+                                        reason: "\"\(raw.trimmingSpaces)\" is not a finite number")
+                    }
+                }
+                let values = location.projected(latitude: try coordinate(lat, location.latitude, locationMarkers[position].0),
+                                                longitude: try coordinate(lon, location.longitude, locationMarkers[position].1))
+                for (scale, value) in zip(location.projections, values) { scale.append(value, to: &scalars) }
             }
         }
         return (Tensor(shape: [rows.count, featureCount], scalars: scalars), outside)

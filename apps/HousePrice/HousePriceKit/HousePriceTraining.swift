@@ -25,8 +25,12 @@ public struct HousePriceOptions: Codable, Equatable, Sendable {
     public var validation = 0.1
     /// Stop after this many epochs without a better validation loss.
     public var patience = 20
-    /// Quantile bins of the piecewise-linear encoding of numeric columns (0: standardised values only).
+    /// Bins of the piecewise-linear encoding of numeric columns (0: standardised values only).
     public var bins = FeaturePipeline.defaultBins
+    /// Where the bins' edges go.
+    public var binPlacement = BinPlacement.quantiles
+    /// Which columns give a house's location.
+    public var coordinates = FeaturePipeline.CoordinateColumns.automatic
     /// Dropout after each hidden layer.
     public var dropout: Float = 0.1
     /// AdamW's decoupled weight decay.
@@ -126,7 +130,8 @@ public enum HousePriceTraining {
 
         let (pipeline, pipelineWarnings) = try FeaturePipeline.fit(
             table, name: path, target: options.target, typing: options.typing, logTarget: options.logTarget,
-            bins: options.bins, minimumCategoryCount: options.minimumCategoryCount, trainingRows: trainingRows, targets: targets)
+            bins: options.bins, binPlacement: options.binPlacement, minimumCategoryCount: options.minimumCategoryCount,
+            coordinates: options.coordinates, trainingRows: trainingRows, targets: targets)
         warnings += pipelineWarnings
         func dataset(_ rows: [Int]) throws -> Dataset {
             let (inputs, _) = try pipeline.features(table, name: path, rows: rows)

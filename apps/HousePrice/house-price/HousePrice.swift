@@ -29,6 +29,8 @@ struct ModelOptions: ParsableArguments {
     func path() throws -> String { try chooseModel(given: model, HousePrice.modelChoice) }
 }
 
+extension BinPlacement: ExpressibleByArgument {}
+
 extension DateOrder: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
@@ -78,6 +80,10 @@ extension HousePrice {
                                    valueName: "column=text"))
         var missingIn: [String] = []
 
+        @Option(help: ArgumentHelp("Latitude and longitude columns, also read as a location: auto (a column named lat... and one "
+                                   + "named lon... or lng...), none, or LAT,LON.", valueName: "columns"))
+        var coordinates = "auto"
+
         @Option(help: "Categories seen in fewer training rows share one 'other' bucket.")
         var minCategoryCount = FeaturePipeline.defaultMinimumCategoryCount
 
@@ -98,6 +104,10 @@ extension HousePrice {
 
         @Option(help: "Quantile bins for the piecewise-linear encoding of numeric columns (0 turns it off).")
         var bins = FeaturePipeline.defaultBins
+
+        @Option(help: ArgumentHelp("Where bin edges go: quantiles (equal rows per bin) or target (where the price changes, from a "
+                                   + "regression tree on each column).", valueName: "placement"))
+        var binPlacement = HousePriceOptions(target: "").binPlacement
 
         @Option(help: "Stop a network after this many epochs without a better validation loss.")
         var patience = HousePriceOptions(target: "").patience
@@ -138,9 +148,20 @@ extension HousePrice {
             guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be non-negative") }
             guard validation >= 0, validation < 0.9 else { throw ValidationError("--validation must be in [0, 0.9)") }
             guard hiddenWidths != nil else { throw ValidationError("--hidden must be comma-separated positive widths, e.g. 256,256") }
+            guard coordinateColumns != nil else { throw ValidationError("--coordinates takes auto, none or LAT,LON") }
             guard minCategoryCount >= 1 else { throw ValidationError("--min-category-count must be at least 1") }
             for pair in missingIn where !pair.contains("=") || pair.hasPrefix("=") {
                 throw ValidationError("--missing-in takes COLUMN=TEXT (e.g. yr_renovated=0), not \"\(pair)\"")
+            }
+        }
+
+        var coordinateColumns: FeaturePipeline.CoordinateColumns? {
+            switch coordinates {
+            case "auto": return .automatic
+            case "none": return FeaturePipeline.CoordinateColumns.none
+            default:
+                let names = coordinates.split(separator: ",").map { String($0).trimmingSpaces }
+                return names.count == 2 && !names.contains("") ? .columns(latitude: names[0], longitude: names[1]) : nil
             }
         }
 
@@ -187,6 +208,8 @@ extension HousePrice {
             options.validation = validation
             options.dropout = dropout
             options.bins = bins
+            options.binPlacement = binPlacement
+            options.coordinates = coordinateColumns!
             options.ensemble = ensemble
             options.patience = patience
             options.weightDecay = weightDecay
