@@ -154,6 +154,10 @@ struct PipelineTests {
             "\(i + 1),\(98001 + i % 4),\(i % 3 == 0 ? 2005 : 0),Street \(i),\(i)\n"
         }.joined()
         let (_, warnings, _) = try fit(csv)
+        // A record id repeated by a resale is still an identifier.
+        let resold = "parcel,x,price\n" + (0..<40).map { "\(1000 + min($0, 38)),\($0 % 4),\($0)\n" }.joined()
+        #expect(try fit(resold).1.contains("column \"parcel\" has a different value in 39 of its 40 rows: an identifier? "
+                                          + "If so, leave it out with --drop \"parcel\""))
         #expect(warnings.contains("column \"Id\" has a different value in every row: an identifier? If so, leave it out with --drop \"Id\""))
         #expect(warnings.contains("column \"street\" has a different value in every row: an identifier? If so, leave it out with --drop \"street\""))
         #expect(warnings.contains("column \"zipcode\" holds whole numbers and is named like a code; if its numbers are labels "

@@ -50,6 +50,8 @@ public enum ColumnTyping {
     static let mostly = 0.5
     /// Columns with fewer values are too short to call an identifier.
     static let identifierMinimum = 20
+    /// Share of distinct values from which a column of whole numbers or texts looks like an identifier.
+    static let identifierShare = 0.95
     /// How many offending values an error quotes.
     static let quoted = 3
 
@@ -207,8 +209,10 @@ public enum ColumnTyping {
             case .categorical: Set(nonNumbers.map(\.text) + numbers.map { String($0) }).count
             case .date: 0
             }
-            if present >= identifierMinimum && distinct == present && (kind == .categorical || integers) {
-                warnings.append("column \"\(column)\" has a different value in every row: an identifier? If so, leave it out with --drop \"\(column)\"")
+            // Record ids repeat when a house is sold twice, so "almost every row" counts too.
+            if present >= identifierMinimum && Double(distinct) >= identifierShare * Double(present) && (kind == .categorical || integers) {
+                let how = distinct == present ? "every row" : "\(distinct) of its \(present) rows"
+                warnings.append("column \"\(column)\" has a different value in \(how): an identifier? If so, leave it out with --drop \"\(column)\"")
                 return warnings
             }
             guard kind == .numeric, integers else { return warnings }
