@@ -105,6 +105,13 @@ struct HousePriceCLITests {
         let interrupted = try runHousePrice(arguments + ["--output", output], interruptAfter: "epoch 10/60")
         #expect(interrupted.status == 130, "\(interrupted.stderr)")
         #expect(FileManager.default.fileExists(atPath: output + ".checkpoint-1"))
+        // Networks 3 and 4 had not started (two train at a time): the saved model holds only the
+        // two that finished epochs, 2 × 128 wide, not four with two untrained.
+        guard case let .dense(_, width) = try ModelFile.load(contentsOf: output).metadata.layers.first else {
+            Issue.record("the model does not start with a dense layer")
+            return
+        }
+        #expect(width == 256)
         let resumed = try runHousePrice(arguments + ["--output", output, "--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: output)) != Data())

@@ -30,11 +30,12 @@ public func write(_ text: String, to path: String) {
 }
 
 /// Runs the built tool `name` (from the repository root unless `directory` says otherwise) and
-/// returns its exit status, stdout and stderr. With `interruptAfter`, sends SIGINT (Ctrl-C) once
-/// stderr shows that text. With `searchPath`, the tool is not run from the build folder but looked
+/// returns its exit status, stdout and stderr. With `interruptAfter`, sends `signal` (Ctrl-C's
+/// SIGINT by default) once stderr shows that text; with `interruptAfterSeconds`, after that delay. With `searchPath`, the tool is not run from the build folder but looked
 /// up by name on that `PATH`, as a shell would, with `environment` added.
 @discardableResult
 public func runTool(_ name: String, _ arguments: [String], interruptAfter marker: String? = nil,
+                    interruptAfterSeconds delay: Double? = nil, signal: Int32 = SIGINT,
                     in directory: String? = nil, searchPath: String? = nil,
                     environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
@@ -53,6 +54,10 @@ public func runTool(_ name: String, _ arguments: [String], interruptAfter marker
     process.standardOutput = output
     process.standardError = errors
     try process.run()
+    if let delay {
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { kill(pid, signal) }
+    }
     var errorText = ""
     if let marker {
         while process.isRunning {
@@ -60,7 +65,7 @@ public func runTool(_ name: String, _ arguments: [String], interruptAfter marker
             if chunk.isEmpty { break }
             errorText += String(decoding: chunk, as: UTF8.self)
             if errorText.contains(marker) {
-                kill(process.processIdentifier, SIGINT)
+                kill(process.processIdentifier, signal)
                 break
             }
         }

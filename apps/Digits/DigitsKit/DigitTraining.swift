@@ -20,24 +20,30 @@ public struct DigitTrainingOutcome {
     public let skipped: [String]
     /// Training time in seconds, data loading excluded.
     public let seconds: Double
+    /// Whether the model was written: not when the run stopped before its first epoch ended.
+    public let saved: Bool
 }
 
 /// Trains the digit network, writing the model (and, between epochs, a checkpoint) atomically.
 public enum DigitTraining {
     /// The checkpoint written next to `output` after every epoch, for `--resume`.
-    public static func checkpointPath(for output: String) -> String { output + ".checkpoint" }
+    public static func checkpointPath(for output: String) -> String { TrainingFiles(output: output).checkpoints[0] }
 
     /// Trains per `options` on `source` and saves the model to `output`.
     ///
     /// With `resume`, continues from the checkpoint next to `output`, which must have been made
     /// with the same options. After every epoch the checkpoint is rewritten; when training ends
     /// normally it is removed. If `shouldStop` turns true (Ctrl-C), the model learned so far is
-    /// saved and the checkpoint kept, so that `--resume` can finish the run.
+    /// saved (if at least one epoch finished; see `TrainingFiles`) and the checkpoint kept, so
+    /// that `--resume` can finish the run. `onWarning` hears of checkpoints that cannot be written.
     public static func run(options: DigitTrainingOptions, source: DigitSource, output: String, threads: Int,
                            resume: Bool, command: String,
                            onBatch: (BatchProgress) -> Void = { _ in },
                            onEpoch: (EpochReport) -> Void = { _ in },
+                           onWarning: (String) -> Void = { _ in },
                            shouldStop: () -> Bool = { false }) throws -> DigitTrainingOutcome {
+        let files = TrainingFiles(output: output)
+        try files.checkBeforeTraining(resume: resume)
         let preprocessing = DigitPreprocessing()
         var training: DigitData
         var evaluationData: DigitData?
@@ -81,7 +87,7 @@ public enum DigitTraining {
             provenance: Provenance(seed: options.seed, epochs: options.epochs, dataSHA256: training.checksum,
                                    command: command))
         let settings = try MetadataJSON.encode(options)
-        let checkpointPath = checkpointPath(for: output)
+        let checkpointPath = files.checkpoints[0]
         if resume {
             let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
             guard checkpoint.settings == settings else {
@@ -94,24 +100,24 @@ public enum DigitTraining {
 
         let started = Date()
         let summary: TrainingSummary = try trainer.fit(training.dataset, onBatch: onBatch, onEpoch: { report in
-            // A failed checkpoint write must not end the run; the next epoch tries again.
-            try? TrainingCheckpoint(trainer: trainer, metadata: metadata, settings: settings).save(to: checkpointPath)
+            files.save(TrainingCheckpoint(trainer: trainer, metadata: metadata, settings: settings), report: onWarning)
             onEpoch(report)
         }, shouldStop: shouldStop)
         let seconds = Date().timeIntervalSince(started)
 
+        let saved = TrainingFiles.shouldSave(epochsCompleted: [summary.epochsCompleted])
         var evaluation: ClassificationReport?
-        if let evaluationData {
+        if saved, let evaluationData {
             evaluation = evaluate(trainer.network, on: evaluationData, threads: threads)
             metadata.provenance.metrics[source.isMNIST ? "test_accuracy" : "validation_accuracy"] = evaluation!.accuracy
         }
         if let last = summary.history.last { metadata.provenance.metrics["training_loss"] = last.trainingLoss }
         metadata.provenance.metrics["training_seconds"] = seconds
         metadata.provenance.epochs = summary.epochsCompleted
-        try ModelFile.save(trainer.network, metadata: metadata, to: output)
-        if summary.stopReason != .interrupted { try? FileManager.default.removeItem(atPath: checkpointPath) }
+        if saved { try ModelFile.save(trainer.network, metadata: metadata, to: output) }
+        if summary.stopReason != .interrupted { files.removeCheckpoints() }
         return DigitTrainingOutcome(metadata: metadata, summary: summary, evaluation: evaluation,
-                                    skipped: training.skipped, seconds: seconds)
+                                    skipped: training.skipped, seconds: seconds, saved: saved)
     }
 
     /// Classifies `data` and compares with its labels.

@@ -13,8 +13,9 @@ extension Digits {
             The defaults reach about 99.2% MNIST test accuracy in about 30 s on two cores \
             (README.md, "Using it"). The shipped model came from: \
             digits train --epochs 40 --network batchnorm --augment captures --output data/models/digits.safetensors
-            A checkpoint is kept next to the output after every epoch; after Ctrl-C (which saves \
-            the model learned so far) or a crash, --resume continues the run exactly.
+            A checkpoint is kept next to the output after every epoch; after Ctrl-C, SIGTERM or \
+            SIGHUP (which save the model learned so far, once an epoch has finished) or a crash, \
+            --resume continues the run exactly. A run refuses to start over another run's checkpoint.
             """)
 
         @OptionGroup var data: DataOptions
@@ -74,12 +75,13 @@ extension Digits {
             let outcome = try DigitTraining.run(
                 options: options, source: data.source, output: output, threads: threads.threads, resume: resume,
                 command: (["digits"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
-                onBatch: progress.batch, onEpoch: { progress.epoch($0) }, shouldStop: { Interrupt.isRequested })
+                onBatch: progress.batch, onEpoch: { progress.epoch($0) }, onWarning: { Console.error("warning: \($0)") },
+                shouldStop: { Interrupt.isRequested })
             for skipped in outcome.skipped { Console.error("skipped \(skipped)") }
             let evaluationName = data.images == nil ? "test" : "validation"
             if json {
                 var result: [String: Any] = [
-                    "output": output, "epochs": outcome.summary.epochsCompleted, "seconds": outcome.seconds,
+                    "output": output, "saved": outcome.saved, "epochs": outcome.summary.epochsCompleted, "seconds": outcome.seconds,
                     "stopped": outcome.summary.stopReason.rawValue,
                     "history": outcome.summary.history.map { ["epoch": $0.epoch, "loss": $0.trainingLoss,
                                                               "seconds": $0.seconds, "images_per_second": $0.samplesPerSecond] },
@@ -90,12 +92,15 @@ extension Digits {
                 if let evaluation = outcome.evaluation {
                     print(String(format: "%@ accuracy %.2f%% (%d images)", evaluationName, evaluation.accuracy * 100, evaluation.count))
                 }
-                print(String(format: "trained %d epochs in %.1f s; model saved to %@", outcome.summary.epochsCompleted,
-                             outcome.seconds, output))
+                if outcome.saved {
+                    print(String(format: "trained %d epochs in %.1f s; model saved to %@", outcome.summary.epochsCompleted,
+                                 outcome.seconds, output))
+                }
             }
             if outcome.summary.stopReason == .interrupted {
-                Console.error("interrupted: the model learned so far is saved; continue with the same command and --resume")
-                throw ExitCode(130)
+                Console.error(Interrupt.trainingStopped(saved: outcome.saved, output: output,
+                                                        epochsCompleted: outcome.summary.epochsCompleted, epochs: epochs))
+                throw ExitCode(Interrupt.exitStatus)
             }
         }
     }

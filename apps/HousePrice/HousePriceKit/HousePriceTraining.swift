@@ -78,6 +78,8 @@ public struct HousePriceTrainingOutcome {
     public let warnings: [String]
     /// Training time in seconds, CSV parsing and preprocessing excluded.
     public let seconds: Double
+    /// Whether the model was written: not when no network finished an epoch.
+    public let saved: Bool
 }
 
 /// Trains the price regressor from a CSV file and saves it (with its fitted preprocessing).
@@ -86,7 +88,7 @@ public enum HousePriceTraining {
 
     /// The checkpoint of ensemble member `member` (0-based) next to `output`.
     public static func checkpointPath(for output: String, member: Int = 0, of members: Int = 1) -> String {
-        members == 1 ? output + ".checkpoint" : output + ".checkpoint-\(member + 1)"
+        TrainingFiles(output: output, networks: members).checkpoints[member]
     }
 
     /// The network for `features` inputs: dense + ReLU (+ dropout) per hidden width, then one output.
@@ -108,7 +110,11 @@ public enum HousePriceTraining {
                            resume: Bool, command: String,
                            onBatch: (BatchProgress) -> Void = { _ in },
                            onEpoch: (_ member: Int, EpochReport) -> Void = { _, _ in },
+                           onWarning: (String) -> Void = { _ in },
                            shouldStop: () -> Bool = { false }) throws -> HousePriceTrainingOutcome {
+        let memberCount = max(1, options.ensemble)
+        let files = TrainingFiles(output: output, networks: memberCount)
+        try files.checkBeforeTraining(resume: resume)
         let (table, dataSHA256) = try readCSVFile(path)
         var warnings: [String] = []
         let (targets, missingLines) = try FeaturePipeline.readTargets(table, name: path, target: options.target,
@@ -141,7 +147,6 @@ public enum HousePriceTraining {
         let validation = validationRows.isEmpty ? nil : try dataset(validationRows)
 
         // Each member draws its own stream from the run's generator: reproducible and independent.
-        let memberCount = max(1, options.ensemble)
         let memberThreads = memberCount >= threads ? 1 : threads
         var trainers: [Trainer] = []
         for _ in 0..<memberCount {
@@ -164,13 +169,10 @@ public enum HousePriceTraining {
             provenance: Provenance(seed: options.seed, epochs: options.epochs,
                                    dataSHA256: dataSHA256, command: command))
         let settings = try MetadataJSON.encode(options)
-        let checkpoints = (0..<memberCount).map { checkpointPath(for: output, member: $0, of: memberCount) }
+        let checkpoints = files.checkpoints
         if resume {
             // A network interrupted before finishing its first epoch has no checkpoint: it starts
             // over, which reproduces the original run because its start comes from the seed.
-            guard checkpoints.contains(where: { FileManager.default.fileExists(atPath: $0) }) else {
-                throw HousePriceError.unreadable(path: checkpoints[0], reason: "no checkpoint to resume from")
-            }
             for (trainer, checkpointPath) in zip(trainers, checkpoints)
             where FileManager.default.fileExists(atPath: checkpointPath) {
                 let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
@@ -196,8 +198,8 @@ public enum HousePriceTraining {
                 results[member] = Result {
                     try trainer.fit(training, validation: validation, onBatch: { if member == 0 { onBatch($0) } },
                                     onEpoch: { report in
-                        try? TrainingCheckpoint(trainer: trainer, metadata: memberMetadata, settings: settings)
-                            .save(to: checkpoints[member])
+                        files.save(TrainingCheckpoint(trainer: trainer, metadata: memberMetadata, settings: settings),
+                                   network: member, report: onWarning)
                         onEpoch(member, report)
                     }, shouldStop: shouldStop)
                 }
@@ -205,8 +207,16 @@ public enum HousePriceTraining {
         }
         let summaries = try outcomes.map { try $0!.get() }
         let seconds = Date().timeIntervalSince(started)
-        let network = memberCount == 1 ? trainers[0].network
-            : try EnsembleMerger.merge(trainers.map(\.network), hidden: options.hidden, dropout: options.dropout)
+        let saved = TrainingFiles.shouldSave(epochsCompleted: summaries.map(\.epochsCompleted))
+        guard saved else {
+            return HousePriceTrainingOutcome(metadata: metadata, pipeline: pipeline, validationMetrics: nil,
+                                             summaries: summaries, warnings: warnings, seconds: seconds, saved: false)
+        }
+        // An interrupted ensemble saves only the networks that finished an epoch: an untrained one
+        // would drag the mean towards noise. (Its checkpoint-less members restart on --resume.)
+        let trained = trainers.indices.filter { summaries[$0].epochsCompleted > 0 }.map { trainers[$0].network }
+        let network = trained.count == 1 ? trained[0]
+            : try EnsembleMerger.merge(trained, hidden: options.hidden, dropout: options.dropout)
         metadata.layers = network.layers
 
         var metrics: RegressionMetrics?
@@ -223,11 +233,8 @@ public enum HousePriceTraining {
             if let best = summary.bestEpoch { metadata.provenance.metrics["best_epoch_\(member + 1)"] = Double(best) }
         }
         try ModelFile.save(network, metadata: metadata, to: output)
-        let interrupted = summaries.contains { $0.stopReason == .interrupted }
-        if !interrupted {
-            for checkpoint in checkpoints { try? FileManager.default.removeItem(atPath: checkpoint) }
-        }
+        if !summaries.contains(where: { $0.stopReason == .interrupted }) { files.removeCheckpoints() }
         return HousePriceTrainingOutcome(metadata: metadata, pipeline: pipeline, validationMetrics: metrics,
-                                         summaries: summaries, warnings: warnings, seconds: seconds)
+                                         summaries: summaries, warnings: warnings, seconds: seconds, saved: true)
     }
 }

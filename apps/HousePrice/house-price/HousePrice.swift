@@ -223,10 +223,10 @@ extension HousePrice {
                     // Many short epochs: a line every tenth epoch is plenty.
                     guard report.epoch % 10 == 0 || report.epoch == report.epochs else { return }
                     printing.withLock { _ in progress.epoch(report, extra: ensemble > 1 ? "  (network \(member + 1))" : "") }
-                }, shouldStop: { Interrupt.isRequested })
+                }, onWarning: { Console.error("warning: \($0)") }, shouldStop: { Interrupt.isRequested })
             for warning in outcome.warnings { Console.error("warning: \(warning)") }
             if json {
-                var result: [String: Any] = ["output": output, "epochs": outcome.summaries.map(\.epochsCompleted),
+                var result: [String: Any] = ["output": output, "saved": outcome.saved, "epochs": outcome.summaries.map(\.epochsCompleted),
                                              "best_epochs": outcome.summaries.map { $0.bestEpoch ?? $0.epochsCompleted },
                                              "seconds": outcome.seconds, "features": outcome.pipeline.featureCount]
                 if let metrics = outcome.validationMetrics {
@@ -237,12 +237,16 @@ extension HousePrice {
             } else {
                 if let metrics = outcome.validationMetrics { print("validation: \(metrics.formatted)") }
                 let best = outcome.summaries.map { String($0.bestEpoch ?? $0.epochsCompleted) }.joined(separator: ", ")
-                print(String(format: "trained %d network(s) in %.1f s (best epochs: %@); model saved to %@",
-                             outcome.summaries.count, outcome.seconds, best, output))
+                if outcome.saved {
+                    print(String(format: "trained %d network(s) in %.1f s (best epochs: %@); model saved to %@",
+                                 outcome.summaries.count, outcome.seconds, best, output))
+                }
             }
             if outcome.summaries.contains(where: { $0.stopReason == .interrupted }) {
-                Console.error("interrupted: the model learned so far is saved; continue with the same command and --resume")
-                throw ExitCode(130)
+                Console.error(Interrupt.trainingStopped(saved: outcome.saved, output: output,
+                                                        epochsCompleted: outcome.summaries.map(\.epochsCompleted).max() ?? 0,
+                                                        epochs: epochs))
+                throw ExitCode(Interrupt.exitStatus)
             }
         }
     }
