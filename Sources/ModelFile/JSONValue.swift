@@ -186,14 +186,20 @@ struct JSONParser {
 
     mutating func parseString() throws(JSONError) -> String {
         position += 1   // opening quote
-        var scalars = String.UnicodeScalarView()
-        var raw: [UInt8] = []
-        func flush() throws(JSONError) {
-            guard !raw.isEmpty else { return }
-            // Raw runs must be valid UTF-8; String(validating:) refuses overlong and surrogate forms.
-            guard let text = String(validating: raw, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
-            scalars.append(contentsOf: text.unicodeScalars)
-            raw.removeAll(keepingCapacity: true)
+        // The string's UTF-8 is built in one growing buffer (appending to a String copied the whole
+        // string at every escape: quadratic, 100 s for a million escapes). Raw runs are checked as
+        // UTF-8 when an escape or the closing quote ends them; escapes append valid UTF-8 themselves.
+        var utf8: [UInt8] = []
+        var runStart = 0
+        func endRun() throws(JSONError) {
+            // String(validating:) refuses overlong and surrogate forms.
+            guard runStart == utf8.count || String(validating: utf8[runStart...], as: UTF8.self) != nil else {
+                throw error("invalid UTF-8 in string")
+            }
+        }
+        func append(_ scalar: Unicode.Scalar) {
+            utf8.append(contentsOf: UTF8.encode(scalar)!)
+            runStart = utf8.count
         }
         while true {
             guard position < bytes.count else { throw error("unterminated string") }
@@ -201,22 +207,22 @@ struct JSONParser {
             position += 1
             switch byte {
             case UInt8(ascii: "\""):
-                try flush()
-                return String(scalars)
+                try endRun()
+                return String(decoding: utf8, as: UTF8.self)
             case UInt8(ascii: "\\"):
-                try flush()
+                try endRun()
                 guard position < bytes.count else { throw error("unterminated escape") }
                 let escape = bytes[position]
                 position += 1
                 switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "\""): append("\"")
+                case UInt8(ascii: "\\"): append("\\")
+                case UInt8(ascii: "/"): append("/")
+                case UInt8(ascii: "b"): append("\u{08}")
+                case UInt8(ascii: "f"): append("\u{0C}")
+                case UInt8(ascii: "n"): append("\n")
+                case UInt8(ascii: "r"): append("\r")
+                case UInt8(ascii: "t"): append("\t")
                 case UInt8(ascii: "u"):
                     var code = try parseHex4()
                     if (0xD800..<0xDC00).contains(code) {
@@ -229,13 +235,13 @@ struct JSONParser {
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw error("lone surrogate") }
-                    scalars.append(scalar)
+                    append(scalar)
                 default:
                     throw error("invalid escape")
                 }
             default:
                 guard byte >= 0x20 else { throw error("control character in string") }
-                raw.append(byte)
+                utf8.append(byte)
             }
         }
     }

@@ -106,6 +106,9 @@ public enum ModelFile {
         }
     }
 
+    /// Class labels a model file may declare at most.
+    public static let maximumLabels = 100_000
+
     static func decodeMetadata(_ file: SafeTensorsFile) throws(ModelFileError) -> ModelMetadata {
         guard let task = file.metadataValue("task"), !task.isEmpty else {
             throw .invalidMetadata(key: "task", reason: "missing")
@@ -121,6 +124,11 @@ public enum ModelFile {
             throw .invalidMetadata(key: "preprocessing", reason: error.description)
         }
         let labels = try MetadataJSON.decode([String].self, key: "labels", from: file.metadataValue("labels"))
+        guard labels.count <= maximumLabels, Set(labels).count == labels.count,
+              labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 1000 }) else {
+            throw .invalidMetadata(key: "labels", reason: "labels must be unique, non-empty texts of at most 1,000 bytes, "
+                                   + "at most \(maximumLabels) of them")
+        }
         let provenance = try MetadataJSON.decode(Provenance.self, key: "provenance",
                                                  from: file.metadataValue("provenance"))
         return ModelMetadata(task: task, inputShape: architecture.inputShape, layers: architecture.layers,

@@ -141,6 +141,19 @@ struct ModelFileTests {
         }
         let text = "a\"b\\c\u{01}é"
         #expect(try JSONValue.parse(Array(JSONValue.quote(text).utf8)) == .string(text))
+        // Invalid UTF-8 between escapes is still refused.
+        #expect(throws: JSONError.self) { try JSONValue.parse([0x22, 0x5C, 0x6E, 0xE2, 0x82, 0x5C, 0x6E, 0x22]) }
+    }
+
+    @Test("A string of two million escapes parses in linear time (well under a second)")
+    func manyEscapes() throws {
+        let escaped = "\"" + String(repeating: "\\n\\u00e9x", count: 1_000_000) + "\""
+        let clock = ContinuousClock()
+        let started = clock.now
+        let value = try JSONValue.parse(Array(escaped.utf8))
+        let elapsed = clock.now - started
+        #expect(value == .string(String(repeating: "\néx", count: 1_000_000)))
+        #expect(elapsed < .seconds(1), "\(elapsed)")
     }
 
     @Test("Writing replaces the file atomically: killing the writer never leaves a torn file")

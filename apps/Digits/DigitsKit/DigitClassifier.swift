@@ -38,7 +38,7 @@ public struct DigitClassifier: Sendable {
         do {
             (loaded, preprocessing) = try ModelFile.load(contentsOf: path, task: "digits", preprocessing: DigitPreprocessing.self)
         } catch {
-            throw .invalidModel(file: path, reason: "\(error)")
+            throw .invalidModel(file: path, reason: error.reason)
         }
         try self.init(network: loaded.network, metadata: loaded.metadata, preprocessing: preprocessing, name: path)
     }

@@ -13,6 +13,30 @@ public struct DigitPreprocessing: Codable, Equatable, Sendable {
 
     public init() {}
 
+    private enum CodingKeys: String, CodingKey { case normalization, fieldSize, boxSize, mean, deviation }
+
+    /// Decodes and checks a model file's preprocessing: only what the normaliser does (MNIST-style
+    /// into a 28×28 field with a 20-pixel box), a finite mean and a finite deviation above 0.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        normalization = try container.decode(String.self, forKey: .normalization)
+        fieldSize = try container.decode(Int.self, forKey: .fieldSize)
+        boxSize = try container.decode(Int.self, forKey: .boxSize)
+        mean = try container.decode(Float.self, forKey: .mean)
+        deviation = try container.decode(Float.self, forKey: .deviation)
+        func refuse(_ reason: String) -> DecodingError {
+            DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: reason))
+        }
+        guard normalization == "mnist-style" else { throw refuse("normalization \"\(normalization)\" is not \"mnist-style\"") }
+        guard fieldSize == DigitNormalizer.fieldSize, boxSize == DigitNormalizer.boxSize else {
+            throw refuse("fieldSize \(fieldSize) and boxSize \(boxSize): this version normalises into a "
+                         + "\(DigitNormalizer.fieldSize)×\(DigitNormalizer.fieldSize) field with a \(DigitNormalizer.boxSize)-pixel box")
+        }
+        guard mean.isFinite, deviation.isFinite, deviation > 0 else {
+            throw refuse("mean \(mean) and deviation \(deviation): both must be finite, the deviation above 0")
+        }
+    }
+
     /// Standardises 28×28 images in [0, 1] into a `[count, 1, 28, 28]` network input.
     public func inputTensor(_ images: [[Float]]) -> Tensor {
         let size = fieldSize * fieldSize

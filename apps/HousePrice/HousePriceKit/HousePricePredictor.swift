@@ -19,7 +19,7 @@ public struct HousePricePredictor: Sendable {
         do {
             (loaded, pipeline) = try ModelFile.load(contentsOf: path, task: "house-price", preprocessing: FeaturePipeline.self)
         } catch {
-            throw .invalidModel(file: path, reason: "\(error)")
+            throw .invalidModel(file: path, reason: error.reason)
         }
         try self.init(network: loaded.network, metadata: loaded.metadata, pipeline: pipeline, name: path)
     }
@@ -35,11 +35,15 @@ public struct HousePricePredictor: Sendable {
         self.pipeline = pipeline
     }
 
+    /// Rows per network call: 1,024, or fewer for models with so many features that 1,024 rows
+    /// of them would take more than 4 MB (a model file may declare up to a million features).
+    public var batchSize: Int { min(Self.maximumBatchSize, max(1, (1 << 20) / max(1, pipeline.featureCount))) }
+    public static let maximumBatchSize = 1024
     /// Rows priced per chunk when streaming: a multiple of `batchSize`, so that every row meets the
     /// same batches as when the whole file is priced at once, and the prices are bit for bit the same.
-    public static let chunkRows = 8 * batchSize
-    /// Rows per network call.
-    public static let batchSize = 1024
+    public var chunkRows: Int { 8 * batchSize }
+    /// `chunkRows` of a model with up to 1,024 features.
+    public static let chunkRows = 8 * maximumBatchSize
 
     /// Predicted prices for every row of `table`, and warnings about values outside the model's
     /// categories.
@@ -53,7 +57,7 @@ public struct HousePricePredictor: Sendable {
     private func prices(_ table: CSVTable, name: String,
                         threads: Int) throws(HousePriceError) -> (prices: [Double], outside: FeaturePipeline.OutsideCategories) {
         let (inputs, outside) = try pipeline.features(table, name: name, rows: table.rows.indices)
-        let outputs = network.predict(inputs, batchSize: Self.batchSize, threads: threads)
+        let outputs = network.predict(inputs, batchSize: batchSize, threads: threads)
         let prices = outputs.scalars.map(pipeline.decodeTarget)
         if let row = prices.firstIndex(where: { !$0.isFinite }) {
             throw .nonFinitePrediction(file: name, line: table.lines[row])
@@ -67,7 +71,7 @@ public struct HousePricePredictor: Sendable {
     public func predict(_ reader: inout CSVReader, threads: Int = ExecutionContext.availableProcessors,
                         each: (CSVTable, [Double]) throws -> Void) throws -> [String] {
         var outside = FeaturePipeline.OutsideCategories()
-        while let chunk = try reader.nextTable(maximumRows: Self.chunkRows) {
+        while let chunk = try reader.nextTable(maximumRows: chunkRows) {
             let (prices, chunkOutside) = try prices(chunk, name: reader.name, threads: threads)
             outside.merge(chunkOutside)
             try each(chunk, prices)
@@ -101,7 +105,7 @@ public struct HousePricePredictor: Sendable {
     public func evaluate(_ reader: inout CSVReader, threads: Int = ExecutionContext.availableProcessors) throws -> (RegressionMetrics, [String]) {
         var evaluation = Evaluation(pipeline: pipeline)
         var outside = FeaturePipeline.OutsideCategories()
-        while let chunk = try reader.nextTable(maximumRows: Self.chunkRows) {
+        while let chunk = try reader.nextTable(maximumRows: chunkRows) {
             let (prices, chunkOutside) = try prices(chunk, name: reader.name, threads: threads)
             outside.merge(chunkOutside)
             try evaluation.add(chunk, prices: prices, name: reader.name)
