@@ -7,14 +7,21 @@ public enum Console {
     /// Whether stderr is a terminal (progress bars) or a file/pipe (one line per epoch).
     public static let stderrIsTerminal = isatty(2) == 1
 
-    /// Writes `text` and a newline to stderr.
+    /// Writes `text` and a newline to stdout, at once.
+    /// - Throws: `CommandLineError` when stdout cannot be written (a full disk, a closed pipe).
+    public static func output(_ text: String) throws {
+        try StandardStreams.write(Array((text + "\n").utf8), to: 1)
+    }
+
+    /// Writes `text` and a newline to stderr. A failure cannot be reported there; it is
+    /// remembered, and the tool exits with status 1 (see `StandardStreams.exitIfWritesFailed`).
     public static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        StandardStreams.writeReportingLater(Array((text + "\n").utf8), to: 2)
     }
 
     /// Writes `text` to stderr without a newline.
     public static func progress(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStreams.writeReportingLater(Array(text.utf8), to: 2)
     }
 
     /// Compact JSON text for `object` (dictionaries, arrays, strings, numbers, bools, NSNull),

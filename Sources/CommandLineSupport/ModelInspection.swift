@@ -11,6 +11,6 @@ public enum ModelInspection {
             throw CommandLineError("\(path): \(error.reason)")
         }
         let report = ModelReport(loaded)
-        print(json ? Console.json(report.dictionary) : report.text)
+        try Console.output(json ? Console.json(report.dictionary) : report.text)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ModelFile
+import Synchronization
 
 /// Where a command's results go: stdout, or a file that is replaced atomically when the command
 /// succeeds. Writes are buffered; every failure (a full disk, a closed pipe) is an error naming
@@ -44,6 +45,31 @@ public enum StandardStreams {
     /// A closed pipe then fails `write` with EPIPE, which is reported, instead of killing the
     /// process with SIGPIPE before it can say anything.
     public static func ignoreBrokenPipes() { signal(SIGPIPE, SIG_IGN) }
+
+    private static let failed = Atomic<Bool>(false)
+
+    /// Writes to `descriptor`; a failure is not thrown but remembered for `exitIfWritesFailed`.
+    public static func writeReportingLater(_ bytes: [UInt8], to descriptor: Int32) {
+        do {
+            try write(bytes, to: descriptor)
+        } catch {
+            failed.store(true, ordering: .relaxed)
+        }
+    }
+
+    /// Ends the process with status 1 if a write to stderr failed along the way, so that a run
+    /// whose messages were lost does not look like a success.
+    public static func exitIfWritesFailed() {
+        if failed.load(ordering: .relaxed) { exit(1) }
+    }
+
+    /// Runs a tool's command line: broken pipes reported instead of fatal, and a lost message on
+    /// stderr turning success into exit status 1. Tools call it from their `main()`.
+    public static func run(_ main: () -> Void) {
+        ignoreBrokenPipes()
+        main()
+        exitIfWritesFailed()
+    }
 
     /// Writes all of `bytes` to `descriptor` (1: stdout, 2: stderr).
     public static func write(_ bytes: [UInt8], to descriptor: Int32) throws {

@@ -23,6 +23,8 @@ public enum PNGDecoder {
     public static let maximumPixels = 40_000_000
     /// Largest accepted file.
     public static let maximumFileSize = 256 << 20
+    /// The most a deflate stream can expand (RFC 1951: 258 bytes per 2-bit code, bounded at 1032:1).
+    static let maximumDeflateRatio = 1032
 
     /// Decodes a PNG held in memory.
     public static func decode(_ bytes: [UInt8]) throws(PNGError) -> GrayAlphaImage {
@@ -40,6 +42,14 @@ public enum PNGDecoder {
             guard width <= maximumDimension, height <= maximumDimension, width * height <= maximumPixels else {
                 png_image_free(&image)
                 return .failure(.tooLarge(width: width, height: height))
+            }
+            // Deflate expands at most 1032 times, so a file too small to hold even the 1-bit form
+            // of the image it declares is not a PNG any program wrote; without this, an 89-byte file
+            // kept libpng busy for seconds and gigabytes before failing.
+            let smallestData = height * (1 + (width + 7) / 8)
+            guard smallestData <= raw.count * maximumDeflateRatio else {
+                png_image_free(&image)
+                return .failure(.invalid("declares \(width)×\(height) pixels, which \(raw.count) bytes cannot hold"))
             }
             var gray = [Float](repeating: 0, count: width * height)
             var alpha = [Float](repeating: 0, count: width * height)
@@ -99,21 +109,32 @@ public enum PNGDecoder {
         return text.isEmpty ? "unknown libpng error" : text
     }
 
-    /// The bytes of the file at `path`, refusing files above `maximumFileSize`.
+    /// The bytes of the file at `path`, which must be a regular file (a FIFO, device or folder is
+    /// an error, and opening never waits), refusing files above `maximumFileSize` before reading.
     public static func fileContents(_ path: String) throws(PNGError) -> [UInt8] {
-        guard let file = fopen(path, "rb") else { throw .unreadable(String(cString: strerror(errno))) }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if count > 0 { bytes.append(contentsOf: chunk[0..<count]) }
-            if bytes.count > maximumFileSize { throw .unreadable("file larger than \(maximumFileSize >> 20) MB") }
-            if count < chunk.count {
-                if ferror(file) != 0 { throw .unreadable(String(cString: strerror(errno))) }
-                break
-            }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw .unreadable("is a folder, not a file")
+        default: throw .unreadable("is not a regular file (a FIFO, socket or device)")
         }
-        return bytes
+        let size = Int(status.st_size)
+        guard size <= maximumFileSize else { throw .unreadable("file larger than \(maximumFileSize >> 20) MB") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + done, size - done) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(String(cString: strerror(errno)))
+            }
+            if count == 0 { break }   // the file shrank while being read; decode what is there
+            done += count
+        }
+        return Array(bytes[0..<done])
     }
 }

@@ -100,3 +100,27 @@ public let pythonSafetensorsPresent: Bool = {
     process.waitUntilExit()
     return process.terminationStatus == 0
 }()
+
+/// Runs the built tool `name` with its stdout going to `/dev/full` (every write fails with ENOSPC)
+/// or, with `closedPipe`, to a pipe whose reading end is already closed (EPIPE). Returns the exit
+/// status and stderr.
+public func runToolWithBrokenStdout(_ name: String, _ arguments: [String],
+                                    closedPipe: Bool = false) throws -> (status: Int32, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: productsDirectory + "/" + name)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    let errors = Pipe()
+    process.standardError = errors
+    let pipe = Pipe()
+    if closedPipe {
+        process.standardOutput = pipe
+    } else {
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+    }
+    try process.run()
+    if closedPipe { try pipe.fileHandleForReading.close() }
+    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, errorText)
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineSupport
 import DigitsKit
 import Foundation
+import ModelFile
 import PNGCodec
 
 extension Digits {
@@ -47,55 +48,90 @@ extension Digits {
 
         func run() throws {
             let classifier = try DigitClassifier(contentsOf: try model.path())
-            var files: [String] = []
-            var failures = 0
-            for input in inputs {
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue {
-                    let found = (FileManager.default.enumerator(atPath: input)?.compactMap { $0 as? String } ?? [])
-                        .filter { $0.lowercased().hasSuffix(".png") }.sorted().map { input + "/" + $0 }
-                    if found.isEmpty {
-                        report(file: input, error: "no *.png files in this folder")
-                        failures += 1
-                    }
-                    files += found
-                } else {
-                    files.append(input)
-                }
-            }
             if let saveNormalized {
                 try FileManager.default.createDirectory(atPath: saveNormalized, withIntermediateDirectories: true)
             }
-            for (index, (file, outcome)) in classifier.classify(files: files, raw: raw, threads: threads.threads).enumerated() {
-                switch outcome {
-                case let .success(result):
-                    let ranking = result.ranking.prefix(top)
-                    if json {
-                        var record: [String: Any] = ["file": file, "label": result.label,
-                                                     "confidence": Double(result.confidence), "uncertain": result.uncertain,
-                                                     "top": ranking.map { ["label": $0.label, "p": Double($0.probability)] }]
-                        if result.uncertain { record["doubts"] = result.doubts }
-                        print(Console.json(record))
-                    } else {
-                        let shown = ranking.map { "\($0.label) (\(String(format: "%.3f", $0.probability)))" }
-                        let doubt = result.uncertain ? "  uncertain: " + result.doubts.joined(separator: "; ") : ""
-                        print("\(file): \(result.uncertain ? "maybe " : "")\(shown.joined(separator: ", "))\(doubt)")
-                    }
-                    if show { print(Self.shading(result.input)) }
-                    if let saveNormalized {
-                        let name = String(format: "%05d-", index) + URL(fileURLWithPath: file).lastPathComponent
-                        let bytes = PNGEncoder(width: 28, height: 28, colorType: .gray, bitDepth: 8)
-                            .encode(samples: result.input.map { Int(($0 * 255).rounded()) })
-                        guard FileManager.default.createFile(atPath: saveNormalized + "/" + name, contents: Data(bytes)) else {
-                            throw ValidationError("cannot write \(saveNormalized)/\(name)")
-                        }
-                    }
-                case let .failure(error):
+            var failures = 0
+            var index = 0
+            // Files are found, decoded, classified and printed a chunk at a time, so that results
+            // appear as they are ready and a folder of any size needs no more memory than a chunk.
+            for input in inputs {
+                let (files, problems) = Self.pngFiles(input)
+                for (path, problem) in problems {
+                    try report(file: path, error: problem)
                     failures += 1
-                    report(file: file, error: error.reason)
+                }
+                for start in stride(from: 0, to: files.count, by: Self.chunkSize) {
+                    let chunk = Array(files[start..<min(files.count, start + Self.chunkSize)])
+                    for (file, outcome) in classifier.classify(files: chunk, raw: raw, threads: threads.threads) {
+                        switch outcome {
+                        case let .success(result):
+                            try printResult(file: file, result: result, index: index)
+                        case let .failure(error):
+                            failures += 1
+                            try report(file: file, error: error.reason)
+                        }
+                        index += 1
+                    }
                 }
             }
             if failures > 0 { throw ExitCode.failure }
+        }
+
+        /// Files classified per batch.
+        static let chunkSize = 256
+
+        /// The PNG files `input` names: itself if it is not a folder, else the `*.png` files under
+        /// it in sorted order, with every sub-folder that cannot be read or a folder without PNGs
+        /// as a problem to report.
+        static func pngFiles(_ input: String) -> (files: [String], problems: [(String, String)]) {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue else {
+                return ([input], [])
+            }
+            var problems: [(String, String)] = []
+            let root = URL(fileURLWithPath: input)
+            let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) { url, error in
+                let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+                problems.append((url.path, "cannot read this folder (\(reason))"))
+                return true
+            }
+            var found: [String] = []
+            while let url = enumerator?.nextObject() as? URL {
+                guard url.pathExtension.lowercased() == "png" else { continue }
+                // Keep the path as the user wrote the folder, as the results name it.
+                let relative = String(url.path.dropFirst(root.path.count))
+                found.append(input + (relative.hasPrefix("/") || input.hasSuffix("/") ? "" : "/") + relative)
+            }
+            found.sort()
+            if found.isEmpty && problems.isEmpty { problems.append((input, "no *.png files in this folder")) }
+            return (found, problems)
+        }
+
+        private func printResult(file: String, result: DigitClassifier.Classification, index: Int) throws {
+            let ranking = result.ranking.prefix(top)
+            if json {
+                var record: [String: Any] = ["file": file, "label": result.label,
+                                             "confidence": Double(result.confidence), "uncertain": result.uncertain,
+                                             "top": ranking.map { ["label": $0.label, "p": Double($0.probability)] }]
+                if result.uncertain { record["doubts"] = result.doubts }
+                try Console.output(Console.json(record))
+            } else {
+                let shown = ranking.map { "\($0.label) (\(String(format: "%.3f", $0.probability)))" }
+                let doubt = result.uncertain ? "  uncertain: " + result.doubts.joined(separator: "; ") : ""
+                try Console.output("\(file): \(result.uncertain ? "maybe " : "")\(shown.joined(separator: ", "))\(doubt)")
+            }
+            if show { try Console.output(Self.shading(result.input)) }
+            if let saveNormalized {
+                let name = String(format: "%05d-", index) + URL(fileURLWithPath: file).lastPathComponent
+                let bytes = PNGEncoder(width: 28, height: 28, colorType: .gray, bitDepth: 8)
+                    .encode(samples: result.input.map { Int(($0 * 255).rounded()) })
+                do {
+                    try FileIO.writeAtomically(bytes, to: saveNormalized + "/" + name)
+                } catch {
+                    throw CommandLineError("\(saveNormalized)/\(name): \(error.reason)")
+                }
+            }
         }
 
         /// The 28×28 image in Unicode shades, two characters per pixel so that it looks square.
@@ -109,9 +145,9 @@ extension Digits {
             }.joined(separator: "\n")
         }
 
-        private func report(file: String, error: String) {
+        private func report(file: String, error: String) throws {
             if json {
-                print(Console.json(["file": file, "error": error]))
+                try Console.output(Console.json(["file": file, "error": error]))
             } else {
                 Console.error("\(file): error: \(error)")
             }

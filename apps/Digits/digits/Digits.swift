@@ -14,6 +14,8 @@ struct Digits: ParsableCommand {
         subcommands: [Classify.self, Train.self, Evaluate.self, Inspect.self])
 
     /// `train`'s default output and the shipped model's name: see `ModelChoice` for the rule.
+    static func main() { StandardStreams.run { Self.main(nil) } }
+
     static let modelChoice = ModelChoice(name: "digits.safetensors")
     static let modelHelp = "Model file (default: ./digits.safetensors, which train writes, if present; else the shipped model)."
 }

@@ -36,9 +36,9 @@ extension Digits {
             }
             let report = classifier.evaluate(labelled, threads: threads.threads)
             if json {
-                print(try MetadataJSON.encode(report))
+                try Console.output(try MetadataJSON.encode(report))
             } else {
-                print(report.formatted(labels: classifier.metadata.labels))
+                try Console.output(report.formatted(labels: classifier.metadata.labels))
             }
         }
     }

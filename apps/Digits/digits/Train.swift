@@ -87,13 +87,13 @@ extension Digits {
                                                               "seconds": $0.seconds, "images_per_second": $0.samplesPerSecond] },
                 ]
                 if let evaluation = outcome.evaluation { result["\(evaluationName)_accuracy"] = evaluation.accuracy }
-                print(Console.json(result))
+                try Console.output(Console.json(result))
             } else {
                 if let evaluation = outcome.evaluation {
-                    print(String(format: "%@ accuracy %.2f%% (%d images)", evaluationName, evaluation.accuracy * 100, evaluation.count))
+                    try Console.output(String(format: "%@ accuracy %.2f%% (%d images)", evaluationName, evaluation.accuracy * 100, evaluation.count))
                 }
                 if outcome.saved {
-                    print(String(format: "trained %d epochs in %.1f s; model saved to %@", outcome.summary.epochsCompleted,
+                    try Console.output(String(format: "trained %d epochs in %.1f s; model saved to %@", outcome.summary.epochsCompleted,
                                  outcome.seconds, output))
                 }
             }

@@ -16,6 +16,8 @@ struct HousePrice: ParsableCommand {
         subcommands: [Train.self, Predict.self, Evaluate.self, Inspect.self, Split.self])
 
     /// `train`'s default output and the shipped model's name: see `ModelChoice` for the rule.
+    static func main() { StandardStreams.run { Self.main(nil) } }
+
     static let modelChoice = ModelChoice(name: "house-price.safetensors")
     static let modelHelp = "Model file (default: ./house-price.safetensors, which train writes, if present; else the shipped model)."
 }
@@ -233,12 +235,12 @@ extension HousePrice {
                     result["validation"] = ["count": metrics.count, "rmse": metrics.rmse, "mae": metrics.mae,
                                             "r2": metrics.r2, "rmsle": metrics.rmsle]
                 }
-                print(Console.json(result))
+                try Console.output(Console.json(result))
             } else {
-                if let metrics = outcome.validationMetrics { print("validation: \(metrics.formatted)") }
+                if let metrics = outcome.validationMetrics { try Console.output("validation: \(metrics.formatted)") }
                 let best = outcome.summaries.map { String($0.bestEpoch ?? $0.epochsCompleted) }.joined(separator: ", ")
                 if outcome.saved {
-                    print(String(format: "trained %d network(s) in %.1f s (best epochs: %@); model saved to %@",
+                    try Console.output(String(format: "trained %d network(s) in %.1f s (best epochs: %@); model saved to %@",
                                  outcome.summaries.count, outcome.seconds, best, output))
                 }
             }
@@ -308,9 +310,9 @@ extension HousePrice {
             let (metrics, warnings) = try predictor.evaluate(&reader, threads: threads.threads)
             for warning in warnings { Console.error("warning: \(warning)") }
             if json {
-                print(try MetadataJSON.encode(metrics))
+                try Console.output(try MetadataJSON.encode(metrics))
             } else {
-                print(metrics.formatted)
+                try Console.output(metrics.formatted)
             }
         }
     }
@@ -369,7 +371,7 @@ extension HousePrice {
             let test = rows[..<testCount], train = rows[testCount...]
             try FileIO.writeAtomically(Array((header + train.map { CSVWriter.line(table.rows[$0]) }.joined()).utf8), to: trainOutput)
             try FileIO.writeAtomically(Array((header + test.map { CSVWriter.line(table.rows[$0]) }.joined()).utf8), to: testOutput)
-            print("\(train.count) training rows → \(trainOutput), \(test.count) test rows → \(testOutput)")
+            try Console.output("\(train.count) training rows → \(trainOutput), \(test.count) test rows → \(testOutput)")
         }
     }
 }
