@@ -19,6 +19,16 @@ public enum Console {
         StandardStreams.writeReportingLater(Array((text + "\n").utf8), to: 2)
     }
 
+    /// Most warnings printed one per line; the rest are counted (a file of 10,000 odd columns
+    /// should not bury the result under 10,000 lines).
+    public static let warningLines = 20
+
+    /// Writes each warning as "warning: ..." on stderr, at most `warningLines` of them.
+    public static func warnings(_ warnings: [String]) {
+        for warning in warnings.prefix(warningLines) { error("warning: \(warning)") }
+        if warnings.count > warningLines { error("warning: ... and \(warnings.count - warningLines) more warnings") }
+    }
+
     /// Writes `text` to stderr without a newline.
     public static func progress(_ text: String) {
         StandardStreams.writeReportingLater(Array(text.utf8), to: 2)

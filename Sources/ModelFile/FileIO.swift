@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -49,10 +50,7 @@ public enum FileIO {
     /// either the old file or the new one, never a mixture: the bytes go to a temporary file in
     /// the same folder, which is flushed to disk and then renamed over `path`.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(ModelFileError) {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let (directory, temporary) = temporaryPath(for: path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(systemError())") }
         var failure: String?
@@ -84,6 +82,26 @@ public enum FileIO {
     }
 
     static func systemError() -> String { String(cString: strerror(errno)) }
+
+    /// The folder of `path` and a fresh temporary name beside it, `.NAME.PID.RANDOM.tmp`. Temporary
+    /// files of earlier writers to the same `path` whose process no longer exists (killed during a
+    /// save) are removed first, so that they do not pile up.
+    static func temporaryPath(for path: String) -> (directory: String, temporary: String) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let folder = directory.isEmpty ? "/" : directory
+        let prefix = ".\(name)."
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        where entry.hasPrefix(prefix) && entry.hasSuffix(".tmp") {
+            let fields = entry.dropFirst(prefix.count).dropLast(4).split(separator: ".")
+            guard fields.count == 2, let pid = Int32(fields[0]), UInt32(fields[1]) != nil, pid != getpid(),
+                  kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            unlink(folder + "/" + entry)
+        }
+        let temporary = (directory.isEmpty ? "" : directory + "/") + "\(prefix)\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        return (directory, temporary)
+    }
 }
 
 /// A file written piece by piece that replaces `path` only when `commit()` succeeds: the pieces go
@@ -96,10 +114,7 @@ public final class AtomicFileWriter {
 
     public init(path: String) throws(ModelFileError) {
         self.path = path
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        temporary = FileIO.temporaryPath(for: path).temporary
         descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(FileIO.systemError())") }
     }

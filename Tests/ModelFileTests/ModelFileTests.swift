@@ -189,7 +189,15 @@ struct ModelFileTests {
         }
         #expect(sawBothSeeds.count == 2, "kills should land after both kinds of save")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != "model.safetensors" }
-        // A kill mid-write can leave its hidden temporary file behind, never anything else.
+        // A kill mid-write can leave its hidden temporary file behind, never anything else; the next
+        // writer removes those of dead writers, so at most the last kill's one is left...
         #expect(leftovers.allSatisfy { $0.hasPrefix(".model.safetensors.") && $0.hasSuffix(".tmp") }, "\(leftovers)")
+        #expect(leftovers.count <= 1, "\(leftovers)")
+        // ... and the next save removes it too.
+        let fake = directory + "/.model.safetensors.\(Int32.max - 1).12345.tmp"
+        #expect(FileManager.default.createFile(atPath: fake, contents: Data([1, 2, 3])))
+        let loaded = try ModelFile.load(contentsOf: path)
+        try ModelFile.save(loaded.network, metadata: loaded.metadata, to: path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["model.safetensors"])
     }
 }

@@ -74,7 +74,8 @@ public struct HousePriceTrainingOutcome {
     public let validationMetrics: RegressionMetrics?
     /// One per ensemble member.
     public let summaries: [TrainingSummary]
-    /// Things the user should know (skipped rows, ignored columns).
+    /// Things the user should know about the data (skipped rows, ignored columns, identifiers...),
+    /// also given to `onDataWarnings` before training started.
     public let warnings: [String]
     /// Training time in seconds, CSV parsing and preprocessing excluded.
     public let seconds: Double
@@ -110,6 +111,7 @@ public enum HousePriceTraining {
                            resume: Bool, command: String,
                            onBatch: (BatchProgress) -> Void = { _ in },
                            onEpoch: (_ member: Int, EpochReport) -> Void = { _, _ in },
+                           onDataWarnings: ([String]) -> Void = { _ in },
                            onWarning: (String) -> Void = { _ in },
                            shouldStop: () -> Bool = { false }) throws -> HousePriceTrainingOutcome {
         let memberCount = max(1, options.ensemble)
@@ -139,6 +141,8 @@ public enum HousePriceTraining {
             bins: options.bins, binPlacement: options.binPlacement, minimumCategoryCount: options.minimumCategoryCount,
             coordinates: options.coordinates, trainingRows: trainingRows, targets: targets)
         warnings += pipelineWarnings
+        // Said before training starts, so that a user can stop and fix the file at once.
+        if !warnings.isEmpty { onDataWarnings(warnings) }
         func dataset(_ rows: [Int]) throws -> Dataset {
             let (inputs, _) = try pipeline.features(table, name: path, rows: rows)
             return Dataset(inputs: inputs, targets: Tensor(shape: [rows.count, 1], scalars: rows.map { pipeline.encodeTarget(targets[$0]!) }))

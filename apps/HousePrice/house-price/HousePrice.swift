@@ -225,8 +225,8 @@ extension HousePrice {
                     // Many short epochs: a line every tenth epoch is plenty.
                     guard report.epoch % 10 == 0 || report.epoch == report.epochs else { return }
                     printing.withLock { _ in progress.epoch(report, extra: ensemble > 1 ? "  (network \(member + 1))" : "") }
-                }, onWarning: { Console.error("warning: \($0)") }, shouldStop: { Interrupt.isRequested })
-            for warning in outcome.warnings { Console.error("warning: \(warning)") }
+                }, onDataWarnings: Console.warnings, onWarning: { Console.error("warning: \($0)") },
+                shouldStop: { Interrupt.isRequested })
             if json {
                 var result: [String: Any] = ["output": output, "saved": outcome.saved, "epochs": outcome.summaries.map(\.epochsCompleted),
                                              "best_epochs": outcome.summaries.map { $0.bestEpoch ?? $0.epochsCompleted },
@@ -286,7 +286,7 @@ extension HousePrice {
             }
             guard rows > 0 else { throw HousePriceError.notEnoughData(file: csv, reason: "has a header but no data rows") }
             try writer.finish()
-            for warning in warnings { Console.error("warning: \(warning)") }
+            Console.warnings(warnings)
         }
     }
 
@@ -308,7 +308,7 @@ extension HousePrice {
             let predictor = try HousePricePredictor(contentsOf: try model.path())
             var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv))
             let (metrics, warnings) = try predictor.evaluate(&reader, threads: threads.threads)
-            for warning in warnings { Console.error("warning: \(warning)") }
+            Console.warnings(warnings)
             if json {
                 try Console.output(try MetadataJSON.encode(metrics))
             } else {
