@@ -93,6 +93,21 @@ let package = Package(
         .testTarget(name: "HousePriceKitTests",
                     dependencies: ["HousePriceKit", "StrictCSV", "ModelFile", "Backprop", "TestSupport", "house-price"]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport", "Backprop"]),
+
+        // Fuzz harnesses (Tools/fuzz/README.md): replayers in a normal build, libFuzzer targets
+        // when Tools/fuzz.sh builds them with -sanitize=fuzzer and -D FUZZING.
+        .target(name: "FuzzSupport", path: "Tools/fuzz/FuzzSupport"),
+        .target(name: "CFuzzer", path: "Tools/fuzz/CFuzzer"),
+        .executableTarget(name: "fuzz-csv", dependencies: ["FuzzSupport", "CFuzzer", "HousePriceKit", "StrictCSV"],
+                          path: "Tools/fuzz/fuzz-csv"),
+        .executableTarget(name: "fuzz-png", dependencies: ["FuzzSupport", "CFuzzer", "DigitsKit", "PNGCodec"], path: "Tools/fuzz/fuzz-png"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["FuzzSupport", "CFuzzer", "ModelFile"], path: "Tools/fuzz/fuzz-safetensors"),
+        .executableTarget(name: "fuzz-digits-model", dependencies: ["FuzzSupport", "CFuzzer", "DigitsKit", "PNGCodec"],
+                          path: "Tools/fuzz/fuzz-digits-model"),
+        .executableTarget(name: "fuzz-house-price-model", dependencies: ["FuzzSupport", "CFuzzer", "HousePriceKit"],
+                          path: "Tools/fuzz/fuzz-house-price-model"),
+        .testTarget(name: "FuzzReplayTests",
+                    dependencies: ["TestSupport", "fuzz-csv", "fuzz-png", "fuzz-safetensors", "fuzz-digits-model", "fuzz-house-price-model"]),
         .executableTarget(name: "save-loop", dependencies: ["ModelFile", "Backprop"], path: "Tools/save-loop"),
     ],
     swiftLanguageModes: [.v6]

@@ -51,7 +51,14 @@ public enum ModelFile {
     public static func load<Preprocessing: Decodable>(
         contentsOf path: String, task: String, preprocessing: Preprocessing.Type
     ) throws(ModelFileError) -> (Loaded, Preprocessing) {
-        let loaded = try load(contentsOf: path)
+        try load(bytes: try FileIO.contents(of: path), task: task, preprocessing: preprocessing)
+    }
+
+    /// `load(contentsOf:task:preprocessing:)` for a file's bytes already in memory.
+    public static func load<Preprocessing: Decodable>(
+        bytes: [UInt8], task: String, preprocessing: Preprocessing.Type
+    ) throws(ModelFileError) -> (Loaded, Preprocessing) {
+        let loaded = try decode(try SafeTensorsFile.decode(bytes))
         guard loaded.metadata.task == task else { throw .wrongTask(found: loaded.metadata.task, expected: task) }
         let decoded = try MetadataJSON.decode(Preprocessing.self, key: "preprocessing", from: loaded.metadata.preprocessing)
         return (loaded, decoded)

@@ -33,14 +33,25 @@ public struct DigitClassifier: Sendable {
 
     /// Loads the model file at `path`.
     public init(contentsOf path: String) throws(DigitsError) {
-        let loaded: ModelFile.Loaded
-        let preprocessing: DigitPreprocessing
+        let bytes: [UInt8]
         do {
-            (loaded, preprocessing) = try ModelFile.load(contentsOf: path, task: "digits", preprocessing: DigitPreprocessing.self)
+            bytes = try FileIO.contents(of: path)
         } catch {
             throw .invalidModel(file: path, reason: error.reason)
         }
-        try self.init(network: loaded.network, metadata: loaded.metadata, preprocessing: preprocessing, name: path)
+        try self.init(modelBytes: bytes, name: path)
+    }
+
+    /// Loads a model file's bytes already in memory; `name` labels errors.
+    public init(modelBytes bytes: [UInt8], name: String = "model") throws(DigitsError) {
+        let loaded: ModelFile.Loaded
+        let preprocessing: DigitPreprocessing
+        do {
+            (loaded, preprocessing) = try ModelFile.load(bytes: bytes, task: "digits", preprocessing: DigitPreprocessing.self)
+        } catch {
+            throw .invalidModel(file: name, reason: error.reason)
+        }
+        try self.init(network: loaded.network, metadata: loaded.metadata, preprocessing: preprocessing, name: name)
     }
 
     /// A classifier from a network already in memory; `name` labels errors.

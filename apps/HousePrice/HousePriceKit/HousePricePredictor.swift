@@ -14,14 +14,25 @@ public struct HousePricePredictor: Sendable {
 
     /// Loads the model file at `path`.
     public init(contentsOf path: String) throws(HousePriceError) {
-        let loaded: ModelFile.Loaded
-        let pipeline: FeaturePipeline
+        let bytes: [UInt8]
         do {
-            (loaded, pipeline) = try ModelFile.load(contentsOf: path, task: "house-price", preprocessing: FeaturePipeline.self)
+            bytes = try FileIO.contents(of: path)
         } catch {
             throw .invalidModel(file: path, reason: error.reason)
         }
-        try self.init(network: loaded.network, metadata: loaded.metadata, pipeline: pipeline, name: path)
+        try self.init(modelBytes: bytes, name: path)
+    }
+
+    /// Loads a model file's bytes already in memory; `name` labels errors.
+    public init(modelBytes bytes: [UInt8], name: String = "model") throws(HousePriceError) {
+        let loaded: ModelFile.Loaded
+        let pipeline: FeaturePipeline
+        do {
+            (loaded, pipeline) = try ModelFile.load(bytes: bytes, task: "house-price", preprocessing: FeaturePipeline.self)
+        } catch {
+            throw .invalidModel(file: name, reason: error.reason)
+        }
+        try self.init(network: loaded.network, metadata: loaded.metadata, pipeline: pipeline, name: name)
     }
 
     /// A predictor from a network already in memory; `name` labels errors.
