@@ -40,6 +40,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation`: the DocC catalogs of Backprop and ModelFile.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // `digits serve` and `house-price serve`: HTTP server, its lifecycle, logs, metrics, and
+        // multipart uploads (README.md, "Dependencies").
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         .target(name: "CSystemSupport"),
@@ -59,8 +66,15 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "PNGCodec", dependencies: ["CPNG", "CZlib"]),
         .target(name: "CommandLineSupport",
-                dependencies: ["Backprop", "ModelFile", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                dependencies: ["Backprop", "ModelFile", "ModelServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                               .product(name: "Logging", package: "swift-log")]),
         .target(name: "StrictCSV"),
+        .target(name: "ModelServer",
+                dependencies: [.product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "MultipartKit", package: "multipart-kit")]),
 
         // The house-price regressor: library (tested) and command-line front end.
         .target(name: "HousePriceKit", dependencies: ["Backprop", "ModelFile", "StrictCSV", "MatrixKernels"],
@@ -73,8 +87,12 @@ let package = Package(
         // The digit recogniser: library (tested) and command-line front end.
         .target(name: "DigitsKit", dependencies: ["Backprop", "ModelFile", "PNGCodec", "CZlib", "MatrixKernels"],
                 path: "apps/Digits/DigitsKit"),
+        .target(name: "DigitsService",
+                dependencies: ["DigitsKit", "ModelFile", "ModelServer", "PNGCodec", .product(name: "Hummingbird", package: "hummingbird")],
+                path: "apps/Digits/DigitsService"),
         .executableTarget(name: "digits",
-                          dependencies: ["DigitsKit", "ModelFile", "Backprop", "PNGCodec", "CommandLineSupport",
+                          dependencies: ["DigitsKit", "DigitsService", "ModelServer", "ModelFile", "Backprop", "PNGCodec", "CommandLineSupport",
+                                         .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "apps/Digits/digits"),
         .executableTarget(name: "bench",

@@ -21,6 +21,11 @@ public enum ModelFile {
     public struct Loaded: Sendable {
         public let network: Network
         public let metadata: ModelMetadata
+
+        public init(network: Network, metadata: ModelMetadata) {
+            self.network = network
+            self.metadata = metadata
+        }
     }
 
     /// The file contents for `network` with `metadata`.

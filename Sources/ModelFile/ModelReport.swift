@@ -3,7 +3,7 @@ import Foundation
 
 /// What `inspect` shows about a model file: task, layers with their output shapes and parameter
 /// counts, labels, preprocessing, provenance and metrics.
-public struct ModelReport {
+public struct ModelReport: Sendable {
     public let loaded: ModelFile.Loaded
 
     public init(_ loaded: ModelFile.Loaded) { self.loaded = loaded }

@@ -1,5 +1,6 @@
 import Backprop
 import Foundation
+import MatrixKernels
 import ModelFile
 import PNGCodec
 
@@ -86,13 +87,24 @@ public struct DigitClassifier: Sendable {
     /// Classifies one PNG given as its bytes (any kind the decoder reads); `name` labels errors.
     public func classify(pngData bytes: [UInt8], name: String = "image", raw: Bool = false,
                          threads: Int = 1) throws(DigitsError) -> Classification {
+        classify(prepared: [try prepare(pngData: bytes, name: name, raw: raw)], threads: threads)[0]
+    }
+
+    /// Decodes and normalises a PNG given as its bytes: the work before the network, which a
+    /// server does per request before batching the network's part (`classify(prepared:)`).
+    public func prepare(pngData bytes: [UInt8], name: String = "image", raw: Bool = false) throws(DigitsError) -> DigitNormalizer.NormalizedDigit {
         let image: GrayImage
         do {
             image = try PNGDecoder.decode(bytes).compositedOverContrastingBackground()
         } catch {
             throw .invalidImage(file: name, reason: error.description)
         }
-        return try classify(image, raw: raw, threads: threads)
+        return try networkInput(for: image, raw: raw)
+    }
+
+    /// Runs the network on digits already prepared (`prepare`, `networkInput`), in one batch.
+    public func classify(prepared digits: [DigitNormalizer.NormalizedDigit], threads: Int = 1) -> [Classification] {
+        classify(digits.map { .success($0) }, threads: threads).map { try! $0.get() }
     }
 
     /// Classifies decoded images in batches; an image without a digit comes back as a failure,
@@ -108,15 +120,21 @@ public struct DigitClassifier: Sendable {
     public func classify(files: [String], raw: Bool = false,
                          threads: Int = ExecutionContext.availableProcessors)
         -> [(file: String, outcome: Result<Classification, DigitsError>)] {
-        let inputs = files.map { file in
-            Result { () throws(DigitsError) -> DigitNormalizer.NormalizedDigit in
-                let image: GrayImage
-                do throws(PNGError) {
-                    image = try PNGDecoder.decode(contentsOf: file).compositedOverContrastingBackground()
-                } catch {
-                    throw .invalidImage(file: file, reason: error.description)
+        // Decoding and normalising dominate for files of any size: one file per task, on `threads`.
+        var inputs = [Result<DigitNormalizer.NormalizedDigit, DigitsError>](repeating: .failure(.noDigitFound(reason: "")),
+                                                                             count: files.count)
+        inputs.withUnsafeMutableBufferPointer { results in
+            let results = UnsafeSendableBuffer(results)
+            Parallel.forEach(tasks: files.count, threads: min(threads, files.count)) { index in
+                results.buffer[index] = Result { () throws(DigitsError) -> DigitNormalizer.NormalizedDigit in
+                    let image: GrayImage
+                    do throws(PNGError) {
+                        image = try PNGDecoder.decode(contentsOf: files[index]).compositedOverContrastingBackground()
+                    } catch {
+                        throw .invalidImage(file: files[index], reason: error.description)
+                    }
+                    return try networkInput(for: image, raw: raw)
                 }
-                return try networkInput(for: image, raw: raw)
             }
         }
         return Array(zip(files, classify(inputs, threads: threads)))
@@ -168,4 +186,10 @@ public struct DigitClassifier: Sendable {
     public func evaluate(_ data: DigitData, threads: Int = ExecutionContext.availableProcessors) -> ClassificationReport {
         DigitTraining.evaluate(network, on: data, threads: threads)
     }
+}
+
+/// A buffer that parallel tasks fill at distinct indices.
+private struct UnsafeSendableBuffer<Element>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Element>
+    init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
 }

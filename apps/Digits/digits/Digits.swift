@@ -11,7 +11,7 @@ struct Digits: ParsableCommand {
         commandName: "digits",
         abstract: "Train, run and evaluate a handwritten-digit recogniser (MNIST-style CNN).",
         version: BackpropVersion.current,
-        subcommands: [Classify.self, Train.self, Evaluate.self, Inspect.self])
+        subcommands: [Classify.self, Train.self, Evaluate.self, Inspect.self, Serve.self])
 
     /// `train`'s default output and the shipped model's name: see `ModelChoice` for the rule.
     static func main() { StandardStreams.run { Self.main(nil) } }
