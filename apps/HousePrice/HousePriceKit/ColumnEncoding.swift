@@ -18,7 +18,9 @@ public struct NumericScale: Codable, Equatable, Sendable {
 
     /// Fits the scale on training values (`missing` more rows had none), with the bin edges given
     /// (see `BinEdges`).
+    /// - Precondition: `numbers` is not empty (callers skip columns without values).
     init(fitting numbers: [Double], missing: Int, binEdges: [Double]) {
+        precondition(!numbers.isEmpty, "NumericScale: no values to fit")
         let sorted = numbers.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         // Statistics of the column as the network sees it: gaps filled with the median.

@@ -190,7 +190,9 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                 return (read(latIndex, pair.latitude), read(lonIndex, pair.longitude))
             }
             let inRange = points.allSatisfy { ($0.lat.map { abs($0) <= 90 } ?? true) && ($0.lon.map { abs($0) <= 180 } ?? true) }
-            if inRange {
+            // A position needs both coordinates: with fewer than two such rows there is nothing to fit.
+            let complete = points.filter { $0.lat != nil && $0.lon != nil }.count
+            if inRange && complete >= 2 {
                 let location = LocationEncoding(latitude: pair.latitude, longitude: pair.longitude, coordinates: points) { values in
                     BinEdges.quantiles(values.sorted(), bins: bins)
                 }
@@ -199,7 +201,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                     + "projections at 15° steps); --coordinates none turns this off")
             } else if case .columns = coordinates {
                 throw .columnType(file: name, column: pair.latitude,
-                                  reason: "and \"\(pair.longitude)\" are not coordinates in degrees (latitude within ±90, longitude within ±180)")
+                                  reason: inRange ? "and \"\(pair.longitude)\" are both present in fewer than 2 training rows"
+                                      : "and \"\(pair.longitude)\" are not coordinates in degrees (latitude within ±90, longitude within ±180)")
             }
         }
         let transformed = trainingRows.map { transformTarget(targets[$0]!, log: logTarget) }
