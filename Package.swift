@@ -79,8 +79,12 @@ let package = Package(
         // The house-price regressor: library (tested) and command-line front end.
         .target(name: "HousePriceKit", dependencies: ["Backprop", "ModelFile", "StrictCSV", "MatrixKernels"],
                 path: "apps/HousePrice/HousePriceKit"),
+        .target(name: "HousePriceService",
+                dependencies: ["HousePriceKit", "ModelFile", "ModelServer", "StrictCSV", .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "Logging", package: "swift-log")],
+                path: "apps/HousePrice/HousePriceService"),
         .executableTarget(name: "house-price",
-                          dependencies: ["HousePriceKit", "ModelFile", "Backprop", "StrictCSV", "CommandLineSupport",
+                          dependencies: ["HousePriceKit", "HousePriceService", "ModelServer", "ModelFile", "Backprop", "StrictCSV", "CommandLineSupport",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "apps/HousePrice/house-price"),
 

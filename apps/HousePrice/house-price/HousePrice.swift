@@ -3,6 +3,7 @@ import Backprop
 import CommandLineSupport
 import Foundation
 import HousePriceKit
+import HousePriceService
 import Synchronization
 import ModelFile
 import StrictCSV
@@ -13,7 +14,7 @@ struct HousePrice: ParsableCommand {
         commandName: "house-price",
         abstract: "Train, run and evaluate a house-price regressor from CSV files.",
         version: BackpropVersion.current,
-        subcommands: [Train.self, Predict.self, Evaluate.self, Inspect.self, Split.self])
+        subcommands: [Train.self, Predict.self, Evaluate.self, Inspect.self, Split.self, Serve.self])
 
     /// `train`'s default output and the shipped model's name: see `ModelChoice` for the rule.
     static func main() { StandardStreams.run { Self.main(nil) } }
@@ -372,6 +373,28 @@ extension HousePrice {
             try FileIO.writeAtomically(Array((header + train.map { CSVWriter.line(table.rows[$0]) }.joined()).utf8), to: trainOutput)
             try FileIO.writeAtomically(Array((header + test.map { CSVWriter.line(table.rows[$0]) }.joined()).utf8), to: testOutput)
             try Console.output("\(train.count) training rows → \(trainOutput), \(test.count) test rows → \(testOutput)")
+        }
+    }
+
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the model over HTTP: a JSON/CSV API and a page with a form to price a house.",
+            discussion: """
+            Routes: GET / (the page), POST /v1/predict (application/json: an array of row objects; \
+            text/csv: streamed, any size), GET /v1/model (with the input schema), /healthz, /readyz, \
+            /metrics. One model, loaded at start, serves every request. Bad input gets a 4xx with \
+            {"error": ...}. SIGTERM or Ctrl-C lets the requests in flight finish, then exits 0. See \
+            README.md, "Serving".
+            """)
+
+        @OptionGroup var model: ModelOptions
+        @OptionGroup var serve: ServeOptions
+        @OptionGroup var threads: ThreadOptions
+
+        func run() throws {
+            let predictor = try HousePricePredictor(contentsOf: try model.path())
+            try ServeOptions.run(HousePriceService.server(predictor: predictor, configuration: serve.configuration,
+                                                          threads: threads.threads), name: "house-price")
         }
     }
 }
