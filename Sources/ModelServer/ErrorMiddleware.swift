@@ -13,8 +13,9 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as ClientError {
             return JSONResponse.error(error.message, status: error.status)
-        } catch let error as HTTPError {
-            let message = error.body ?? error.status.reasonPhrase
+        } catch let error as any HTTPResponseError where (400..<500).contains(error.status.code) {
+            // Hummingbird's own refusals (a body over the limit, a bad request line).
+            let message = (error as? HTTPError)?.body ?? error.status.reasonPhrase.lowercased()
             return JSONResponse.error(message, status: error.status)
         } catch {
             context.logger.error("\(request.method) \(request.uri.path) failed: \(error)")

@@ -56,7 +56,7 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             metrics.requestFinished(route: route, status: response.status.code, seconds: clock.now - started)
             return response
         } catch {
-            let status = (error as? ClientError)?.status.code ?? (error as? HTTPError)?.status.code ?? 500
+            let status = (error as? ClientError)?.status.code ?? (error as? any HTTPResponseError)?.status.code ?? 500
             metrics.requestFinished(route: route, status: status, seconds: clock.now - started)
             throw error
         }

@@ -104,7 +104,7 @@ public enum DigitsService {
     static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
         do {
             return Array(buffer: try await request.body.collect(upTo: limit))
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw ClientError(.contentTooLarge, "the body is larger than \(limit) bytes")
         }
     }
