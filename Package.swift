@@ -128,6 +128,7 @@ let package = Package(
                           path: "Tools/fuzz/fuzz-digits-model"),
         .executableTarget(name: "fuzz-house-price-model", dependencies: ["FuzzSupport", "CFuzzer", "HousePriceKit"],
                           path: "Tools/fuzz/fuzz-house-price-model"),
+        .testTarget(name: "ServingTests", dependencies: ["TestSupport", "digits", "house-price"]),
         .testTarget(name: "FuzzReplayTests",
                     dependencies: ["TestSupport", "fuzz-csv", "fuzz-png", "fuzz-safetensors", "fuzz-digits-model", "fuzz-house-price-model"]),
         .executableTarget(name: "save-loop", dependencies: ["ModelFile", "Backprop"], path: "Tools/save-loop"),

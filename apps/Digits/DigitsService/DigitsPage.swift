@@ -9,6 +9,7 @@ enum DigitsPage {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>Backprop · digits</title>
+    <link rel="icon" href="data:,">
     <style>
       :root { --ink: #1d2330; --muted: #667085; --accent: #2f6fde; --line: #d0d5dd; }
       * { box-sizing: border-box; }
@@ -16,7 +17,7 @@ enum DigitsPage {
       main { max-width: 860px; margin: 0 auto; padding: 24px 16px 40px; }
       h1 { font-size: 1.35rem; margin: 0 0 4px; }
       p.lead { margin: 0 0 20px; color: var(--muted); }
-      .panes { display: flex; flex-wrap: wrap; gap: 24px; }
+      .panes { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
       .card { background: #fff; border: 1px solid var(--line); border-radius: 12px; padding: 16px; }
       #pad { width: 300px; height: 300px; border: 2px dashed var(--line); border-radius: 8px; background: #fff;
              touch-action: none; cursor: crosshair; display: block; }

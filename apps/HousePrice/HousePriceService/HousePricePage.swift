@@ -10,6 +10,7 @@ enum HousePricePage {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>Backprop · house prices</title>
+    <link rel="icon" href="data:,">
     <style>
       :root { --ink: #1d2330; --muted: #667085; --accent: #2f6fde; --line: #d0d5dd; }
       * { box-sizing: border-box; }
