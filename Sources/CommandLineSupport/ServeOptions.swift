@@ -18,11 +18,11 @@ public struct ServeOptions: ParsableArguments {
     @Option(help: "Seconds a request may take to arrive and be answered (slower clients get 408).")
     public var timeout = 30.0
 
-    @Option(help: "Most inputs the network takes in one forward pass, gathered from concurrent requests.")
+    @Option(help: "Most inputs in one forward pass: those of concurrent requests that arrive while a pass runs go into the next.")
     public var maxBatch = 32
 
-    @Option(help: "Milliseconds the first input of a batch waits for others.")
-    public var maxWaitMs = 2.0
+    @Option(help: "Milliseconds an input that finds the network idle waits for others (0: none; batches then form under load).")
+    public var maxWaitMs = 0.0
 
     @Option(help: "Most rows of a JSON request (CSV requests stream any number).")
     public var maxRows = 10_000

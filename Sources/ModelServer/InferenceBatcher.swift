@@ -1,9 +1,11 @@
 import Dispatch
 
-/// Gathers inputs from concurrent requests into one forward pass: the first input waits at most
-/// `maximumWait` seconds for others, a batch holds at most `maximumBatch`, and the pass runs on a
-/// thread of its own (not the server's event loops or the concurrency pool) while the next batch
-/// gathers. One network, shared, never copied per request.
+/// Gathers inputs from concurrent requests into shared forward passes, on a thread of its own (not
+/// the server's event loops or the concurrency pool). While a pass runs, new inputs queue up and go
+/// together into the next one, at most `maximumBatch` at a time; an input that arrives while the
+/// network is idle goes at once, or after `maximumWait` seconds if that is set, to gather company.
+/// So a lone request never waits for others, and under load the batches grow by themselves. One
+/// network, shared, never copied per request.
 public actor InferenceBatcher<Input: Sendable, Output: Sendable> {
     /// Runs the network on a batch: one output per input, in order.
     public typealias Run = @Sendable ([Input]) -> [Output]
@@ -13,7 +15,8 @@ public actor InferenceBatcher<Input: Sendable, Output: Sendable> {
     private let maximumWait: Duration
     private let onBatch: @Sendable (Int) -> Void
     private var pending: [(input: Input, continuation: CheckedContinuation<Output, Never>)] = []
-    private var flushScheduled = false
+    private var busy = false
+    private var waiting = false
     private let queue = DispatchQueue(label: "backprop.inference")
 
     /// - Parameter onBatch: told each batch's size (for the metrics).
@@ -28,15 +31,16 @@ public actor InferenceBatcher<Input: Sendable, Output: Sendable> {
     public func submit(_ input: Input) async -> Output {
         await withCheckedContinuation { continuation in
             pending.append((input, continuation))
-            if pending.count >= maximumBatch {
-                flush()
-            } else if !flushScheduled {
-                flushScheduled = true
+            if busy || waiting { return }
+            if maximumWait > .zero && pending.count < maximumBatch {
+                waiting = true
                 let wait = maximumWait
                 Task { [weak self] in
                     try? await Task.sleep(for: wait)
-                    await self?.flushIfScheduled()
+                    await self?.endWait()
                 }
+            } else {
+                startBatch()
             }
         }
     }
@@ -53,26 +57,29 @@ public actor InferenceBatcher<Input: Sendable, Output: Sendable> {
         }
     }
 
-    private func flushIfScheduled() {
-        guard flushScheduled else { return }
-        flush()
+    private func endWait() {
+        waiting = false
+        if !busy { startBatch() }
     }
 
-    private func flush() {
-        flushScheduled = false
+    /// Runs the next batch on the inference thread; when it is done, the next one starts.
+    private func startBatch() {
         guard !pending.isEmpty else { return }
+        busy = true
         let batch = pending.prefix(maximumBatch)
         pending.removeFirst(batch.count)
-        if !pending.isEmpty {
-            flushScheduled = true
-            Task { [weak self] in await self?.flushIfScheduled() }
-        }
         let (run, onBatch) = (self.run, self.onBatch)
         let inputs = batch.map(\.input), continuations = batch.map(\.continuation)
-        queue.async {
+        queue.async { [weak self] in
             let outputs = run(inputs)
             onBatch(inputs.count)
             for (continuation, output) in zip(continuations, outputs) { continuation.resume(returning: output) }
+            Task { await self?.batchFinished() }
         }
+    }
+
+    private func batchFinished() {
+        busy = false
+        if !waiting { startBatch() }
     }
 }

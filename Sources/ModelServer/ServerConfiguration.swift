@@ -10,10 +10,11 @@ public struct ServerConfiguration: Sendable {
     /// body byte by byte is cut off with 408), and a connection idle this long is closed.
     public var requestTimeout: Double = 30
     public var idleTimeout: Double = 60
-    /// Requests whose inputs are gathered into one forward pass: at most this many inputs, waiting
-    /// at most `maximumBatchWait` seconds for more after the first.
+    /// Inputs that arrive while a forward pass runs go together into the next one, at most this
+    /// many; with `maximumBatchWait` above 0, an input that finds the network idle waits up to that
+    /// many seconds for company (see `InferenceBatcher`).
     public var maximumBatch = 32
-    public var maximumBatchWait: Double = 0.002
+    public var maximumBatchWait: Double = 0
     /// Most rows of a JSON body (a CSV body is streamed and may have any number).
     public var maximumRows = 10_000
 

@@ -178,4 +178,26 @@ struct RealCaptureTests {
         let framed = try DigitNormalizer().analyze(withMargin)
         #expect(!framed.touchesEveryEdge && framed.alternatives.isEmpty)
     }
+
+    @Test("Quickselect gives what sorting gives, at every rank, with duplicates and sorted inputs")
+    func quickselect() {
+        var random = SystemRandomNumberGenerator()
+        for count in [1, 2, 3, 7, 64, 101, 1000] {
+            for kind in 0..<4 {
+                let values: [Float] = (0..<count).map { index in
+                    switch kind {
+                    case 0: Float.random(in: 0...1, using: &random)
+                    case 1: Float(Int.random(in: 0...3, using: &random)) / 3     // many duplicates
+                    case 2: Float(index) / Float(count)                          // sorted
+                    default: Float(count - index)                                // reversed
+                    }
+                }
+                let sorted = values.sorted()
+                for rank in Set([0, count / 2, count - 1, count / 3]) {
+                    var copy = values
+                    #expect(GrayImage.select(&copy, rank: rank) == sorted[rank], "count \(count), kind \(kind), rank \(rank)")
+                }
+            }
+        }
+    }
 }

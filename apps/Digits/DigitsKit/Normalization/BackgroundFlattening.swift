@@ -16,11 +16,11 @@ extension GrayImage {
         for row in 0..<rows {
             for column in 0..<columns {
                 values.removeAll(keepingCapacity: true)
+                let (left, right) = (column * width / columns, (column + 1) * width / columns)
                 for y in (row * height / rows)..<((row + 1) * height / rows) {
-                    for x in (column * width / columns)..<((column + 1) * width / columns) { values.append(self[x, y]) }
+                    values.append(contentsOf: pixels[(y * width + left)..<(y * width + right)])
                 }
-                values.sort()
-                medians[row * columns + column] = values.isEmpty ? 0 : values[values.count / 2]
+                medians[row * columns + column] = values.isEmpty ? 0 : Self.select(&values, rank: values.count / 2)
             }
         }
         var background = medians
@@ -35,23 +35,54 @@ extension GrayImage {
                 background[row * columns + column] = lowest
             }
         }
-        let grid = GrayImage(width: columns, height: rows, pixels: background)
         var output = self
         let (cellWidth, cellHeight) = (Float(width) / Float(columns), Float(height) / Float(rows))
-        for y in 0..<height {
-            // Position between cell centres, clamped at the outer half-cells.
-            let gy = Swift.max(0, Swift.min(Float(rows - 1), (Float(y) + 0.5) / cellHeight - 0.5))
-            let (y0, fy) = (Int(gy), gy - Float(Int(gy)))
-            let y1 = Swift.min(rows - 1, y0 + 1)
-            for x in 0..<width {
-                let gx = Swift.max(0, Swift.min(Float(columns - 1), (Float(x) + 0.5) / cellWidth - 0.5))
-                let (x0, fx) = (Int(gx), gx - Float(Int(gx)))
-                let x1 = Swift.min(columns - 1, x0 + 1)
-                let level = (grid[x0, y0] * (1 - fx) + grid[x1, y0] * fx) * (1 - fy)
-                    + (grid[x0, y1] * (1 - fx) + grid[x1, y1] * fx) * fy
-                output.pixels[y * width + x] = Swift.max(0, self[x, y] - level)
+        // Each column's position between cell centres (clamped at the outer half-cells) depends
+        // on x alone: computed once, not once per row.
+        let spans = (0..<width).map { x -> (x0: Int, x1: Int, fx: Float) in
+            let gx = Swift.max(0, Swift.min(Float(columns - 1), (Float(x) + 0.5) / cellWidth - 0.5))
+            return (Int(gx), Swift.min(columns - 1, Int(gx) + 1), gx - Float(Int(gx)))
+        }
+        background.withUnsafeBufferPointer { grid in
+            pixels.withUnsafeBufferPointer { source in
+                output.pixels.withUnsafeMutableBufferPointer { target in
+                    for y in 0..<height {
+                        let gy = Swift.max(0, Swift.min(Float(rows - 1), (Float(y) + 0.5) / cellHeight - 0.5))
+                        let (y0, fy) = (Int(gy), gy - Float(Int(gy)))
+                        let y1 = Swift.min(rows - 1, y0 + 1)
+                        for x in 0..<width {
+                            let (x0, x1, fx) = spans[x]
+                            let level = (grid[y0 * columns + x0] * (1 - fx) + grid[y0 * columns + x1] * fx) * (1 - fy)
+                                + (grid[y1 * columns + x0] * (1 - fx) + grid[y1 * columns + x1] * fx) * fy
+                            target[y * width + x] = Swift.max(0, source[y * width + x] - level)
+                        }
+                    }
+                }
             }
         }
         return output
+    }
+
+    /// The value of rank `rank` (0-based) among `values`, which it reorders: what sorting would
+    /// put at that index, found by quickselect in linear time on average.
+    package static func select(_ values: inout [Float], rank: Int) -> Float {
+        var (low, high) = (0, values.count - 1)
+        while low < high {
+            // Median-of-three pivot, then a Hoare partition.
+            let middle = low + (high - low) / 2
+            let pivot = Swift.max(Swift.min(values[low], values[middle]), Swift.min(Swift.max(values[low], values[middle]), values[high]))
+            var (i, j) = (low, high)
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if rank <= j { high = j } else if rank >= i { low = i } else { return values[rank] }
+        }
+        return values[rank]
     }
 }

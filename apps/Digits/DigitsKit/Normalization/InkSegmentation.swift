@@ -33,8 +33,15 @@ package enum InkSegmentation {
     /// the threshold are the upper class; an image of one level has none (the threshold is 1).
     package static func otsuThreshold(_ values: [Float]) -> Float {
         let bins = 256
-        var histogram = [Double](repeating: 0, count: bins)
-        for value in values { histogram[min(bins - 1, max(0, Int(value * Float(bins))))] += 1 }
+        // Counted in integers through a raw buffer: this pass over every pixel ran three times per
+        // image and was a quarter of the normaliser's time with a checked [Double] histogram.
+        var counts = [Int](repeating: 0, count: bins)
+        counts.withUnsafeMutableBufferPointer { counts in
+            values.withUnsafeBufferPointer { values in
+                for value in values { counts[min(bins - 1, max(0, Int(value * Float(bins))))] &+= 1 }
+            }
+        }
+        let histogram = counts.map(Double.init)
         let total = Double(values.count)
         let weightedTotal = histogram.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
         var (first, last, bestVariance) = (0, 0, -1.0)
