@@ -25,4 +25,20 @@ struct HousePriceStreamTests {
         let train = try runHousePrice(["train", directory + "/pipe.csv", "--target", "x", "--output", directory + "/m.safetensors"])
         #expect(train.status == 1 && train.stderr.hasSuffix("is not a regular file (a FIFO, socket or device)\n"), "\(train.stderr)")
     }
+
+    @Test("A value so large that the price is not finite is an error naming the line, in predict and evaluate")
+    func nonFinitePrice() throws {
+        let directory = temporaryDirectory()
+        write("longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,households,median_income,median_house_value,ocean_proximity\n"
+              + "-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3,452600.0,NEAR BAY\n"
+              + "-122.23,37.88,41.0,880.0,129.0,322.0,126.0,1e308,452600.0,NEAR BAY\n", to: directory + "/rows.csv")
+        for command in [["predict", directory + "/rows.csv", "--output", directory + "/out.csv"], ["evaluate", directory + "/rows.csv", "--json"]] {
+            let run = try runHousePrice(command + ["--model", "data/models/house-price.safetensors"])
+            #expect(run.status == 1)
+            #expect(run.stdout.isEmpty)
+            #expect(run.stderr == "Error: \(directory)/rows.csv:3: the predicted price is not a finite number; "
+                    + "are the row's values far beyond the training data's?\n", "\(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/out.csv"))
+    }
 }
