@@ -22,7 +22,7 @@ for harness in "${selected[@]}"; do
     # -max_len: model files and photos are larger than libFuzzer's default of 4 KB.
     status=0
     .build-fuzz/release/"$harness" "$work/$harness" "Tests/Fixtures/fuzz/$harness" \
-        -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
+        -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=4096 -timeout=20 -report_slow_units=3600 -print_final_stats=1 \
         -artifact_prefix="Tests/Fixtures/fuzz/$harness/" 2>"$work/$harness.log" || status=$?
     grep -E "^#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|stat::peak_rss|cov:" "$work/$harness.log" | tail -3 >&2
     if [ $status -ne 0 ]; then
