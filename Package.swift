@@ -90,7 +90,7 @@ let package = Package(
                           path: "apps/HousePrice/house-price"),
 
         // The digit recogniser: library (tested) and command-line front end.
-        .target(name: "DigitsKit", dependencies: ["Backprop", "ModelFile", "PNGCodec", "CZlib", "MatrixKernels"],
+        .target(name: "DigitsKit", dependencies: ["Backprop", "ModelFile", "PNGCodec", "CZlib", "MatrixKernels", "Reports"],
                 path: "apps/Digits/DigitsKit"),
         .target(name: "DigitsService",
                 dependencies: ["DigitsKit", "ModelFile", "ModelServer", "PNGCodec", .product(name: "Hummingbird", package: "hummingbird")],

@@ -15,13 +15,17 @@ public struct DigitData: Sendable {
     public var skipped: [String] = []
     /// SHA-256 of the source files' contents, for provenance.
     public var checksum: String = ""
+    /// The file each image came from (image folders; empty for MNIST), for reports.
+    public var sources: [String] = []
 
-    public init(inputs: Tensor, targets: [Int], labels: [String], skipped: [String] = [], checksum: String = "") {
+    public init(inputs: Tensor, targets: [Int], labels: [String], skipped: [String] = [], checksum: String = "",
+                sources: [String] = []) {
         self.inputs = inputs
         self.targets = targets
         self.labels = labels
         self.skipped = skipped
         self.checksum = checksum
+        self.sources = sources
     }
 
     public var count: Int { targets.count }
@@ -105,6 +109,7 @@ public struct ImageFolder {
         var images: [[Float]] = []
         var targets: [Int] = []
         var skipped: [String] = []
+        var sources: [String] = []
         var hasher = SHA256()
         let normalizer = DigitNormalizer()
         for folder in folders {
@@ -118,6 +123,7 @@ public struct ImageFolder {
                     let image = try PNGDecoder.decode(bytes).compositedOverContrastingBackground()
                     images.append(raw ? normalizer.resizeOnly(image) : try normalizer.normalize(image))
                     targets.append(labels.firstIndex(of: folder)!)
+                    sources.append(file)
                     hasher.update(bytes)
                 } catch {
                     skipped.append("\(file): \(error)")
@@ -126,6 +132,6 @@ public struct ImageFolder {
         }
         guard !images.isEmpty else { throw .invalidFolder(path: path, reason: "no readable PNG images in the label folders") }
         return DigitData(inputs: preprocessing.inputTensor(images), targets: targets, labels: labels,
-                         skipped: skipped, checksum: hasher.hexDigest())
+                         skipped: skipped, checksum: hasher.hexDigest(), sources: sources)
     }
 }

@@ -35,12 +35,14 @@ public enum DigitTraining {
     /// with the same options. After every epoch the checkpoint is rewritten; when training ends
     /// normally it is removed. If `shouldStop` turns true (Ctrl-C), the model learned so far is
     /// saved (if at least one epoch finished; see `TrainingFiles`) and the checkpoint kept, so
-    /// that `--resume` can finish the run. `onWarning` hears of checkpoints that cannot be written.
+    /// that `--resume` can finish the run. `onWarning` hears of checkpoints that cannot be written;
+    /// `onHeldOut`, when given, gets the held-out images' loss and accuracy after every epoch.
     public static func run(options: DigitTrainingOptions, source: DigitSource, output: String, threads: Int,
                            resume: Bool, command: String,
                            onBatch: (BatchProgress) -> Void = { _ in },
                            onEpoch: (EpochReport) -> Void = { _ in },
                            onWarning: (String) -> Void = { _ in },
+                           onHeldOut: ((EpochReport, _ loss: Double, _ accuracy: Double) -> Void)? = nil,
                            shouldStop: () -> Bool = { false }) throws -> DigitTrainingOutcome {
         let files = TrainingFiles(output: output)
         try files.checkBeforeTraining(resume: resume)
@@ -102,6 +104,14 @@ public enum DigitTraining {
         let summary: TrainingSummary = try trainer.fit(training.dataset, onBatch: onBatch, onEpoch: { report in
             files.save(TrainingCheckpoint(trainer: trainer, metadata: metadata, settings: settings), report: onWarning)
             onEpoch(report)
+            // For a training report: the held-out images after each epoch (inference only; the
+            // weights and the random stream are untouched, so the run is the same with or without).
+            if let onHeldOut, let evaluationData {
+                let evaluation = DigitEvaluation(network: trainer.network, data: evaluationData, threads: threads)
+                let loss = zip(evaluation.probabilities, evaluationData.targets)
+                    .reduce(0.0) { $0 - log(Double(max($1.0[$1.1], 1e-12))) } / Double(max(1, evaluationData.count))
+                onHeldOut(report, loss, evaluation.report.accuracy)
+            }
         }, shouldStop: shouldStop)
         let seconds = Date().timeIntervalSince(started)
 

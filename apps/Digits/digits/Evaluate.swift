@@ -19,10 +19,18 @@ extension Digits {
         @Flag(help: "Print one JSON object: count, accuracy, confusion, per_class.")
         var json = false
 
+        @Option(help: ArgumentHelp("Also write an HTML report (charts, confusion matrix, misclassified images) here.", valueName: "file.html"))
+        var report: String?
+
         @OptionGroup var threads: ThreadOptions
 
         func run() throws {
-            let classifier = try DigitClassifier(contentsOf: try model.path())
+            let modelPath = try model.path()
+            if let report {
+                try OutputCheck.requireDistinct(report, option: "--report", from: [modelPath])
+                try OutputCheck.requireWritable(report, option: "--report")
+            }
+            let classifier = try DigitClassifier(contentsOf: modelPath)
             let labelled: DigitData
             switch data.source {
             case let .mnist(directory):
@@ -34,11 +42,17 @@ extension Digits {
                 labelled = try ImageFolder(directory).load(classifier.preprocessing, labels: classifier.metadata.labels, raw: raw)
                 for skipped in labelled.skipped { Console.error("skipped \(skipped)") }
             }
-            let report = classifier.evaluate(labelled, threads: threads.threads)
+            // Computed once: the text, the JSON and the HTML report show the same numbers.
+            let evaluation = classifier.evaluateInDetail(labelled, threads: threads.threads)
+            if let report {
+                let html = DigitReports.evaluation(evaluation, preprocessing: classifier.preprocessing, model: modelPath,
+                                                   data: data.images ?? "the MNIST test set")
+                try FileIO.writeAtomically(Array(html.utf8), to: report)
+            }
             if json {
-                try Console.output(try MetadataJSON.encode(report))
+                try Console.output(try MetadataJSON.encode(evaluation.report))
             } else {
-                try Console.output(report.formatted(labels: classifier.metadata.labels))
+                try Console.output(evaluation.report.formatted(labels: classifier.metadata.labels))
             }
         }
     }

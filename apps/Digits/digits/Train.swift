@@ -46,6 +46,10 @@ extension Digits {
         @Option(help: ArgumentHelp("Where to write the model.", valueName: "model"))
         var output = "digits.safetensors"
 
+        @Option(help: ArgumentHelp("Write an HTML training report here, refreshed after every epoch (reload it to watch).",
+                                   valueName: "file.html"))
+        var report: String?
+
         @Flag(help: "Continue the interrupted run whose checkpoint is next to --output.")
         var resume = false
 
@@ -61,6 +65,10 @@ extension Digits {
         func run() throws {
             // Found out now, not after the training it would have thrown away.
             try OutputCheck.requireWritable(output, option: "--output")
+            if let report {
+                try OutputCheck.requireDistinct(report, option: "--report", from: [output])
+                try OutputCheck.requireWritable(report, option: "--report")
+            }
             // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
             AllocatorTuning.keepFreedMemory()
             var options = DigitTrainingOptions()
@@ -72,11 +80,28 @@ extension Digits {
             options.seed = seed
             Interrupt.install()
             let progress = TrainingProgress(unit: "img")
+            let command = (["digits"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            let heldOut = data.images == nil ? "test" : "validation"
+            var epochLines: [DigitReports.EpochLine] = []
+            func writeReport(finished: Bool) {
+                guard let report else { return }
+                let html = DigitReports.training(epochLines, command: command, heldOut: heldOut, finished: finished)
+                do {
+                    try FileIO.writeAtomically(Array(html.utf8), to: report)
+                } catch {
+                    Console.error("warning: cannot write the report \(error)")
+                }
+            }
             let outcome = try DigitTraining.run(
                 options: options, source: data.source, output: output, threads: threads.threads, resume: resume,
-                command: (["digits"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+                command: command,
                 onBatch: progress.batch, onEpoch: { progress.epoch($0) }, onWarning: { Console.error("warning: \($0)") },
+                onHeldOut: report == nil ? nil : { epoch, loss, accuracy in
+                    epochLines.append(.init(report: epoch, heldOutLoss: loss, heldOutAccuracy: accuracy))
+                    writeReport(finished: false)
+                },
                 shouldStop: { Interrupt.isRequested })
+            writeReport(finished: true)
             for skipped in outcome.skipped { Console.error("skipped \(skipped)") }
             let evaluationName = data.images == nil ? "test" : "validation"
             if json {
