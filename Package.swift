@@ -78,7 +78,7 @@ let package = Package(
                                .product(name: "MultipartKit", package: "multipart-kit")]),
 
         // The house-price regressor: library (tested) and command-line front end.
-        .target(name: "HousePriceKit", dependencies: ["Backprop", "ModelFile", "StrictCSV", "MatrixKernels"],
+        .target(name: "HousePriceKit", dependencies: ["Backprop", "ModelFile", "StrictCSV", "MatrixKernels", "Reports"],
                 path: "apps/HousePrice/HousePriceKit"),
         .target(name: "HousePriceService",
                 dependencies: ["HousePriceKit", "ModelFile", "ModelServer", "StrictCSV", .product(name: "Hummingbird", package: "hummingbird"),

@@ -5,6 +5,8 @@ public struct Axis: Sendable, Equatable {
     public var label: String
     public var range: ClosedRange<Double>
     public var logarithmic: Bool
+    /// Ticks at whole numbers only (epochs, counts).
+    public var integral = false
 
     /// `range` is widened to "nice" bounds (the outer ticks) unless `exact`; a logarithmic axis
     /// needs a range above 0.
@@ -27,6 +29,13 @@ public struct Axis: Sendable, Equatable {
         }
     }
 
+    /// An axis of whole numbers from `first` to `last` (epochs), ticked at whole numbers.
+    public static func integers(_ label: String, from first: Int, to last: Int) -> Axis {
+        var axis = Axis(label, range: Double(first)...Double(max(first + 1, last)), exact: true)
+        axis.integral = true
+        return axis
+    }
+
     /// The axis of `values` (finite ones), padded to nice bounds.
     public init(_ label: String, fitting values: [Double], logarithmic: Bool = false, includingZero: Bool = false) {
         let finite = values.filter { $0.isFinite && (!logarithmic || $0 > 0) }
@@ -37,7 +46,7 @@ public struct Axis: Sendable, Equatable {
     }
 
     /// A step of 1, 2 or 5 times a power of ten giving about five intervals over `span`.
-    static func niceStep(_ span: Double) -> Double {
+    public static func niceStep(_ span: Double) -> Double {
         guard span > 0, span.isFinite else { return 1 }
         let raw = span / 5
         let magnitude = pow(10, floor(log10(raw)))
@@ -51,7 +60,8 @@ public struct Axis: Sendable, Equatable {
             let (low, high) = (Int(floor(log10(range.lowerBound))), Int(ceil(log10(range.upperBound))))
             return (low...high).map { pow(10, Double($0)) }.filter { range.contains($0 * (1 - 1e-9)) || range.contains($0) }
         }
-        let step = Axis.niceStep(range.upperBound - range.lowerBound)
+        let step = integral ? max(1, Axis.niceStep(range.upperBound - range.lowerBound))
+                            : Axis.niceStep(range.upperBound - range.lowerBound)
         var ticks: [Double] = []
         var value = ceil(range.lowerBound / step - 1e-9) * step
         while value <= range.upperBound + step * 1e-9 {
@@ -69,12 +79,20 @@ public struct Axis: Sendable, Equatable {
         return min(1, max(0, position.isFinite ? position : 0))
     }
 
-    /// A tick's label: grouped thousands, no needless decimals, k/M for large numbers.
+    /// A label for a value: no needless decimals, k and M for large numbers at three significant
+    /// digits (500,001 → "500k", 81,500 → "81.5k").
     public static func format(_ value: Double) -> String {
         let magnitude = abs(value)
-        if magnitude >= 1_000_000 { return trimmed(value / 1_000_000) + "M" }
-        if magnitude >= 10_000 { return trimmed(value / 1_000) + "k" }
+        if magnitude >= 1_000_000 { return trimmed(significant(value / 1_000_000)) + "M" }
+        if magnitude >= 10_000 { return trimmed(significant(value / 1_000)) + "k" }
         return trimmed(value)
+    }
+
+    /// `value` rounded to three significant digits.
+    private static func significant(_ value: Double) -> Double {
+        guard value != 0 else { return 0 }
+        let scale = pow(10, 2 - floor(log10(abs(value))))
+        return (value * scale).rounded() / scale
     }
 
     private static func trimmed(_ value: Double) -> String {

@@ -115,7 +115,8 @@ public struct LineChart: Sendable {
             let points = line.points.filter { $0.x.isFinite && $0.y.isFinite && (!y.logarithmic || $0.y > 0) }
             let path = points.map { "\(SVG.number(frame.px($0.x))),\(SVG.number(frame.py($0.y)))" }.joined(separator: " ")
             svg += "<polyline class=\"series\" data-series=\"\(SVG.escape(line.name))\" points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(line.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
-            if points.count <= 60 {
+            // Dots only for short series, where they show where the measurements are.
+            if series.allSatisfy({ $0.points.count <= 30 }) {
                 for point in points {
                     svg += "<circle cx=\"\(SVG.number(frame.px(point.x)))\" cy=\"\(SVG.number(frame.py(point.y)))\" r=\"2.5\" fill=\"\(color)\"/>"
                 }
@@ -210,7 +211,7 @@ public struct BarChart: Sendable {
         svg += "<text class=\"axis-title\" x=\"\(SVG.number(frame.left + frame.plotWidth / 2))\" y=\"\(SVG.number(frame.height - 8))\" text-anchor=\"middle\" font-size=\"12\">\(SVG.escape(categoryLabel))</text>"
         svg += "<text class=\"axis-title\" transform=\"translate(14 \(SVG.number(frame.top + frame.plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">\(SVG.escape(valueAxis.label))</text></g>"
         let band = frame.plotWidth / count
-        let labelEvery = max(1, Int(ceil(count / 12)))
+        let labelEvery = max(1, Int(ceil(count / 8)))
         for (index, bar) in bars.enumerated() {
             let x = frame.left + Double(index) * band
             let (y0, y1) = (frame.py(max(valueAxis.range.lowerBound, min(0, bar.value))), frame.py(max(0, bar.value)))

@@ -17,6 +17,7 @@ struct ReportsTests {
         #expect(log.range == 10_000...1_000_000 && log.ticks == [10_000, 100_000, 1_000_000])
         #expect(log.fraction(100_000) == 0.5 && unit.fraction(-3) == 0 && unit.fraction(0.25) == 0.25)
         #expect(Axis("x", range: 5...5).range.contains(5))   // a single value still gets a span
+        #expect(Axis.integers("epoch", from: 1, to: 3).ticks == [1, 2, 3])
         #expect([Axis.format(450_000), Axis.format(2_500_000), Axis.format(0.25), Axis.format(12)] == ["450k", "2.5M", "0.25", "12"])
     }
 

@@ -160,9 +160,9 @@ public enum DigitReports {
         page.headline([
             (key: "epochs", label: "Epochs", value: Double(last.report.epoch), shown: "\(last.report.epoch) of \(last.report.epochs)"),
             (key: "training_loss", label: "Training loss", value: last.report.trainingLoss, shown: String(format: "%.4f", last.report.trainingLoss)),
-        ] + (last.heldOutAccuracy.map { [(key: "accuracy", label: "\(heldOut) accuracy", value: $0, shown: String(format: "%.2f %%", $0 * 100))] } ?? [])
+        ] + (last.heldOutAccuracy.map { [(key: "accuracy", label: "\(heldOut.prefix(1).uppercased() + heldOut.dropFirst()) accuracy", value: $0, shown: String(format: "%.2f %%", $0 * 100))] } ?? [])
           + (best.map { [(key: "best_epoch", label: "Best epoch", value: Double($0.report.epoch), shown: "\($0.report.epoch)")] } ?? []))
-        let x = Axis("epoch", range: 1...Double(max(2, last.report.epochs)), exact: true)
+        let x = Axis.integers("epoch", from: 1, to: last.report.epochs)
         let marker = best.map { [(x: Double($0.report.epoch), label: "best epoch \($0.report.epoch)")] } ?? []
         var lossSeries = [LineChart.Series("training", points: epochs.map { (Double($0.report.epoch), $0.report.trainingLoss) })]
         if epochs.contains(where: { $0.heldOutLoss != nil }) {

@@ -138,6 +138,10 @@ extension HousePrice {
         @Flag(help: "Continue the interrupted run whose checkpoint is next to --output.")
         var resume = false
 
+        @Option(help: ArgumentHelp("Write an HTML training report here, refreshed after every epoch (reload it to watch).",
+                                   valueName: "file.html"))
+        var report: String?
+
         @Flag(help: "Print the validation metrics as one JSON object.")
         var json = false
 
@@ -197,6 +201,10 @@ extension HousePrice {
             // Found out now, not after the training it would have thrown away.
             try OutputCheck.requireDistinct(output, option: "--output", from: [csv])
             try OutputCheck.requireWritable(output, option: "--output")
+            if let report {
+                try OutputCheck.requireDistinct(report, option: "--report", from: [csv, output])
+                try OutputCheck.requireWritable(report, option: "--report")
+            }
             // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
             AllocatorTuning.keepFreedMemory()
             var options = HousePriceOptions(target: target)
@@ -219,15 +227,33 @@ extension HousePrice {
             Interrupt.install()
             let progress = TrainingProgress(unit: "rows", mayStopEarly: true)
             let printing = Mutex(())   // members report from their own threads
+            let command = (["house-price"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            let histories = Mutex([[EpochReport]](repeating: [], count: ensemble))
+            func writeReport(finished: Bool) {
+                guard let report else { return }
+                let html = HousePriceReports.training(histories.withLock { $0 }, command: command, finished: finished)
+                do {
+                    try FileIO.writeAtomically(Array(html.utf8), to: report)
+                } catch {
+                    Console.error("warning: cannot write the report \(error)")
+                }
+            }
             let outcome = try HousePriceTraining.run(
                 csv: csv, options: options, output: output, threads: threads.threads, resume: resume,
-                command: (["house-price"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
-                onBatch: progress.batch, onEpoch: { member, report in
+                command: command,
+                onBatch: progress.batch, onEpoch: { member, epoch in
+                    if report != nil {
+                        histories.withLock { $0[member].append(epoch) }
+                        // Network 1's epochs pace the page's refreshes.
+                        if member == 0 { writeReport(finished: false) }
+                    }
+                    let report = epoch
                     // Many short epochs: a line every tenth epoch is plenty.
                     guard report.epoch % 10 == 0 || report.epoch == report.epochs else { return }
                     printing.withLock { _ in progress.epoch(report, extra: ensemble > 1 ? "  (network \(member + 1))" : "") }
                 }, onDataWarnings: Console.warnings, onWarning: { Console.error("warning: \($0)") },
                 shouldStop: { Interrupt.isRequested })
+            writeReport(finished: true)
             if json {
                 var result: [String: Any] = ["output": output, "saved": outcome.saved, "epochs": outcome.summaries.map(\.epochsCompleted),
                                              "best_epochs": outcome.summaries.map { $0.bestEpoch ?? $0.epochsCompleted },
@@ -303,12 +329,36 @@ extension HousePrice {
         @Flag(help: "Print one JSON object: count, rmse, mae, r2, rmsle.")
         var json = false
 
+        @Option(help: ArgumentHelp("Also write an HTML report (predicted against actual, residuals, error by decile, "
+                                   + "permutation importance of each column) here. Reads the whole file into memory.",
+                                   valueName: "file.html"))
+        var report: String?
+
+        @Flag(help: "In the report, plot predicted against actual on logarithmic axes.")
+        var logAxes = false
+
         @OptionGroup var threads: ThreadOptions
 
         func run() throws {
-            let predictor = try HousePricePredictor(contentsOf: try model.path())
-            var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv))
-            let (metrics, warnings) = try predictor.evaluate(&reader, threads: threads.threads)
+            let modelPath = try model.path()
+            if let report {
+                try OutputCheck.requireDistinct(report, option: "--report", from: [csv, modelPath])
+                try OutputCheck.requireWritable(report, option: "--report")
+            }
+            let predictor = try HousePricePredictor(contentsOf: modelPath)
+            let metrics: RegressionMetrics, warnings: [String]
+            if let report {
+                // One evaluation for the report and the printed figures, so that they agree.
+                let (evaluation, evaluationWarnings) = try predictor.evaluateInDetail(try readCSV(csv), name: csv, importance: true,
+                                                                                      threads: threads.threads)
+                (metrics, warnings) = (evaluation.metrics, evaluationWarnings)
+                let html = HousePriceReports.evaluation(evaluation, target: predictor.pipeline.target, model: modelPath,
+                                                        data: csv, logAxes: logAxes)
+                try FileIO.writeAtomically(Array(html.utf8), to: report)
+            } else {
+                var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv))
+                (metrics, warnings) = try predictor.evaluate(&reader, threads: threads.threads)
+            }
             Console.warnings(warnings)
             if json {
                 try Console.output(try MetadataJSON.encode(metrics))
