@@ -50,6 +50,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSystemSupport"),
+        // Data-parallel training over MPI: Open MPI loaded at run time (dlopen) when mpirun
+        // started the tool, so that neither the build nor a normal run needs it.
+        .target(name: "CMPIShim"),
+        .target(name: "MPIRuntime", dependencies: ["CMPIShim", "Backprop"]),
         .target(name: "MatrixKernels", swiftSettings: kernelOptimisation),
         .target(name: "MatrixKernelsAVX512", dependencies: ["MatrixKernels"],
                 swiftSettings: kernelOptimisation + targetFlags("x86-64-v4")),
@@ -66,7 +70,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "PNGCodec", dependencies: ["CPNG", "CZlib"]),
         .target(name: "CommandLineSupport",
-                dependencies: ["Backprop", "ModelFile", "ModelServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                dependencies: ["Backprop", "ModelFile", "ModelServer", "MPIRuntime",
+                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                .product(name: "Logging", package: "swift-log")]),
         .target(name: "StrictCSV"),
         .target(name: "Reports"),

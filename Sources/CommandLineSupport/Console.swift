@@ -1,5 +1,6 @@
 import Backprop
 import Foundation
+import Synchronization
 
 /// Output conventions shared by the command-line tools: results on stdout, progress and errors
 /// on stderr, errors as one line.
@@ -7,15 +8,24 @@ public enum Console {
     /// Whether stderr is a terminal (progress bars) or a file/pipe (one line per epoch).
     public static let stderrIsTerminal = isatty(2) == 1
 
+    private static let muted = Atomic<Bool>(false)
+
+    /// From now on, drops what the other functions would write: for the ranks of an MPI job
+    /// other than 0, which do the same work and would repeat rank 0's every line. (Errors that
+    /// end the process are not written through `Console`, and still appear.)
+    public static func mute() { muted.store(true, ordering: .relaxed) }
+
     /// Writes `text` and a newline to stdout, at once.
     /// - Throws: `CommandLineError` when stdout cannot be written (a full disk, a closed pipe).
     public static func output(_ text: String) throws {
+        guard !muted.load(ordering: .relaxed) else { return }
         try StandardStreams.write(Array((text + "\n").utf8), to: 1)
     }
 
     /// Writes `text` and a newline to stderr. A failure cannot be reported there; it is
     /// remembered, and the tool exits with status 1 (see `StandardStreams.exitIfWritesFailed`).
     public static func error(_ text: String) {
+        guard !muted.load(ordering: .relaxed) else { return }
         StandardStreams.writeReportingLater(Array((text + "\n").utf8), to: 2)
     }
 
@@ -31,6 +41,7 @@ public enum Console {
 
     /// Writes `text` to stderr without a newline.
     public static func progress(_ text: String) {
+        guard !muted.load(ordering: .relaxed) else { return }
         StandardStreams.writeReportingLater(Array(text.utf8), to: 2)
     }
 

@@ -55,7 +55,12 @@ public struct TrainingCheckpoint {
 
     /// Reads and validates a checkpoint.
     public static func load(contentsOf path: String) throws(ModelFileError) -> TrainingCheckpoint {
-        let file = try SafeTensorsFile.decode(try FileIO.contents(of: path))
+        try decode(try FileIO.contents(of: path))
+    }
+
+    /// Validates and decodes a checkpoint file's bytes (e.g. read by one rank and broadcast).
+    public static func decode(_ bytes: [UInt8]) throws(ModelFileError) -> TrainingCheckpoint {
+        let file = try SafeTensorsFile.decode(bytes)
         try ModelFile.checkFormat(file, expected: formatName)
         let known = ModelFile.metadataKeys.union(["trainer_state", "settings"])
         if let unknown = file.metadata.first(where: { !known.contains($0.key) }) {

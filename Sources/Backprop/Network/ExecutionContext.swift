@@ -9,6 +9,10 @@ public struct ExecutionContext: Sendable {
     public var kernels: KernelPath
     /// The random stream steps draw from during training (dropout masks).
     public var random: RandomGenerator
+    /// In data-parallel training, this rank's share of the batch: dropout draws for the whole
+    /// batch and keeps this share, BatchNorm sums its statistics over the ranks, so each row gets
+    /// what it would get in one process. Nil: the call is the whole batch.
+    public var share: BatchShare?
 
     public init(threads: Int = ExecutionContext.availableProcessors, kernels: KernelPath = .best,
                 random: RandomGenerator = RandomGenerator(seed: 0)) {

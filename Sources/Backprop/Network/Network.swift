@@ -130,6 +130,9 @@ public struct Network: Sendable {
     /// Per-sample output shape of the whole network.
     public var outputShape: [Int] { layerOutputShapes.last ?? inputShape }
 
+    /// Whether a layer normalises with batch statistics (training then needs the whole batch at once).
+    public var hasBatchNorm: Bool { layers.contains { if case .batchNorm = $0 { true } else { false } } }
+
     /// Total number of trainable scalars.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
@@ -218,6 +221,17 @@ public struct Network: Sendable {
                                              needsInputGradient: index > lowest || needsInputGradient)
         }
         return needsInputGradient ? gradient : nil
+    }
+
+    /// A training forward and backward pass on no rows, for a data-parallel rank with no share of
+    /// a batch (see ``Step/idleForward(context:)``): takes the same random draws and joins the same
+    /// sums over the ranks as a pass on rows would, in the same order.
+    public func idlePass(context: inout ExecutionContext) {
+        for step in steps { step.idleForward(context: &context) }
+        let lowest = steps.firstIndex { $0.parameterCount > 0 } ?? steps.count
+        for index in stride(from: steps.count - 1, through: lowest, by: -1) {
+            steps[index].idleBackward(context: context, needsInputGradient: index > lowest)
+        }
     }
 
     /// Inference on any number of samples, `batchSize` at a time. Returns `[samples] + outputShape`.

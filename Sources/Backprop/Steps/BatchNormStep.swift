@@ -47,28 +47,44 @@ public struct BatchNormStep: Step {
                         context: inout ExecutionContext) -> Tensor {
         checkInput(input)
         let (n, c, s) = (input.shape[0], features, positions)
-        let count = Double(n * s)
+        // In data-parallel training the statistics are the whole batch's: each rank's sums are
+        // summed over the ranks before they are used (M counts every rank's rows).
+        let group = context.share?.synchronising
+        let count = Double((group == nil ? n : context.share!.total) * s)
+        let threads = n * c * s >= 1 << 16 ? context.threads : 1
         memory.statistics.resize(to: 2 * c)
         memory.unbiasedVariance.resize(to: c)
-        // μ, r = 1/√(σ² + ε) per feature, two passes (mean, then squared deviations) for accuracy.
+        // μ, then σ² from squared deviations from μ: two passes, for accuracy.
+        var totals = [Double](repeating: 0, count: c)
         input.withUnsafeBufferPointer { x in
-            memory.statistics.withUnsafeMutableBufferPointer { statistics in
-                memory.unbiasedVariance.withUnsafeMutableBufferPointer { unbiased in
-                    Parallel.forEach(tasks: c, threads: n * c * s >= 1 << 16 ? context.threads : 1) { feature in
-                        var total = 0.0
-                        for b in 0..<n { total += Double(sum(x.baseAddress! + (b * c + feature) * s, count: s)) }
-                        let mean = Float(total / count)
-                        var squares = 0.0
-                        for b in 0..<n {
-                            squares += Double(sumOfSquaredDeviations(x.baseAddress! + (b * c + feature) * s, count: s, from: mean))
-                        }
-                        let variance = squares / count
-                        statistics[feature] = mean
-                        statistics[c + feature] = Float(1 / (variance + Double(epsilon)).squareRoot())
-                        unbiased[feature] = Float(count > 1 ? variance * count / (count - 1) : variance)
-                    }
+            totals.withUnsafeMutableBufferPointer { totals in
+                Parallel.forEach(tasks: c, threads: threads) { feature in
+                    var total = 0.0
+                    for b in 0..<n { total += Double(sum(x.baseAddress! + (b * c + feature) * s, count: s)) }
+                    totals[feature] = total
                 }
             }
+        }
+        group?.sum(&totals)
+        let means = totals.map { Float($0 / count) }
+        var squares = [Double](repeating: 0, count: c)
+        input.withUnsafeBufferPointer { x in
+            squares.withUnsafeMutableBufferPointer { squares in
+                Parallel.forEach(tasks: c, threads: threads) { feature in
+                    var total = 0.0
+                    for b in 0..<n {
+                        total += Double(sumOfSquaredDeviations(x.baseAddress! + (b * c + feature) * s, count: s, from: means[feature]))
+                    }
+                    squares[feature] = total
+                }
+            }
+        }
+        group?.sum(&squares)
+        for feature in 0..<c {
+            let variance = squares[feature] / count
+            memory.statistics[feature] = means[feature]
+            memory.statistics[c + feature] = Float(1 / (variance + Double(epsilon)).squareRoot())
+            memory.unbiasedVariance[feature] = Float(count > 1 ? variance * count / (count - 1) : variance)
         }
         let (gamma, beta) = (parameters[parameterIndex].scalars, parameters[parameterIndex + 1].scalars)
         // y = γ·(x − μ)·r + β = scale·x + shift with scale = γ·r, shift = β − μ·scale.
@@ -97,17 +113,18 @@ public struct BatchNormStep: Step {
         precondition(outputGradient.shape == input.shape,
                      "BatchNormStep.backward: gradient shape \(outputGradient.shape) does not match the input \(input.shape)")
         let (n, c, s) = (input.shape[0], features, positions)
-        let count = Float(n * s)
+        let group = context.share?.synchronising
+        let count = Float((group == nil ? n : context.share!.total) * s)
         let gamma = parameters[parameterIndex].scalars
         let statistics = memory.statistics
         // In the forward pass this was: y = γ·x̂ + β with x̂ = (x − μ)·r, so per feature
         //   dβ = Σ dy,  dγ = Σ dy·x̂ = r·Σ dy·(x − μ),
         //   dx = γ·r/M·(M·dy − Σ dy − x̂·Σ dy·x̂) = k1·dy + k2·(x − μ) + k3
         //   with k1 = γ·r, k2 = −γ·r³·Σ dy·(x − μ)/M, k3 = −γ·r·Σ dy/M.
-        var sums = [Float](repeating: 0, count: 2 * c)   // Σ dy, then Σ dy·(x − μ), per feature
+        var wideSums = [Double](repeating: 0, count: 2 * c)   // Σ dy, then Σ dy·(x − μ), per feature
         input.withUnsafeBufferPointer { x in
             outputGradient.withUnsafeBufferPointer { dout in
-                sums.withUnsafeMutableBufferPointer { sums in
+                wideSums.withUnsafeMutableBufferPointer { sums in
                     Parallel.forEach(tasks: c, threads: n * c * s >= 1 << 16 ? context.threads : 1) { feature in
                         var (gradientSum, productSum) = (0.0, 0.0)
                         for b in 0..<n {
@@ -116,17 +133,22 @@ public struct BatchNormStep: Step {
                             productSum += Double(dotWithDeviations(dout.baseAddress! + offset, x.baseAddress! + offset,
                                                                    count: s, from: statistics[feature]))
                         }
-                        sums[feature] = Float(gradientSum)
-                        sums[c + feature] = Float(productSum)
+                        sums[feature] = gradientSum
+                        sums[c + feature] = productSum
                     }
                 }
             }
         }
+        // dγ and dβ from this call's rows (in data-parallel training, the trainer's sum over the
+        // ranks completes them, as for every other parameter).
         for feature in 0..<c {
-            gradients[parameterIndex].scalars[feature] += statistics[c + feature] * sums[c + feature]
-            gradients[parameterIndex + 1].scalars[feature] += sums[feature]
+            gradients[parameterIndex].scalars[feature] += statistics[c + feature] * Float(wideSums[c + feature])
+            gradients[parameterIndex + 1].scalars[feature] += Float(wideSums[feature])
         }
         guard needsInputGradient else { return nil }
+        // dx needs the sums over the whole batch: every rank's rows.
+        group?.sum(&wideSums)
+        let sums = wideSums.map { Float($0) }
         return Tensor(shape: input.shape) { dinp in
             input.withUnsafeBufferPointer { x in
                 outputGradient.withUnsafeBufferPointer { dout in
@@ -146,6 +168,19 @@ public struct BatchNormStep: Step {
                 }
             }
         }
+    }
+
+    public func idleForward(context: inout ExecutionContext) {
+        guard let group = context.share?.synchronising else { return }
+        var zeros = [Double](repeating: 0, count: features)
+        group.sum(&zeros)   // the means' sums
+        group.sum(&zeros)   // the squared deviations' sums
+    }
+
+    public func idleBackward(context: ExecutionContext, needsInputGradient: Bool) {
+        guard let group = context.share?.synchronising, needsInputGradient else { return }
+        var zeros = [Double](repeating: 0, count: 2 * features)
+        group.sum(&zeros)
     }
 
     private func checkInput(_ input: Tensor) {

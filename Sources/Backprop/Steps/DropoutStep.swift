@@ -18,6 +18,38 @@ public struct DropoutStep: Step {
         input
     }
 
+    /// The forward pass of rows `shard.offset ..< shard.offset + batch` of a batch of
+    /// `shard.total` rows: each element's mask is the one the whole batch's pass below would give
+    /// it (same seed, same per-chunk streams over the batch's flat layout, same four elements per
+    /// draw), so a data-parallel share equals the matching rows of the one-process pass.
+    private func shardForward(_ input: Tensor, memory: inout StepMemory, seed: UInt64, keepThreshold: UInt64, scale: Float,
+                      chunk: Int, shard: BatchShare) -> Tensor {
+        let count = input.count
+        let perRow = input.shape[0] == 0 ? 0 : count / input.shape[0]
+        let first = shard.offset * perRow
+        var output = input
+        var factors = [Float](repeating: 0, count: count)
+        var global = first
+        while global < first + count {
+            let index = global / chunk
+            var random = RandomGenerator(seed: seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03))
+            let chunkStart = index * chunk
+            // Skip to the draw that holds `global` (four elements per draw, from the chunk's start).
+            for _ in 0..<((global - chunkStart) / 4) { _ = random.next() }
+            var bits = random.next() >> (16 * UInt64((global - chunkStart) % 4))
+            let end = min(first + count, chunkStart + chunk)
+            while global < end {
+                let factor = bits & 0xFFFF < keepThreshold ? scale : 0
+                factors[global - first] = factor
+                output.scalars[global - first] *= factor
+                global += 1
+                if (global - chunkStart) % 4 == 0 { bits = random.next() } else { bits >>= 16 }
+            }
+        }
+        memory.factors = factors
+        return output
+    }
+
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
                         context: inout ExecutionContext) -> Tensor {
         guard rate > 0 else {
@@ -33,6 +65,10 @@ public struct DropoutStep: Step {
         let keepThreshold = UInt64(((1 - Double(rate)) * 65536).rounded())
         let scale = 1 / (1 - rate)
         let chunk = 1 << 14
+        if let shard = context.share, shard.total != input.shape[0] || shard.offset != 0 {
+            return shardForward(input, memory: &memory, seed: seed, keepThreshold: keepThreshold, scale: scale,
+                                chunk: chunk, shard: shard)
+        }
         let chunks = (count + chunk - 1) / chunk
         let threads = count >= 1 << 16 ? context.threads : 1
         return Tensor(shape: input.shape) { out in
@@ -70,6 +106,10 @@ public struct DropoutStep: Step {
                 }
             }
         }
+    }
+
+    public func idleForward(context: inout ExecutionContext) {
+        if rate > 0 { _ = context.random.next() }
     }
 
     public func backward(_ outputGradient: Tensor, parameters: [Tensor], memory: StepMemory, gradients: inout [Tensor],

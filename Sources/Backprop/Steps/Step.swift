@@ -42,12 +42,22 @@ public protocol Step: Sendable, CustomStringConvertible {
     /// After a training forward: updates the buffers the step owns from what it measured (BatchNorm's
     /// running statistics). Most steps have none.
     func updateBuffers(_ buffers: inout [Tensor], memory: StepMemory)
+
+    /// Data-parallel training, on a rank with no rows in this batch (a last batch smaller than the
+    /// ranks): takes the random draws and joins the sums over the ranks that the training forward
+    /// would, so the random stream stays in step and the other ranks are not left waiting.
+    func idleForward(context: inout ExecutionContext)
+
+    /// As ``idleForward(context:)``, for the backward pass.
+    func idleBackward(context: ExecutionContext, needsInputGradient: Bool)
 }
 
 extension Step {
     public var parameterIndex: Int { 0 }
     public var parameterCount: Int { 0 }
     public func updateBuffers(_ buffers: inout [Tensor], memory: StepMemory) {}
+    public func idleForward(context: inout ExecutionContext) {}
+    public func idleBackward(context: ExecutionContext, needsInputGradient: Bool) {}
 
     /// A step without randomness or batch statistics trains as it infers, remembering its input.
     func forwardRememberingInput(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,

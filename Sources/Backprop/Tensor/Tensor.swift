@@ -52,6 +52,35 @@ public struct Tensor: Equatable, Sendable, CustomStringConvertible {
         scalars.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
+    /// Multiplies every element by `factor`, in place.
+    public mutating func scale(by factor: Float) {
+        scalars.withUnsafeMutableBufferPointer { values in
+            for i in values.indices { values[i] *= factor }
+        }
+    }
+
+    /// Writes the elements to `buffer[offset ..< offset + count]` and advances `offset` past them
+    /// (packing several tensors into one flat buffer).
+    public func copy(to buffer: inout [Float], at offset: inout Int) {
+        precondition(offset >= 0 && offset + count <= buffer.count, "Tensor.copy(to:): \(count) elements do not fit at \(offset)")
+        buffer.withUnsafeMutableBufferPointer { target in
+            _ = UnsafeMutableBufferPointer(rebasing: target[offset..<(offset + count)]).update(fromContentsOf: scalars)
+        }
+        offset += count
+    }
+
+    /// Reads the elements from `buffer[offset ..< offset + count]` and advances `offset` past them.
+    public mutating func copy(from buffer: [Float], at offset: inout Int) {
+        precondition(offset >= 0 && offset + count <= buffer.count, "Tensor.copy(from:): \(count) elements do not fit at \(offset)")
+        let start = offset
+        scalars.withUnsafeMutableBufferPointer { target in
+            buffer.withUnsafeBufferPointer { source in
+                _ = target.update(fromContentsOf: UnsafeBufferPointer(rebasing: source[start..<(start + target.count)]))
+            }
+        }
+        offset += count
+    }
+
     /// The number of elements.
     public var count: Int { scalars.count }
 

@@ -16,8 +16,12 @@ public final class Trainer {
     public let configuration: TrainingConfiguration
     /// Where training stands; restore it (with weights and optimizer state) to resume.
     public var state: TrainerState
-    /// Optional in-place transformation of each training batch's inputs (data augmentation).
-    public var augment: ((inout Tensor, inout RandomGenerator) -> Void)?
+    /// Optional in-place transformation of each training batch's inputs (data augmentation): it
+    /// draws from the generator for every row of the batch and need only transform the rows in
+    /// the range (in data-parallel training, this rank's share; otherwise all of them).
+    public var augment: ((inout Tensor, inout RandomGenerator, Range<Int>) -> Void)?
+    /// Training spread over several processes (see ``DataParallel``); nil: this process alone.
+    public var dataParallel: DataParallel?
 
     private var tape = Tape()
     private var gradients: [Tensor]
@@ -61,6 +65,23 @@ public final class Trainer {
         if gradients.count != network.parameters.count { gradients = network.makeGradients() }
         var stopReason = TrainingSummary.StopReason.completed
         let clock = ContinuousClock()
+        if let dataParallel {
+            // Every rank starts from rank 0's weights (and rank 0's restored checkpoint, if any).
+            var weights = network.weights
+            var flat = [Float]()
+            for tensor in weights.parameters + weights.buffers { flat += tensor.scalars }
+            flat.withUnsafeMutableBufferPointer { dataParallel.broadcast($0) }
+            var offset = 0
+            for index in weights.parameters.indices { weights.parameters[index].copy(from: flat, at: &offset) }
+            for index in weights.buffers.indices { weights.buffers[index].copy(from: flat, at: &offset) }
+            network.setWeights(weights)
+        }
+        let tree = ShardTree(count: configuration.shards)
+        if let problem = Self.shardingProblem(shards: configuration.shards, ranks: dataParallel?.size ?? 1, layers: network.layers) {
+            preconditionFailure("Trainer: \(problem)")
+        }
+        let sharded = dataParallel != nil || configuration.shards > 1
+        var accumulator = ShardAccumulator(tree: tree)
 
         epochLoop: while state.epochsCompleted < epochs {
             // A run restored from a checkpoint may already have met its stopping rule.
@@ -80,32 +101,45 @@ public final class Trainer {
             for batch in 0..<batches {
                 let indices = order[(batch * batchSize)..<min(training.count, (batch + 1) * batchSize)]
                 var (inputs, targets) = training.batch(indices)
-                if let augment { augment(&inputs, &state.random) }
                 learningRate = state.baseLearningRate
                     * state.scheduler.factor(epoch: epoch, batch: batch, batchesPerEpoch: batches)
                 optimizer.learningRate = learningRate
 
-                for index in gradients.indices { gradients[index].zero() }
-                context.random = state.random
-                let prediction = network.forward(inputs, tape: &tape, context: &context)
-                state.random = context.random
-                let (value, gradient) = loss.evaluate(prediction: prediction, target: targets)
-                guard value.isFinite else {
-                    throw diverged(epoch: epoch, batch: batch, what: "the loss became \(value)", lastGoodWeights)
+                var batchLoss: Double   // the loss summed over the batch's rows
+                var stop: Bool
+                if sharded {
+                    (batchLoss, stop) = shardedGradients(inputs: &inputs, targets: targets, tree: tree,
+                                                         accumulator: &accumulator, context: &context, shouldStop: shouldStop)
+                    guard batchLoss.isFinite else {
+                        throw diverged(epoch: epoch, batch: batch,
+                                       what: "the loss became \(batchLoss / Double(indices.count))", lastGoodWeights)
+                    }
+                } else {
+                    if let augment { augment(&inputs, &state.random, 0..<indices.count) }
+                    for index in gradients.indices { gradients[index].zero() }
+                    context.random = state.random
+                    let prediction = network.forward(inputs, tape: &tape, context: &context)
+                    state.random = context.random
+                    let (value, gradient) = loss.evaluate(prediction: prediction, target: targets)
+                    guard value.isFinite else {
+                        throw diverged(epoch: epoch, batch: batch, what: "the loss became \(value)", lastGoodWeights)
+                    }
+                    network.backward(gradient, tape: tape, gradients: &gradients, context: context)
+                    batchLoss = Double(value) * Double(indices.count)
+                    stop = shouldStop()
                 }
-                network.backward(gradient, tape: tape, gradients: &gradients, context: context)
                 let norm = configuration.gradientClipNorm.map { clipGradientNorm(&gradients, maxNorm: $0) }
                     ?? gradientNorm(gradients)
                 guard norm.isFinite else {
                     throw diverged(epoch: epoch, batch: batch, what: "the gradient norm became \(norm)", lastGoodWeights)
                 }
                 optimizer.step(&network, gradients: gradients, threads: configuration.threads)
-                lossSum += Double(value) * Double(indices.count)
+                lossSum += batchLoss
 
                 onBatch(BatchProgress(epoch: epoch + 1, epochs: epochs, batch: batch + 1, batches: batches,
                                       runningLoss: lossSum / Double(min(training.count, (batch + 1) * batchSize)),
                                       elapsed: seconds(since: started, clock)))
-                if shouldStop() {
+                if stop {
                     stopReason = .interrupted
                     break epochLoop
                 }
@@ -156,26 +190,102 @@ public final class Trainer {
                                bestEpoch: bestEpoch, history: state.history)
     }
 
+    /// The gradient of a batch's mean loss, computed shard by shard (``ShardTree``) into
+    /// `gradients`: this process's shards (all of them, or its rank's share), summed in the tree's
+    /// order, then across the ranks in the same order. Returns the loss summed over the batch's
+    /// rows and whether any rank was asked to stop.
+    private func shardedGradients(inputs: inout Tensor, targets: Tensor, tree: ShardTree,
+                                  accumulator: inout ShardAccumulator, context: inout ExecutionContext,
+                                  shouldStop: () -> Bool) -> (loss: Double, stop: Bool) {
+        let count = inputs.shape[0]
+        let shards = dataParallel.map { tree.ranges(ofRank: $0.rank, ranks: $0.size) } ?? 0..<tree.count
+        func rows(_ shard: Int) -> Range<Int> { (count * shard / tree.count)..<(count * (shard + 1) / tree.count) }
+        if let augment { augment(&inputs, &state.random, rows(shards.lowerBound).lowerBound..<rows(shards.upperBound - 1).upperBound) }
+        // Every shard starts from the batch's random state: dropout draws its masks for the whole
+        // batch and keeps the shard's rows, so the masks do not depend on the shards.
+        let batchRandom = state.random
+        let synchronising = network.hasBatchNorm ? dataParallel : nil
+        var entries = [Double](repeating: 0, count: tree.count + 1)   // loss per shard, then the stop request
+        accumulator.reset()
+        for shard in shards {
+            let rows = rows(shard)
+            context.random = batchRandom
+            context.share = BatchShare(offset: rows.lowerBound, total: count, synchronising: synchronising)
+            for index in gradients.indices { gradients[index].zero() }
+            if rows.isEmpty {
+                network.idlePass(context: &context)
+            } else {
+                let prediction = network.forward(inputs.slice(rows), tape: &tape, context: &context)
+                var (value, gradient) = loss.evaluate(prediction: prediction, target: targets.slice(rows))
+                // The loss is a mean over the shard's rows; weighted by the shard's part of the
+                // batch, the shards' gradients add up to the gradient of the batch's mean.
+                if rows.count != count { gradient.scale(by: Float(rows.count) / Float(count)) }
+                network.backward(gradient, tape: tape, gradients: &gradients, context: context)
+                entries[shard] = Double(value) * Double(rows.count)
+            }
+            var flat = [Float](repeating: 0, count: network.parameterCount)
+            var offset = 0
+            for gradient in gradients { gradient.copy(to: &flat, at: &offset) }
+            accumulator.push(shard: shard, flat)
+        }
+        context.share = nil
+        state.random = context.random
+        entries[tree.count] = shouldStop() ? 1 : 0
+        var total = accumulator.result.values
+        if let dataParallel {
+            // One contributor per entry: these sums are exact.
+            dataParallel.sum(&entries)
+            dataParallel.sumInOrder(&total, tree: tree)
+        }
+        var offset = 0
+        for index in gradients.indices { gradients[index].copy(from: total, at: &offset) }
+        return (entries[..<tree.count].reduce(0, +), entries[tree.count] > 0)
+    }
+
+    /// Why `shards` shards per batch cannot be trained on `ranks` ranks with this architecture,
+    /// or nil when they can: the ranks must each take a node of the ``ShardTree``; a BatchNorm
+    /// network needs its whole batch at once, so it trains in one shard, or one per rank.
+    public static func shardingProblem(shards: Int, ranks: Int, layers: [LayerSpec]) -> String? {
+        guard shards >= 1 else { return "shards must be at least 1, got \(shards)" }
+        if layers.contains(where: { if case .batchNorm = $0 { true } else { false } }) {
+            guard shards == ranks else {
+                return "a BatchNorm network needs as many shards as ranks (\(ranks)), got \(shards)"
+            }
+            return nil
+        }
+        guard ShardTree(count: shards).fits(ranks: ranks) else {
+            return "\(shards) shards cannot be split evenly over \(ranks) ranks; use a multiple of the ranks, such as \(ranks * max(1, shards / ranks))"
+        }
+        return nil
+    }
+
     /// Mean loss, and accuracy for classification, of the current network on `dataset`.
+    /// In data-parallel training each rank evaluates its share and the figures are summed over
+    /// the ranks, so every rank gets the same (and makes the same early-stopping decision).
     public func evaluate(_ dataset: Dataset) -> (loss: Double, accuracy: Double?) {
         let context = ExecutionContext(threads: configuration.threads, kernels: configuration.kernels)
-        var lossSum = 0.0
-        var correct = 0
-        var start = 0
-        while start < dataset.count {
-            let end = min(dataset.count, start + configuration.evaluationBatchSize)
-            let (inputs, targets) = dataset.batch(start..<end)
+        let size = configuration.evaluationBatchSize
+        let batches = (dataset.count + size - 1) / size
+        // Per batch: the loss summed over its rows, and its correct answers. Fixed batches, one
+        // rank each, so that the sums below add the same numbers in the same order as one process.
+        var sums = [Double](repeating: 0, count: 2 * batches)
+        for batch in dataParallel?.share(of: batches) ?? 0..<batches {
+            let rows = (batch * size)..<min(dataset.count, (batch + 1) * size)
+            let (inputs, targets) = dataset.batch(rows)
             let prediction = network.forward(inputs, context: context)
-            lossSum += Double(loss.evaluate(prediction: prediction, target: targets).value) * Double(end - start)
+            sums[2 * batch] = Double(loss.evaluate(prediction: prediction, target: targets).value) * Double(rows.count)
             if isClassification {
                 let predicted = argmaxRows(prediction)
-                for (row, label) in predicted.enumerated() where Float(label) == targets.scalars[row] {
-                    correct += 1
-                }
+                sums[2 * batch + 1] = Double(predicted.indices.filter { Float(predicted[$0]) == targets.scalars[$0] }.count)
             }
-            start = end
         }
-        return (lossSum / Double(dataset.count), isClassification ? Double(correct) / Double(dataset.count) : nil)
+        dataParallel?.sum(&sums)
+        var (lossSum, correct) = (0.0, 0.0)
+        for batch in 0..<batches {
+            lossSum += sums[2 * batch]
+            correct += sums[2 * batch + 1]
+        }
+        return (lossSum / Double(dataset.count), isClassification ? correct / Double(dataset.count) : nil)
     }
 
     /// Puts back the weights from before the failing epoch when the current ones are not finite,

@@ -22,6 +22,11 @@ public struct TrainingConfiguration: Sendable {
     public var kernels: KernelPath
     /// Samples per forward pass when evaluating.
     public var evaluationBatchSize: Int
+    /// Parts each batch is cut into, whose gradients are computed one by one and added in a fixed
+    /// order (``ShardTree``): what data-parallel ranks divide among themselves. The same shards give
+    /// the same weights, bit for bit, on any number of ranks that fits them; 1 computes each batch
+    /// in one pass (fastest alone).
+    public var shards: Int
 
     /// The figure that defines "better" on validation data.
     public enum Monitor: String, Sendable, Codable {
@@ -35,7 +40,7 @@ public struct TrainingConfiguration: Sendable {
                 schedule: LearningRateSchedule = .constant, gradientClipNorm: Double? = nil,
                 earlyStoppingPatience: Int? = nil, monitor: Monitor = .loss, restoreBestWeights: Bool = true,
                 threads: Int = ExecutionContext.availableProcessors, kernels: KernelPath = .best,
-                evaluationBatchSize: Int = 500) {
+                evaluationBatchSize: Int = 500, shards: Int = 1) {
         precondition(epochs >= 1 && batchSize >= 1 && threads >= 1 && evaluationBatchSize >= 1,
                      "TrainingConfiguration: epochs, batch sizes and threads must be positive")
         self.epochs = epochs
@@ -49,5 +54,6 @@ public struct TrainingConfiguration: Sendable {
         self.threads = threads
         self.kernels = kernels
         self.evaluationBatchSize = evaluationBatchSize
+        self.shards = shards
     }
 }

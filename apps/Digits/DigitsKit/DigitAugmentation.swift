@@ -98,16 +98,20 @@ public struct DigitAugmentation: Sendable {
         return draw
     }
 
-    /// Transforms every image of `inputs` `[batch, 1, h, w]` in place.
-    public func apply(to inputs: inout Tensor, random: inout RandomGenerator, threads: Int) {
+    /// Transforms the images `rows` (all by default) of `inputs` `[batch, 1, h, w]` in place.
+    /// Draws for every image of the batch whatever `rows` is, so that a data-parallel rank that
+    /// transforms only its share gives each image the distortion one process would.
+    public func apply(to inputs: inout Tensor, random: inout RandomGenerator, threads: Int, rows: Range<Int>? = nil) {
         let (batch, height, width) = (inputs.shape[0], inputs.shape[2], inputs.shape[3])
+        let rows = rows ?? 0..<batch
         let source = inputs
         let draws = (0..<batch).map { index in
             draw(&random, inkBox: captureEffects ? inkBox(source, index: index, width: width, height: height) : (0, 0))
         }
         inputs.withUnsafeMutableBufferPointer { out in
             source.withUnsafeBufferPointer { input in
-                Parallel.forEach(tasks: batch, threads: batch >= 16 ? threads : 1) { index in
+                Parallel.forEach(tasks: rows.count, threads: rows.count >= 16 ? threads : 1) { task in
+                    let index = rows.lowerBound + task
                     let image = UnsafeBufferPointer(rebasing: input[(index * height * width)..<((index + 1) * height * width)])
                     var pixels = transform(image, width: width, height: height, draws[index])
                     if captureEffects { applyEffects(&pixels, width: width, height: height, draws[index]) }

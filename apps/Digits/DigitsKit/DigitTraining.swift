@@ -37,34 +37,29 @@ public enum DigitTraining {
     /// saved (if at least one epoch finished; see `TrainingFiles`) and the checkpoint kept, so
     /// that `--resume` can finish the run. `onWarning` hears of checkpoints that cannot be written;
     /// `onHeldOut`, when given, gets the held-out images' loss and accuracy after every epoch.
+    ///
+    /// With `group`, this process is one rank of a data-parallel run (see ``DataParallel``): every
+    /// rank reads the data; rank 0 alone checks and writes the output, checkpoints and model, reads
+    /// the checkpoint to resume from and sends it to the others, and evaluates the result. Any
+    /// number of ranks may resume a checkpoint that any number of ranks wrote.
     public static func run(options: DigitTrainingOptions, source: DigitSource, output: String, threads: Int,
-                           resume: Bool, command: String,
+                           resume: Bool, command: String, group: DataParallel? = nil,
                            onBatch: (BatchProgress) -> Void = { _ in },
                            onEpoch: (EpochReport) -> Void = { _ in },
                            onWarning: (String) -> Void = { _ in },
                            onHeldOut: ((EpochReport, _ loss: Double, _ accuracy: Double) -> Void)? = nil,
                            shouldStop: () -> Bool = { false }) throws -> DigitTrainingOutcome {
         let files = TrainingFiles(output: output)
-        try files.checkBeforeTraining(resume: resume)
+        let isLead = group?.isLead ?? true
         let preprocessing = DigitPreprocessing()
-        var training: DigitData
-        var evaluationData: DigitData?
-        switch source {
-        case let .mnist(directory):
-            let mnist = MNISTDirectory(directory)
-            training = try mnist.training(preprocessing)
-            evaluationData = try mnist.test(preprocessing)
-        case let .images(directory):
-            let all = try ImageFolder(directory).load(preprocessing)
-            var random = RandomGenerator(seed: options.seed ^ 0x5EED)
-            let (trainingPart, heldOut) = all.dataset.split(validationFraction: all.count >= 20 ? 0.1 : 0, random: &random)
-            training = DigitData(inputs: trainingPart.inputs, targets: trainingPart.targets.scalars.map { Int($0) },
-                                 labels: all.labels, skipped: all.skipped, checksum: all.checksum)
-            if heldOut.count > 0 {
-                evaluationData = DigitData(inputs: heldOut.inputs, targets: heldOut.targets.scalars.map { Int($0) },
-                                           labels: all.labels)
-            }
+        // Each rank reads its copy of the data; a rank that cannot ends the run, naming itself.
+        let (training, evaluationData) = try DataParallel.together(group) { () throws -> (DigitData, DigitData?) in
+            if isLead { try files.checkBeforeTraining(resume: resume) }
+            return try load(source, preprocessing: preprocessing, seed: options.seed)
         }
+        let settings = try MetadataJSON.encode(options)
+        try group?.requireSame(settings, what: "the training options")
+        try group?.requireSame("SHA-256 " + training.checksum, what: "the training images")
 
         var random = RandomGenerator(seed: options.seed)
         let network = try Network(inputShape: DigitRecipe.inputShape,
@@ -77,9 +72,12 @@ public enum DigitTraining {
         let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(),
                               optimizer: AdamW(learningRate: options.learningRate, weightDecay: 1e-4),
                               configuration: configuration, random: random)
+        trainer.dataParallel = group
         if options.augment != .none {
             let augmentation = DigitAugmentation(preprocessing: preprocessing, captureEffects: options.augment == .captures)
-            trainer.augment = { inputs, random in augmentation.apply(to: &inputs, random: &random, threads: threads) }
+            trainer.augment = { inputs, random, rows in
+                augmentation.apply(to: &inputs, random: &random, threads: threads, rows: rows)
+            }
         }
 
         var metadata = ModelMetadata(
@@ -88,20 +86,25 @@ public enum DigitTraining {
             labels: training.labels,
             provenance: Provenance(seed: options.seed, epochs: options.epochs, dataSHA256: training.checksum,
                                    command: command))
-        let settings = try MetadataJSON.encode(options)
         let checkpointPath = files.checkpoints[0]
         if resume {
-            let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
-            guard checkpoint.settings == settings else {
-                throw DigitsError.checkpointMismatch(file: checkpointPath, reason: "made with other options "
-                    + "(\(checkpoint.settings)); resume with the same --epochs, --batch-size, --learning-rate, --augment, --network and --seed")
+            var bytes = try DataParallel.together(group) { isLead ? try FileIO.contents(of: checkpointPath) : [] }
+            group?.broadcastBytes(&bytes)
+            let checkpoint = try DataParallel.together(group) { () throws -> TrainingCheckpoint in
+                let checkpoint = try TrainingCheckpoint.decode(bytes)
+                guard checkpoint.settings == settings else {
+                    throw DigitsError.checkpointMismatch(file: checkpointPath, reason: "made with other options "
+                        + "(\(checkpoint.settings)); resume with the same --epochs, --batch-size, --learning-rate, --augment, --network and --seed")
+                }
+                try checkpoint.restore(into: trainer)
+                return checkpoint
             }
-            try checkpoint.restore(into: trainer)
             metadata.provenance.created = checkpoint.metadata.provenance.created
         }
 
         let started = Date()
         let summary: TrainingSummary = try trainer.fit(training.dataset, onBatch: onBatch, onEpoch: { report in
+            guard isLead else { return }
             files.save(TrainingCheckpoint(trainer: trainer, metadata: metadata, settings: settings), report: onWarning)
             onEpoch(report)
             // For a training report: the held-out images after each epoch (inference only; the
@@ -117,17 +120,36 @@ public enum DigitTraining {
 
         let saved = TrainingFiles.shouldSave(epochsCompleted: [summary.epochsCompleted])
         var evaluation: ClassificationReport?
-        if saved, let evaluationData {
+        if saved, isLead, let evaluationData {
             evaluation = evaluate(trainer.network, on: evaluationData, threads: threads)
             metadata.provenance.metrics[source.isMNIST ? "test_accuracy" : "validation_accuracy"] = evaluation!.accuracy
         }
         if let last = summary.history.last { metadata.provenance.metrics["training_loss"] = last.trainingLoss }
         metadata.provenance.metrics["training_seconds"] = seconds
         metadata.provenance.epochs = summary.epochsCompleted
-        if saved { try ModelFile.save(trainer.network, metadata: metadata, to: output) }
-        if summary.stopReason != .interrupted { files.removeCheckpoints() }
+        if saved, isLead { try ModelFile.save(trainer.network, metadata: metadata, to: output) }
+        if summary.stopReason != .interrupted, isLead { files.removeCheckpoints() }
         return DigitTrainingOutcome(metadata: metadata, summary: summary, evaluation: evaluation,
                                     skipped: training.skipped, seconds: seconds, saved: saved)
+    }
+
+    /// The training images and the held-out ones: MNIST's test set, or 10 % of an image folder.
+    private static func load(_ source: DigitSource, preprocessing: DigitPreprocessing,
+                             seed: UInt64) throws -> (DigitData, DigitData?) {
+        switch source {
+        case let .mnist(directory):
+            let mnist = MNISTDirectory(directory)
+            return (try mnist.training(preprocessing), try mnist.test(preprocessing))
+        case let .images(directory):
+            let all = try ImageFolder(directory).load(preprocessing)
+            var random = RandomGenerator(seed: seed ^ 0x5EED)
+            let (trainingPart, heldOut) = all.dataset.split(validationFraction: all.count >= 20 ? 0.1 : 0, random: &random)
+            let training = DigitData(inputs: trainingPart.inputs, targets: trainingPart.targets.scalars.map { Int($0) },
+                                     labels: all.labels, skipped: all.skipped, checksum: all.checksum)
+            guard heldOut.count > 0 else { return (training, nil) }
+            return (training, DigitData(inputs: heldOut.inputs, targets: heldOut.targets.scalars.map { Int($0) },
+                                        labels: all.labels))
+        }
     }
 
     /// Classifies `data` and compares with its labels.

@@ -63,11 +63,20 @@ extension Digits {
         }
 
         func run() throws {
+            // Under mpirun, one rank of a data-parallel run (README.md, "Training on several machines").
+            let job = try TrainingJob()
+            try job.run { try train(job) }
+        }
+
+        private func train(_ job: TrainingJob) throws {
             // Found out now, not after the training it would have thrown away.
-            try OutputCheck.requireWritable(output, option: "--output")
-            if let report {
-                try OutputCheck.requireDistinct(report, option: "--report", from: [output])
-                try OutputCheck.requireWritable(report, option: "--report")
+            try job.together {
+                guard job.isLead else { return }
+                try OutputCheck.requireWritable(output, option: "--output")
+                if let report {
+                    try OutputCheck.requireDistinct(report, option: "--report", from: [output])
+                    try OutputCheck.requireWritable(report, option: "--report")
+                }
             }
             // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
             AllocatorTuning.keepFreedMemory()
@@ -84,7 +93,7 @@ extension Digits {
             let heldOut = data.images == nil ? "test" : "validation"
             var epochLines: [DigitReports.EpochLine] = []
             func writeReport(finished: Bool) {
-                guard let report else { return }
+                guard let report, job.isLead else { return }
                 let html = DigitReports.training(epochLines, command: command, heldOut: heldOut, finished: finished)
                 do {
                     try FileIO.writeAtomically(Array(html.utf8), to: report)
@@ -94,9 +103,9 @@ extension Digits {
             }
             let outcome = try DigitTraining.run(
                 options: options, source: data.source, output: output, threads: threads.threads, resume: resume,
-                command: command,
+                command: command, group: job.group,
                 onBatch: progress.batch, onEpoch: { progress.epoch($0) }, onWarning: { Console.error("warning: \($0)") },
-                onHeldOut: report == nil ? nil : { epoch, loss, accuracy in
+                onHeldOut: report == nil || !job.isLead ? nil : { epoch, loss, accuracy in
                     epochLines.append(.init(report: epoch, heldOutLoss: loss, heldOutAccuracy: accuracy))
                     writeReport(finished: false)
                 },
