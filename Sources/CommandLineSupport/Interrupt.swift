@@ -28,6 +28,11 @@ public enum Interrupt {
         }
     }
 
+    /// Puts the default actions back (a signal then ends the process at once, silently).
+    public static func restoreDefaults() {
+        for signal in [SIGINT, SIGTERM, SIGHUP] { Glibc.signal(signal, SIG_DFL) }
+    }
+
     private static func request(_ signal: Int32, _ message: StaticString) {
         let (exchanged, _) = received.compareExchange(expected: 0, desired: signal, ordering: .relaxed)
         if !exchanged { _exit(128 + signal) }

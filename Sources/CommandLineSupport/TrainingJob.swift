@@ -39,9 +39,12 @@ public final class TrainingJob {
             try body()
             mpi.finish()
         } catch DataParallelFailure.elsewhere {
+            // mpirun ends the job once the failed rank exits: no "finishing the current batch".
+            Interrupt.restoreDefaults()
             mpi.finish()
             throw ExitCode.failure
         } catch let failure as DataParallelFailure {
+            Interrupt.restoreDefaults()
             mpi.finish()
             throw CommandLineError(failure.description)
         } catch let error as TrainingDivergedError {

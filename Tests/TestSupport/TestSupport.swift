@@ -124,3 +124,27 @@ public func runToolWithBrokenStdout(_ name: String, _ arguments: [String],
     process.waitUntilExit()
     return (process.terminationStatus, errorText)
 }
+
+/// Open MPI's `mpirun` on the PATH, or a CI run (which installs it, so its absence is a failure).
+public let mpirunPresent: Bool = {
+    if runningUnderCI { return true }
+    let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+    return paths.contains { FileManager.default.isExecutableFile(atPath: "\($0)/mpirun") }
+}()
+
+/// Runs the built tool `name` as an MPI job: `ranks` ranks with `arguments` each, or, with
+/// `perRank`, one rank per argument list (mpirun's "A : B" form, to give ranks different inputs).
+/// Single-threaded ranks, oversubscribed so that tests run on any core count; as root, Open MPI
+/// also needs to be told that this is allowed. Signals (`interruptAfter`) go to mpirun.
+@discardableResult
+public func runMPI(_ name: String, ranks: Int = 2, _ arguments: [String], perRank: [[String]]? = nil,
+                   interruptAfter marker: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    let tool = productsDirectory + "/" + name
+    let perRank = perRank ?? Array(repeating: arguments, count: ranks)
+    var mpirunArguments = ["--oversubscribe", "--allow-run-as-root"]
+    for (index, rankArguments) in perRank.enumerated() {
+        if index > 0 { mpirunArguments.append(":") }
+        mpirunArguments += ["-np", "1", tool] + rankArguments + ["--threads", "1"]
+    }
+    return try runTool("mpirun", mpirunArguments, interruptAfter: marker, searchPath: ProcessInfo.processInfo.environment["PATH"])
+}

@@ -52,6 +52,10 @@ public struct TrainingSummary: Sendable {
     /// 1-based epoch whose weights the model holds when best weights were restored.
     public let bestEpoch: Int?
     public let history: [EpochReport]
+
+    public init(stopReason: StopReason, epochsCompleted: Int, bestEpoch: Int?, history: [EpochReport]) {
+        (self.stopReason, self.epochsCompleted, self.bestEpoch, self.history) = (stopReason, epochsCompleted, bestEpoch, history)
+    }
 }
 
 /// Training stopped because a loss, gradient or weight stopped being a finite number.

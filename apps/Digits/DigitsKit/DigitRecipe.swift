@@ -71,6 +71,8 @@ public struct DigitTrainingOptions: Codable, Equatable, Sendable {
     public var augment = DigitAugmentationKind.none
     public var network = DigitNetwork.compact
     public var seed: UInt64 = 1
+    /// Shards per batch (``ShardChoice``): nil for one, or chosen at run time from the ranks.
+    public var shards: Int?
 
     public init() {}
 }

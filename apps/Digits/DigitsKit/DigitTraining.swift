@@ -57,18 +57,31 @@ public enum DigitTraining {
             if isLead { try files.checkBeforeTraining(resume: resume) }
             return try load(source, preprocessing: preprocessing, seed: options.seed)
         }
+        // Resuming: rank 0 reads the checkpoint and sends it to the others.
+        let checkpointPath = files.checkpoints[0]
+        var checkpoint: TrainingCheckpoint?
+        if resume {
+            var bytes = try DataParallel.together(group) { isLead ? try FileIO.contents(of: checkpointPath) : [] }
+            group?.broadcastBytes(&bytes)
+            checkpoint = try DataParallel.together(group) { try TrainingCheckpoint.decode(bytes) }
+        }
+        let layers = DigitRecipe.layers(options.network, classes: training.labels.count)
+        var options = options
+        let resumedShards = checkpoint.flatMap { try? JSONDecoder().decode(DigitTrainingOptions.self, from: Data($0.settings.utf8)) }?.shards
+        let shards = try DataParallel.together(group) {
+            try ShardChoice(requested: options.shards, resumed: resumedShards, ranks: group?.size ?? 1, layers: layers)
+        }
+        options.shards = shards.recorded
         let settings = try MetadataJSON.encode(options)
         try group?.requireSame(settings, what: "the training options")
         try group?.requireSame("SHA-256 " + training.checksum, what: "the training images")
 
         var random = RandomGenerator(seed: options.seed)
-        let network = try Network(inputShape: DigitRecipe.inputShape,
-                                  layers: DigitRecipe.layers(options.network, classes: training.labels.count),
-                                  random: &random)
+        let network = try Network(inputShape: DigitRecipe.inputShape, layers: layers, random: &random)
         let configuration = TrainingConfiguration(
             epochs: options.epochs, batchSize: options.batchSize,
             schedule: .cosine(warmupEpochs: min(1, Double(options.epochs) * 0.2), minimumFactor: 0.01),
-            threads: threads)
+            threads: threads, shards: shards.shards)
         let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(),
                               optimizer: AdamW(learningRate: options.learningRate, weightDecay: 1e-4),
                               configuration: configuration, random: random)
@@ -86,18 +99,13 @@ public enum DigitTraining {
             labels: training.labels,
             provenance: Provenance(seed: options.seed, epochs: options.epochs, dataSHA256: training.checksum,
                                    command: command))
-        let checkpointPath = files.checkpoints[0]
-        if resume {
-            var bytes = try DataParallel.together(group) { isLead ? try FileIO.contents(of: checkpointPath) : [] }
-            group?.broadcastBytes(&bytes)
-            let checkpoint = try DataParallel.together(group) { () throws -> TrainingCheckpoint in
-                let checkpoint = try TrainingCheckpoint.decode(bytes)
+        if let checkpoint {
+            try DataParallel.together(group) {
                 guard checkpoint.settings == settings else {
                     throw DigitsError.checkpointMismatch(file: checkpointPath, reason: "made with other options "
-                        + "(\(checkpoint.settings)); resume with the same --epochs, --batch-size, --learning-rate, --augment, --network and --seed")
+                        + "(\(checkpoint.settings)); resume with the same --epochs, --batch-size, --learning-rate, --augment, --network, --seed and --shards")
                 }
                 try checkpoint.restore(into: trainer)
-                return checkpoint
             }
             metadata.provenance.created = checkpoint.metadata.provenance.created
         }

@@ -41,6 +41,12 @@ extension Digits {
         @Option(help: "Seed for initialisation, shuffling, dropout and augmentation.")
         var seed = DigitTrainingOptions().seed
 
+        @Option(help: ArgumentHelp("Cut each batch into this many shards, computed one by one and added in a fixed order: "
+                                   + "runs with the same shards give the same weights bit for bit, alone or on any number of "
+                                   + "MPI ranks that fits them (default: one per rank; on --resume, the checkpoint's).",
+                                   valueName: "count"))
+        var shards: Int?
+
         @OptionGroup var threads: ThreadOptions
 
         @Option(help: ArgumentHelp("Where to write the model.", valueName: "model"))
@@ -60,6 +66,7 @@ extension Digits {
             guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
             guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
             guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+            if let shards, shards < 1 { throw ValidationError("--shards must be at least 1") }
         }
 
         func run() throws {
@@ -87,6 +94,7 @@ extension Digits {
             options.augment = augment
             options.network = network
             options.seed = seed
+            options.shards = shards
             Interrupt.install()
             let progress = TrainingProgress(unit: "img")
             let command = (["digits"] + CommandLine.arguments.dropFirst()).joined(separator: " ")

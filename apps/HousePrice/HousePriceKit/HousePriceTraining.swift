@@ -37,6 +37,8 @@ public struct HousePriceOptions: Codable, Equatable, Sendable {
     public var weightDecay: Float = 0.01
     /// Networks trained (in parallel, one per thread) and averaged into the saved model.
     public var ensemble = 4
+    /// Shards per batch (``ShardChoice``): nil for one, or chosen at run time from the ranks.
+    public var shards: Int?
     /// Categories seen in fewer training rows share the "other" bucket.
     public var minimumCategoryCount = FeaturePipeline.defaultMinimumCategoryCount
 
@@ -104,19 +106,23 @@ public enum HousePriceTraining {
         return layers + [.dense(inputSize: width, outputSize: 1)]
     }
 
-    /// Trains per `options` on the CSV at `path` and writes the model to `output`; `resume`
-    /// continues from the checkpoints next to `output` (same options required). With an
-    /// ensemble, `onEpoch` is called from each member's thread, possibly at the same time.
-    public static func run(csv path: String, options: HousePriceOptions, output: String, threads: Int,
-                           resume: Bool, command: String,
-                           onBatch: (BatchProgress) -> Void = { _ in },
-                           onEpoch: (_ member: Int, EpochReport) -> Void = { _, _ in },
-                           onDataWarnings: ([String]) -> Void = { _ in },
-                           onWarning: (String) -> Void = { _ in },
-                           shouldStop: () -> Bool = { false }) throws -> HousePriceTrainingOutcome {
-        let memberCount = max(1, options.ensemble)
-        let files = TrainingFiles(output: output, networks: memberCount)
-        try files.checkBeforeTraining(resume: resume)
+    /// A CSV file made ready for training: the fitted pipeline and the encoded rows.
+    struct PreparedData {
+        let pipeline: FeaturePipeline
+        /// Things the user should know about the data.
+        let warnings: [String]
+        let dataSHA256: String
+        let training: Dataset
+        let validation: Dataset?
+        /// The validation rows' targets, in the target's units.
+        let validationTargets: [Double]
+        /// The run's generator after the split, for the members' initialisation.
+        let random: RandomGenerator
+    }
+
+    /// Reads the CSV, splits its rows into training and validation, and fits the pipeline on the
+    /// training rows.
+    static func prepare(csv path: String, options: HousePriceOptions) throws -> PreparedData {
         let (table, dataSHA256) = try readCSVFile(path)
         var warnings: [String] = []
         let (targets, missingLines) = try FeaturePipeline.readTargets(table, name: path, target: options.target,
@@ -141,30 +147,86 @@ public enum HousePriceTraining {
             bins: options.bins, binPlacement: options.binPlacement, minimumCategoryCount: options.minimumCategoryCount,
             coordinates: options.coordinates, trainingRows: trainingRows, targets: targets)
         warnings += pipelineWarnings
-        // Said before training starts, so that a user can stop and fix the file at once.
-        if !warnings.isEmpty { onDataWarnings(warnings) }
         func dataset(_ rows: [Int]) throws -> Dataset {
             let (inputs, _) = try pipeline.features(table, name: path, rows: rows)
             return Dataset(inputs: inputs, targets: Tensor(shape: [rows.count, 1], scalars: rows.map { pipeline.encodeTarget(targets[$0]!) }))
         }
-        let training = try dataset(trainingRows)
-        let validation = validationRows.isEmpty ? nil : try dataset(validationRows)
+        return PreparedData(pipeline: pipeline, warnings: warnings, dataSHA256: dataSHA256, training: try dataset(trainingRows),
+                            validation: validationRows.isEmpty ? nil : try dataset(validationRows),
+                            validationTargets: validationRows.map { targets[$0]! }, random: random)
+    }
+
+    /// Trains per `options` on the CSV at `path` and writes the model to `output`; `resume`
+    /// continues from the checkpoints next to `output` (same options required). With an
+    /// ensemble, `onEpoch` is called from each member's thread, possibly at the same time.
+    ///
+    /// With `group`, this process is one rank of a data-parallel run (see ``DataParallel``): every
+    /// rank reads the CSV; the members train one after another, each on all the ranks; rank 0
+    /// alone checks and writes the output, checkpoints and model, and reads the checkpoints to
+    /// resume from and sends them to the others.
+    public static func run(csv path: String, options: HousePriceOptions, output: String, threads: Int,
+                           resume: Bool, command: String, group: DataParallel? = nil,
+                           onBatch: (BatchProgress) -> Void = { _ in },
+                           onEpoch: (_ member: Int, EpochReport) -> Void = { _, _ in },
+                           onDataWarnings: ([String]) -> Void = { _ in },
+                           onWarning: (String) -> Void = { _ in },
+                           shouldStop: () -> Bool = { false }) throws -> HousePriceTrainingOutcome {
+        let memberCount = max(1, options.ensemble)
+        let files = TrainingFiles(output: output, networks: memberCount)
+        let isLead = group?.isLead ?? true
+        // Each rank reads its copy of the CSV; a rank that cannot ends the run, naming itself.
+        let prepared = try DataParallel.together(group) {
+            if isLead { try files.checkBeforeTraining(resume: resume) }
+            return try prepare(csv: path, options: options)
+        }
+        let (pipeline, warnings, dataSHA256, training, validation) =
+            (prepared.pipeline, prepared.warnings, prepared.dataSHA256, prepared.training, prepared.validation)
+        // Said before training starts, so that a user can stop and fix the file at once.
+        if !warnings.isEmpty { onDataWarnings(warnings) }
+
+        // Resuming: rank 0 reads the checkpoints and sends them to the others. A network
+        // interrupted before finishing its first epoch has none: it starts over, which reproduces
+        // the original run because its start comes from the seed.
+        var checkpoints = [TrainingCheckpoint?](repeating: nil, count: memberCount)
+        if resume {
+            for member in 0..<memberCount {
+                var bytes = try DataParallel.together(group) { () throws -> [UInt8] in
+                    let path = files.checkpoints[member]
+                    return isLead && FileManager.default.fileExists(atPath: path) ? try FileIO.contents(of: path) : []
+                }
+                group?.broadcastBytes(&bytes)
+                if !bytes.isEmpty { checkpoints[member] = try DataParallel.together(group) { try TrainingCheckpoint.decode(bytes) } }
+            }
+        }
+        let layers = layers(features: pipeline.featureCount, hidden: options.hidden, dropout: options.dropout)
+        var options = options
+        let resumedShards = checkpoints.compactMap { $0 }.first
+            .flatMap { try? JSONDecoder().decode(HousePriceOptions.self, from: Data($0.settings.utf8)) }?.shards
+        let shards = try DataParallel.together(group) {
+            try ShardChoice(requested: options.shards, resumed: resumedShards, ranks: group?.size ?? 1, layers: layers)
+        }
+        options.shards = shards.recorded
+        let settings = try MetadataJSON.encode(options)
+        try group?.requireSame(settings, what: "the training options")
+        try group?.requireSame("SHA-256 " + dataSHA256, what: "the CSV files")
 
         // Each member draws its own stream from the run's generator: reproducible and independent.
-        let memberThreads = memberCount >= threads ? 1 : threads
+        var random = prepared.random
+        let memberThreads = memberCount >= threads && group == nil ? 1 : threads
         var trainers: [Trainer] = []
         for _ in 0..<memberCount {
             var memberRandom = random.split()
-            let network = try Network(inputShape: [pipeline.featureCount],
-                                      layers: layers(features: pipeline.featureCount, hidden: options.hidden, dropout: options.dropout),
-                                      random: &memberRandom)
+            let network = try Network(inputShape: [pipeline.featureCount], layers: layers, random: &memberRandom)
             let configuration = TrainingConfiguration(
                 epochs: options.epochs, batchSize: options.batchSize,
                 schedule: .cosine(warmupEpochs: Double(options.epochs) * 0.05, minimumFactor: 0.01),
-                earlyStoppingPatience: validation == nil ? nil : options.patience, threads: memberThreads)
-            trainers.append(Trainer(network: network, loss: MeanSquaredError(),
-                                    optimizer: AdamW(learningRate: options.learningRate, weightDecay: options.weightDecay),
-                                    configuration: configuration, random: memberRandom))
+                earlyStoppingPatience: validation == nil ? nil : options.patience, threads: memberThreads,
+                shards: shards.shards)
+            let trainer = Trainer(network: network, loss: MeanSquaredError(),
+                                  optimizer: AdamW(learningRate: options.learningRate, weightDecay: options.weightDecay),
+                                  configuration: configuration, random: memberRandom)
+            trainer.dataParallel = group
+            trainers.append(trainer)
         }
 
         var metadata = ModelMetadata(
@@ -172,41 +234,57 @@ public enum HousePriceTraining {
             preprocessing: try MetadataJSON.encode(pipeline),
             provenance: Provenance(seed: options.seed, epochs: options.epochs,
                                    dataSHA256: dataSHA256, command: command))
-        let settings = try MetadataJSON.encode(options)
-        let checkpoints = files.checkpoints
-        if resume {
-            // A network interrupted before finishing its first epoch has no checkpoint: it starts
-            // over, which reproduces the original run because its start comes from the seed.
-            for (trainer, checkpointPath) in zip(trainers, checkpoints)
-            where FileManager.default.fileExists(atPath: checkpointPath) {
-                let checkpoint = try TrainingCheckpoint.load(contentsOf: checkpointPath)
+        for (member, checkpoint) in checkpoints.enumerated() {
+            guard let checkpoint else { continue }
+            try DataParallel.together(group) {
+                let checkpointPath = files.checkpoints[member]
                 guard checkpoint.settings == settings else {
                     throw HousePriceError.checkpointMismatch(file: checkpointPath, reason: "made with other options (\(checkpoint.settings)); resume with the same ones")
                 }
                 guard checkpoint.metadata.preprocessing == metadata.preprocessing else {
                     throw HousePriceError.checkpointMismatch(file: checkpointPath, reason: "made from different data; resume with the same CSV file")
                 }
-                try checkpoint.restore(into: trainer)
-                metadata.provenance.created = checkpoint.metadata.provenance.created
+                try checkpoint.restore(into: trainers[member])
             }
+            metadata.provenance.created = checkpoint.metadata.provenance.created
         }
 
         // Members train side by side, one per thread: their matrices are too small for two
-        // threads to share one, so this is where a second core pays.
+        // threads to share one, so this is where a second core pays. Over MPI they take turns,
+        // each on every rank (the ranks' collectives must come in one order).
         let started = Date()
         var outcomes = [Result<TrainingSummary, any Error>?](repeating: nil, count: memberCount)
         let memberMetadata = metadata
-        outcomes.withUnsafeMutableBufferPointer { results in
-            Parallel.forEach(tasks: memberCount, threads: min(threads, memberCount)) { member in
-                let trainer = trainers[member]
-                results[member] = Result {
-                    try trainer.fit(training, validation: validation, onBatch: { if member == 0 { onBatch($0) } },
-                                    onEpoch: { report in
+        func train(_ member: Int) -> Result<TrainingSummary, any Error> {
+            let trainer = trainers[member]
+            return Result {
+                try trainer.fit(training, validation: validation, onBatch: { if member == 0 || group != nil { onBatch($0) } },
+                                onEpoch: { report in
+                    if isLead {
                         files.save(TrainingCheckpoint(trainer: trainer, metadata: memberMetadata, settings: settings),
                                    network: member, report: onWarning)
-                        onEpoch(member, report)
-                    }, shouldStop: shouldStop)
+                    }
+                    onEpoch(member, report)
+                }, shouldStop: shouldStop)
+            }
+        }
+        if group != nil {
+            for member in 0..<memberCount {
+                outcomes[member] = train(member)
+                // A stop request ends the run: the members after it go on with --resume. They keep
+                // what a checkpoint restored, at its best epoch, as an interrupted member would.
+                guard case let .success(summary) = outcomes[member]!, summary.stopReason == .interrupted else { continue }
+                for later in (member + 1)..<memberCount {
+                    let state = trainers[later].state
+                    if let best = state.bestWeights { trainers[later].network.setWeights(best) }
+                    outcomes[later] = .success(TrainingSummary(stopReason: .interrupted, epochsCompleted: state.epochsCompleted,
+                                                               bestEpoch: state.bestEpoch, history: state.history))
                 }
+                break
+            }
+        } else {
+            outcomes.withUnsafeMutableBufferPointer { results in
+                Parallel.forEach(tasks: memberCount, threads: min(threads, memberCount)) { results[$0] = train($0) }
             }
         }
         let summaries = try outcomes.map { try $0!.get() }
@@ -227,7 +305,7 @@ public enum HousePriceTraining {
         if let validation {
             let outputs = network.predict(validation.inputs, threads: threads)
             metrics = RegressionMetrics(predicted: outputs.scalars.map(pipeline.decodeTarget),
-                                        actual: validationRows.map { targets[$0]! })
+                                        actual: prepared.validationTargets)
             metadata.provenance.metrics = ["validation_rmse": metrics!.rmse, "validation_mae": metrics!.mae,
                                            "validation_r2": metrics!.r2, "validation_rmsle": metrics!.rmsle]
         }
@@ -236,8 +314,8 @@ public enum HousePriceTraining {
         for (member, summary) in summaries.enumerated() {
             if let best = summary.bestEpoch { metadata.provenance.metrics["best_epoch_\(member + 1)"] = Double(best) }
         }
-        try ModelFile.save(network, metadata: metadata, to: output)
-        if !summaries.contains(where: { $0.stopReason == .interrupted }) { files.removeCheckpoints() }
+        if isLead { try ModelFile.save(network, metadata: metadata, to: output) }
+        if !summaries.contains(where: { $0.stopReason == .interrupted }), isLead { files.removeCheckpoints() }
         return HousePriceTrainingOutcome(metadata: metadata, pipeline: pipeline, validationMetrics: metrics,
                                          summaries: summaries, warnings: warnings, seconds: seconds, saved: true)
     }

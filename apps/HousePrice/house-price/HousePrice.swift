@@ -130,6 +130,12 @@ extension HousePrice {
         @Option(help: "Share of rows held out for validation (early stopping and the reported metrics).")
         var validation = HousePriceOptions(target: "").validation
 
+        @Option(help: ArgumentHelp("Cut each batch into this many shards, computed one by one and added in a fixed order: "
+                                   + "runs with the same shards give the same weights bit for bit, alone or on any number of "
+                                   + "MPI ranks that fits them (default: one per rank; on --resume, the checkpoint's).",
+                                   valueName: "count"))
+        var shards: Int?
+
         @OptionGroup var threads: ThreadOptions
 
         @Option(help: ArgumentHelp("Where to write the model.", valueName: "model"))
@@ -157,6 +163,7 @@ extension HousePrice {
             guard hiddenWidths != nil else { throw ValidationError("--hidden must be comma-separated positive widths, e.g. 256,256") }
             guard coordinateColumns != nil else { throw ValidationError("--coordinates takes auto, none or LAT,LON") }
             guard minCategoryCount >= 1 else { throw ValidationError("--min-category-count must be at least 1") }
+            if let shards, shards < 1 { throw ValidationError("--shards must be at least 1") }
             for pair in missingIn where !pair.contains("=") || pair.hasPrefix("=") {
                 throw ValidationError("--missing-in takes COLUMN=TEXT (e.g. yr_renovated=0), not \"\(pair)\"")
             }
@@ -198,12 +205,21 @@ extension HousePrice {
         }
 
         func run() throws {
+            // Under mpirun, one rank of a data-parallel run (README.md, "Training on several machines").
+            let job = try TrainingJob()
+            try job.run { try train(job) }
+        }
+
+        private func train(_ job: TrainingJob) throws {
             // Found out now, not after the training it would have thrown away.
-            try OutputCheck.requireDistinct(output, option: "--output", from: [csv])
-            try OutputCheck.requireWritable(output, option: "--output")
-            if let report {
-                try OutputCheck.requireDistinct(report, option: "--report", from: [csv, output])
-                try OutputCheck.requireWritable(report, option: "--report")
+            try job.together {
+                guard job.isLead else { return }
+                try OutputCheck.requireDistinct(output, option: "--output", from: [csv])
+                try OutputCheck.requireWritable(output, option: "--output")
+                if let report {
+                    try OutputCheck.requireDistinct(report, option: "--report", from: [csv, output])
+                    try OutputCheck.requireWritable(report, option: "--report")
+                }
             }
             // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
             AllocatorTuning.keepFreedMemory()
@@ -224,13 +240,14 @@ extension HousePrice {
             options.ensemble = ensemble
             options.patience = patience
             options.weightDecay = weightDecay
+            options.shards = shards
             Interrupt.install()
             let progress = TrainingProgress(unit: "rows", mayStopEarly: true)
             let printing = Mutex(())   // members report from their own threads
             let command = (["house-price"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
             let histories = Mutex([[EpochReport]](repeating: [], count: ensemble))
             func writeReport(finished: Bool) {
-                guard let report else { return }
+                guard let report, job.isLead else { return }
                 let html = HousePriceReports.training(histories.withLock { $0 }, command: command, finished: finished)
                 do {
                     try FileIO.writeAtomically(Array(html.utf8), to: report)
@@ -240,7 +257,7 @@ extension HousePrice {
             }
             let outcome = try HousePriceTraining.run(
                 csv: csv, options: options, output: output, threads: threads.threads, resume: resume,
-                command: command,
+                command: command, group: job.group,
                 onBatch: progress.batch, onEpoch: { member, epoch in
                     if report != nil {
                         histories.withLock { $0[member].append(epoch) }
