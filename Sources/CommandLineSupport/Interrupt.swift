@@ -7,6 +7,12 @@ import Synchronization
 public enum Interrupt {
     /// The signal received first, 0 before any.
     private static let received = Atomic<Int32>(0)
+    /// Whether the handlers stay silent (ranks other than 0 of an MPI job, which all get the
+    /// signal: one message is enough).
+    private static let silent = Atomic<Bool>(false)
+
+    /// Stops the handlers from printing; the signals still stop training.
+    public static func silence() { silent.store(true, ordering: .relaxed) }
 
     /// Installs the handlers. Call once, before long work.
     public static func install() {
@@ -36,6 +42,7 @@ public enum Interrupt {
     private static func request(_ signal: Int32, _ message: StaticString) {
         let (exchanged, _) = received.compareExchange(expected: 0, desired: signal, ordering: .relaxed)
         if !exchanged { _exit(128 + signal) }
+        if silent.load(ordering: .relaxed) { return }
         _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
     }
 

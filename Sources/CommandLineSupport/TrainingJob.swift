@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backprop
 import MPIRuntime
+import Glibc
 
 /// How a `train` command runs: as the only process, or as one rank of an MPI job that `mpirun`
 /// started (`mpirun -np 4 digits train ...`), training data-parallel (see ``DataParallel``).
@@ -26,7 +27,7 @@ public final class TrainingJob {
         } catch {
             throw CommandLineError("started by mpirun, but \(error)")
         }
-        if mpi!.rank != 0 { Console.mute() }
+        if mpi!.rank != 0 { Console.mute(); Interrupt.silence() }
     }
 
     /// Whether this process prints and writes files: rank 0, or the only process.
@@ -39,19 +40,16 @@ public final class TrainingJob {
             try body()
             mpi.finish()
         } catch DataParallelFailure.elsewhere {
-            // mpirun ends the job once the failed rank exits: no "finishing the current batch".
+            // The rank that failed says why; mpirun ends the job once a rank exits with an error,
+            // so no "finishing the current batch" when that stops this one.
             Interrupt.restoreDefaults()
-            mpi.finish()
-            throw ExitCode.failure
+            endQuietly()
         } catch let failure as DataParallelFailure {
             Interrupt.restoreDefaults()
-            mpi.finish()
-            throw CommandLineError(failure.description)
+            endReporting(failure.description)
         } catch let error as TrainingDivergedError {
             // The ranks decide divergence on the same summed figures: each throws this at once.
-            mpi.finish()
-            if mpi.rank == 0 { throw error }
-            throw ExitCode.failure
+            if mpi.rank == 0 { endReporting(error.description) } else { endQuietly() }
         } catch let exit as ExitCode {
             // An interrupted run: the stop request travels in the ranks' sum, so all stop together.
             mpi.finish()
@@ -60,6 +58,21 @@ public final class TrainingJob {
             StandardStreams.writeReportingLater(Array("Error: rank \(mpi.rank): \(error)\n".utf8), to: 2)
             mpi.abort(status: 1)
         }
+    }
+
+    /// Ends this rank of a job that failed with `message`, which this rank says. It says it before
+    /// finishing MPI, which the other ranks wait for before they exit: mpirun kills the job at
+    /// the first exit with an error, and the message must be out by then.
+    private func endReporting(_ message: String) -> Never {
+        StandardStreams.writeReportingLater(Array("Error: \(message)\n".utf8), to: 2)
+        mpi!.finish()
+        exit(1)
+    }
+
+    /// Ends this rank of a job that failed where another rank reports it (``endReporting(_:)``).
+    private func endQuietly() -> Never {
+        mpi!.finish()
+        exit(1)
     }
 
     /// `group.together(body)`, or just `body()` for a process alone.

@@ -215,7 +215,14 @@ struct DataParallelTests {
     @Test("Sharding problems are explained: ranks that do not fit the shards, BatchNorm without one shard per rank")
     func shardingProblems() {
         #expect(Trainer.shardingProblem(shards: 4, ranks: 2, layers: Self.layers) == nil)
-        #expect(Trainer.shardingProblem(shards: 6, ranks: 3, layers: Self.layers)?.contains("cannot be split evenly over 3 ranks") == true)
+        #expect(Trainer.shardingProblem(shards: 6, ranks: 3, layers: Self.layers)?.hasSuffix("cannot be shared out over 3 ranks (each rank's shards must form one branch of the fixed adding order); the nearest count that can is 4") == true)
+        #expect(Trainer.shardingProblem(shards: 1, ranks: 2, layers: Self.layers) == "1 shard for 2 ranks: every rank needs at least one, such as 2")
+        for ranks in 1...9 { for shards in ranks...40 {
+            // Whatever the problem suggests must itself be accepted.
+            guard let problem = Trainer.shardingProblem(shards: shards, ranks: ranks, layers: Self.layers) else { continue }
+            let suggestion = Int(problem.split(separator: " ").last!)!
+            #expect(Trainer.shardingProblem(shards: suggestion, ranks: ranks, layers: Self.layers) == nil, "\(problem)")
+        } }
         #expect(Trainer.shardingProblem(shards: 2, ranks: 2, layers: Self.batchNormLayers) == nil)
         #expect(Trainer.shardingProblem(shards: 4, ranks: 2, layers: Self.batchNormLayers)?.contains("BatchNorm") == true)
     }

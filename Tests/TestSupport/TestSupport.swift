@@ -43,7 +43,9 @@ public func runTool(_ name: String, _ arguments: [String], interruptAfter marker
     if let searchPath {
         variables["PATH"] = searchPath
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [name] + arguments
+        // Started as a shell starts it: Ctrl-C and the stop signals unblocked and at their default
+        // handling (the test runner's threads block some, and the mask survives exec).
+        process.arguments = ["--default-signal=INT,TERM,HUP", name] + arguments
     } else {
         process.executableURL = URL(fileURLWithPath: productsDirectory + "/" + name)
         process.arguments = arguments

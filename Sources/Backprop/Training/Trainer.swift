@@ -253,8 +253,14 @@ public final class Trainer {
             }
             return nil
         }
-        guard ShardTree(count: shards).fits(ranks: ranks) else {
-            return "\(shards) shards cannot be split evenly over \(ranks) ranks; use a multiple of the ranks, such as \(ranks * max(1, shards / ranks))"
+        guard shards >= ranks else {
+            return "\(shards) shard\(shards == 1 ? "" : "s") for \(ranks) ranks: every rank needs at least one, such as \(ranks)"
+        }
+        let fits = { ShardTree(count: $0).fits(ranks: ranks) }
+        guard fits(shards) else {
+            // One shard per rank always fits; look for the nearest count that does, at most twice as many.
+            let nearest = (1...shards).lazy.flatMap { [shards - $0, shards + $0] }.first { $0 >= ranks && $0 <= 2 * shards && fits($0) }!
+            return "\(shards) shards cannot be shared out over \(ranks) ranks (each rank's shards must form one branch of the fixed adding order); the nearest count that can is \(nearest)"
         }
         return nil
     }
