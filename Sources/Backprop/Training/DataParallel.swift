@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Data-parallel training over several processes ("ranks"), each holding the same network: every
 /// rank computes the gradient of its share of each global batch, the shares are summed across the
 /// ranks, and every rank takes the same optimizer step. The transport (MPI, in the tools) is given
@@ -36,6 +38,8 @@ public struct DataParallel: Sendable {
     /// All-gather: every rank gives `counts[rank]` elements; `receive` gets all of them in rank order.
     public let allGather: @Sendable (_ send: UnsafeBufferPointer<Float>, _ counts: [Int],
                                      _ receive: UnsafeMutableBufferPointer<Float>) -> Void
+    /// What ``sumInOrder(_:tree:)`` receives, kept between calls.
+    private let pieces = ScratchBuffer()
 
     public init(rank: Int, size: Int,
                 sumDoubles: @escaping @Sendable (UnsafeMutableBufferPointer<Double>) -> Void,
@@ -68,23 +72,31 @@ public struct DataParallel: Sendable {
     /// as one process summing all the shards. Moves what an allreduce moves (a reduce-scatter by
     /// all-to-all, then an all-gather): each rank combines one slice of the buffer.
     public func sumInOrder(_ partial: inout [Float], tree: ShardTree) {
-        let count = partial.count
-        let counts = (0..<size).map { share(of: count, rank: $0).count }
-        var pieces = [Float](repeating: 0, count: counts[rank] * size)
-        partial.withUnsafeBufferPointer { (send: UnsafeBufferPointer<Float>) in
-            pieces.withUnsafeMutableBufferPointer { (receive: inout UnsafeMutableBufferPointer<Float>) in
-                allToAll(send, counts, receive)
-            }
-        }
-        // Rank i's piece of this rank's slice is the partial sum over rank i's shards.
-        let ranges = (0..<size).map { tree.ranges(ofRank: $0, ranks: size) }
+        let counts = (0..<size).map { share(of: partial.count, rank: $0).count }
         let width = counts[rank]
-        let slice = tree.sum(width: width) { range in
-            ranges.firstIndex(of: range).map { Array(pieces[($0 * width)..<(($0 + 1) * width)]) }
-        }
-        slice.withUnsafeBufferPointer { (send: UnsafeBufferPointer<Float>) in
-            partial.withUnsafeMutableBufferPointer { (receive: inout UnsafeMutableBufferPointer<Float>) in
-                allGather(send, counts, receive)
+        let ranges = (0..<size).map { tree.ranges(ofRank: $0, ranks: size) }
+        pieces.buffer.withLock { buffer in
+            // Kept from step to step: a fresh gradient-sized buffer per step costs page faults.
+            if buffer.count < width * size { buffer = [Float](repeating: 0, count: width * size) }
+            buffer.withUnsafeMutableBufferPointer { buffer in
+                let pieces = buffer.baseAddress!
+                // Rank i's piece of this rank's slice is the partial sum over rank i's shards.
+                partial.withUnsafeBufferPointer { allToAll($0, counts, UnsafeMutableBufferPointer(start: pieces, count: width * size)) }
+                // Adds the pieces in the tree's order, in place: a node's sum goes to the piece of
+                // the first rank under it. Returns that rank.
+                func combine(_ node: Range<Int>) -> Int {
+                    if let owner = ranges.firstIndex(of: node) { return owner }
+                    precondition(node.count > 1, "DataParallel.sumInOrder: shard \(node.lowerBound) belongs to no rank's node")
+                    let middle = (node.lowerBound + node.upperBound) / 2
+                    let (left, right) = (combine(node.lowerBound..<middle), combine(middle..<node.upperBound))
+                    let (sum, addend) = (pieces + left * width, UnsafePointer(pieces + right * width))
+                    for i in 0..<width { sum[i] += addend[i] }
+                    return left
+                }
+                let root = combine(0..<tree.count)
+                partial.withUnsafeMutableBufferPointer {
+                    allGather(UnsafeBufferPointer(start: pieces + root * width, count: width), counts, $0)
+                }
             }
         }
     }
@@ -167,4 +179,10 @@ public struct DataParallelMismatch: Error, CustomStringConvertible {
     public let here: String
 
     public var description: String { "\(what) differ from rank 0's (\(here) here, \(lead) on rank 0)" }
+}
+
+/// A float buffer that a value type keeps between calls, behind a lock so that the type stays
+/// `Sendable` (the calls themselves come from one thread).
+final class ScratchBuffer: Sendable {
+    let buffer = Mutex<[Float]>([])
 }
