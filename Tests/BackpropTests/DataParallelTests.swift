@@ -210,6 +210,15 @@ struct DataParallelTests {
         var accumulator = ShardAccumulator(tree: tree)
         for (index, leaf) in leaves.enumerated() { accumulator.push(shard: index, leaf) }
         #expect(accumulator.result.range == 0..<6 && accumulator.result.values == expected)
+        // A second round in the buffers the first one used (they hold its values until filled).
+        accumulator.recycle(accumulator.takeResult())
+        accumulator.reset()
+        for (index, leaf) in leaves.enumerated() {
+            var buffer = accumulator.buffer(count: 1)
+            buffer[0] = leaf[0]
+            accumulator.push(shard: index, buffer)
+        }
+        #expect(accumulator.takeResult() == expected)
     }
 
     @Test("Sharding problems are explained: ranks that do not fit the shards, BatchNorm without one shard per rank")

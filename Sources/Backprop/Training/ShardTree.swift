@@ -69,10 +69,27 @@ public struct ShardTree: Sendable, Equatable {
 public struct ShardAccumulator {
     public let tree: ShardTree
     private var stack: [(range: Range<Int>, values: [Float])] = []
+    /// Buffers no longer in use, handed out again by ``buffer(count:)``: a training step then
+    /// allocates no gradient-sized memory (fresh pages cost a fault each).
+    private var spares: [[Float]] = []
 
     public init(tree: ShardTree) { self.tree = tree }
 
-    public mutating func reset() { stack.removeAll(keepingCapacity: true) }
+    /// Empties the accumulator, keeping its buffers for ``buffer(count:)``.
+    public mutating func reset() {
+        spares += stack.map(\.values)
+        stack.removeAll(keepingCapacity: true)
+    }
+
+    /// A buffer of `count` elements to fill and ``push(shard:_:)``: a kept one (holding old
+    /// values) when there is one of that size, else a new one of zeros.
+    public mutating func buffer(count: Int) -> [Float] {
+        if let spare = spares.popLast(), spare.count == count { return spare }
+        return [Float](repeating: 0, count: count)
+    }
+
+    /// Hands a buffer back for ``buffer(count:)`` (such as the one ``takeResult()`` gave).
+    public mutating func recycle(_ buffer: [Float]) { spares.append(buffer) }
 
     /// Adds shard `shard`'s values (shards must come in order, without gaps).
     public mutating func push(shard: Int, _ values: [Float]) {
@@ -90,6 +107,7 @@ public struct ShardAccumulator {
                 }
             }
             stack.append((union, sum))
+            spares.append(top)
         }
     }
 
@@ -97,5 +115,12 @@ public struct ShardAccumulator {
     public var result: (range: Range<Int>, values: [Float]) {
         precondition(stack.count == 1, "ShardAccumulator: the pushed shards do not form a node of the tree")
         return stack[0]
+    }
+
+    /// ``result``'s values, taken out of the accumulator (uniquely held, so that changing them
+    /// copies nothing), which is left empty.
+    public mutating func takeResult() -> [Float] {
+        precondition(stack.count == 1, "ShardAccumulator: the pushed shards do not form a node of the tree")
+        return stack.removeLast().values
     }
 }

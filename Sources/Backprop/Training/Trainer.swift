@@ -223,7 +223,7 @@ public final class Trainer {
                 network.backward(gradient, tape: tape, gradients: &gradients, context: context)
                 entries[shard] = Double(value) * Double(rows.count)
             }
-            var flat = [Float](repeating: 0, count: network.parameterCount)
+            var flat = accumulator.buffer(count: network.parameterCount)
             var offset = 0
             for gradient in gradients { gradient.copy(to: &flat, at: &offset) }
             accumulator.push(shard: shard, flat)
@@ -231,7 +231,7 @@ public final class Trainer {
         context.share = nil
         state.random = context.random
         entries[tree.count] = shouldStop() ? 1 : 0
-        var total = accumulator.result.values
+        var total = accumulator.takeResult()
         if let dataParallel {
             // One contributor per entry: these sums are exact.
             dataParallel.sum(&entries)
@@ -239,6 +239,7 @@ public final class Trainer {
         }
         var offset = 0
         for index in gradients.indices { gradients[index].copy(from: total, at: &offset) }
+        accumulator.recycle(total)
         return (entries[..<tree.count].reduce(0, +), entries[tree.count] > 0)
     }
 
