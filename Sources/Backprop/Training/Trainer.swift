@@ -43,7 +43,14 @@ public final class Trainer {
 
     /// Trains from `state.epochsCompleted` up to `configuration.epochs`.
     ///
+    /// With ``dataParallel``, every rank calls this with the same data: each computes its share of
+    /// every batch, and all of them end with the same weights.
+    ///
     /// - Parameters:
+    ///   - training: the samples to learn from, shuffled every epoch (when configured).
+    ///   - validation: held-out samples, evaluated after every epoch for early stopping and
+    ///     keeping the best weights; nil for neither (a plateau schedule then follows the
+    ///     training loss).
     ///   - onBatch: called after every optimizer step (for progress bars).
     ///   - onEpoch: called after every completed epoch, once `state` includes it (for logs and
     ///     checkpoints).
