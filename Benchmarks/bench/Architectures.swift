@@ -39,4 +39,29 @@ enum Architecture: String, CaseIterable {
              .dense(inputSize: 128, outputSize: 10)]
         }
     }
+
+    /// Multiply-add flops of one training image: 3 × the forward pass's (the forward product and
+    /// the backward pass's two, for the input and the weight gradients) over every convolution and
+    /// dense layer. Activations, pooling and the optimizer are left out.
+    var trainingFlopsPerImage: Double {
+        var (channels, height, width) = inputShape.count == 3 ? (inputShape[0], inputShape[1], inputShape[2]) : (inputShape[0], 1, 1)
+        var forward = 0.0
+        for layer in specs {
+            switch layer {
+            case let .conv2d(input, output, kernel, stride, padding):
+                height = (height + 2 * padding - kernel) / stride + 1
+                width = (width + 2 * padding - kernel) / stride + 1
+                forward += 2 * Double(input * kernel * kernel * output * height * width)
+                channels = output
+            case let .maxPool2d(kernel, stride):
+                (height, width) = ((height - kernel) / stride + 1, (width - kernel) / stride + 1)
+            case let .dense(input, output):
+                forward += 2 * Double(input * output)
+                (channels, height, width) = (output, 1, 1)
+            default: break
+            }
+        }
+        _ = channels
+        return 3 * forward
+    }
 }

@@ -59,18 +59,51 @@ struct Bench: ParsableCommand {
         if underLoad { timer.monitor.tolerance = .infinity }
         let selected = Set(only.split(separator: ",").map(String.init))
         if !json {
-            print("Backprop bench: \(threads) threads, \(path) kernels, median [min–max] of \(timer.runs) samples"
+            print("Backprop bench: \(Self.cpuModel), \(threads) threads, \(path) kernels, median [min–max] of \(timer.runs) samples"
                   + (underLoad ? ", other load allowed" : ""))
         }
         if !underLoad { timer.monitor.waitForQuiet() }
-        if selected.contains("gemm") { benchmarkGEMM(path: path, timer: &timer) }
+        let peak = benchmarkPeak(path: path, timer: &timer)
+        if selected.contains("gemm") { benchmarkGEMM(path: path, timer: &timer, peak: peak) }
         for architecture in Architecture.allCases where selected.contains(architecture.rawValue) {
-            try benchmark(architecture, path: path, timer: &timer)
+            try benchmark(architecture, path: path, timer: &timer, peak: peak)
         }
         if selected.contains("photo") { try benchmarkPhoto(timer: &timer) }
     }
 
-    func benchmarkGEMM(path: KernelPath, timer: inout SampleTimer) {
+    /// The CPU's name as /proc/cpuinfo gives it.
+    static var cpuModel: String {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = info.split(separator: "\n").first { $0.hasPrefix("model name") }
+        return line.map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    }
+
+    /// This machine's multiply-add peak on `threads` threads with the path's vectors (``FMAPeak``),
+    /// in GFLOP/s: what the kernels' fractions below are of.
+    func benchmarkPeak(path: KernelPath, timer: inout SampleTimer) -> Double? {
+        // 10–40 GFLOP per thread: 0.05–0.2 s with AVX-512, long enough that starting the threads
+        // and the clock's ramp do not count.
+        let rounds = Int((quick ? 1e10 : 4e10) / Double(path.peakFlopsPerRound))
+        let flops = Double(path.peakFlopsPerRound) * Double(rounds) * Double(threads)
+        let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+        defer { sink.deallocate() }
+        return timer.measure("fma_peak", unit: "GFLOP/s", work: flops / 1e9) {
+            Parallel.forEach(tasks: threads, threads: threads) { sink[$0] = path.fmaPeak(rounds: rounds) }
+        }
+    }
+
+    /// Prints `value` (GFLOP/s) as a fraction of `peak`, as a figure of its own.
+    func reportFraction(_ name: String, gflops: Double?, peak: Double?) {
+        guard let gflops, let peak else { return }
+        let fraction = gflops / peak
+        if json {
+            print(String(format: "{\"name\":\"%@\",\"unit\":\"fraction\",\"median\":%.3f,\"min\":%.3f,\"max\":%.3f}", name, fraction, fraction, fraction))
+        } else {
+            print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%9.0f %% of the measured peak", fraction * 100))
+        }
+    }
+
+    func benchmarkGEMM(path: KernelPath, timer: inout SampleTimer, peak: Double?) {
         let shapes: [(name: String, m: Int, n: Int, k: Int, threads: Int)] = [
             ("gemm_1024_1t", 1024, 1024, 1024, 1),
             ("gemm_1024", 1024, 1024, 1024, threads),
@@ -96,16 +129,19 @@ struct Bench: ParsableCommand {
                                                     b: MatrixOperand(b.baseAddress!, rowStride: shape.n),
                                                     c: c.baseAddress!, cRowStride: shape.n, accumulate: false)
                         let repetitions = max(1, Int((quick ? 2e10 : 6e10) / flops))   // 0.1-0.3 s per sample
-                        timer.measure(shape.name, unit: "GFLOP/s", work: flops * Double(repetitions) / 1e9) {
+                        let gflops = timer.measure(shape.name, unit: "GFLOP/s", work: flops * Double(repetitions) / 1e9) {
                             for _ in 0..<repetitions { path.multiply(product, threads: shape.threads) }
                         }
+                        // One-thread shapes against one thread's share of the peak.
+                        reportFraction(shape.name + "_peak_fraction", gflops: gflops,
+                                       peak: peak.map { $0 * Double(shape.threads) / Double(threads) })
                     }
                 }
             }
         }
     }
 
-    func benchmark(_ architecture: Architecture, path: KernelPath, timer: inout SampleTimer) throws {
+    func benchmark(_ architecture: Architecture, path: KernelPath, timer: inout SampleTimer, peak: Double?) throws {
         let name = architecture.rawValue
         var random = RandomGenerator(seed: 1)
         let network = try Network(inputShape: architecture.inputShape, layers: architecture.specs,
@@ -128,10 +164,12 @@ struct Bench: ParsableCommand {
                                                                        threads: threads, kernels: path),
                                   random: random)
             try trainer.fit(data)   // warm-up epoch
-            timer.measure("\(name)_train_b\(batchSize)", unit: "img/s", work: Double(count)) {
+            let rate = timer.measure("\(name)_train_b\(batchSize)", unit: "img/s", work: Double(count)) {
                 trainer.state.epochsCompleted = 0
                 _ = try? trainer.fit(data)
             }
+            reportFraction("\(name)_train_b\(batchSize)_peak_fraction",
+                           gflops: rate.map { $0 * architecture.trainingFlopsPerImage / 1e9 }, peak: peak)
         }
         for batchSize in [64, 1000] {
             let batches = max(1, (quick ? 2000 : 6000) / batchSize / (architecture == .cnn ? 3 : 1))
@@ -209,8 +247,10 @@ struct SampleTimer {
     let json: Bool
     var monitor = LoadMonitor()
 
-    /// Times `body` until `runs` undisturbed samples exist; reports `work` per second.
-    mutating func measure(_ name: String, unit: String, work: Double, _ body: () -> Void) {
+    /// Times `body` until `runs` undisturbed samples exist; reports `work` per second and returns
+    /// the median (nil when the machine was never quiet).
+    @discardableResult
+    mutating func measure(_ name: String, unit: String, work: Double, _ body: () -> Void) -> Double? {
         var rates: [Double] = []
         var discarded = 0
         while rates.count < runs && discarded < 4 * runs {
@@ -224,7 +264,7 @@ struct SampleTimer {
             }
             rates.append(work / (end.time - start.time))
         }
-        report(name, unit: unit, values: rates, discarded: discarded)
+        return report(name, unit: unit, values: rates, discarded: discarded)
     }
 
     /// Times `repetitions` single calls of `body` and reports the median in microseconds (or in
@@ -243,11 +283,12 @@ struct SampleTimer {
         report(name, unit: unit, values: trimmed, discarded: 0)
     }
 
-    private func report(_ name: String, unit: String, values: [Double], discarded: Int) {
+    @discardableResult
+    private func report(_ name: String, unit: String, values: [Double], discarded: Int) -> Double? {
         let sorted = values.sorted()
         guard !sorted.isEmpty else {
             print(json ? "{\"name\":\"\(name)\",\"error\":\"machine never quiet\"}" : "\(name): no quiet sample")
-            return
+            return nil
         }
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
             : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
@@ -261,5 +302,6 @@ struct SampleTimer {
                   + (discarded > 0 ? "  (\(discarded) disturbed samples discarded)" : ""))
         }
         fflush(nil)   // progress shows while the benchmark runs, even through a pipe
+        return median
     }
 }

@@ -10,4 +10,7 @@ public enum AVX512GEMM {
     public static func multiply(_ product: MatrixProduct, threads: Int) {
         BlockedGEMM<Kernel>.multiply(product, threads: threads)
     }
+
+    /// ``FMAPeak`` on this path's vectors and multiply-add form.
+    public static func fmaPeak(rounds: Int) -> Float { FMAPeak.run(Kernel.Arithmetic.self, rounds: rounds) }
 }

@@ -42,6 +42,27 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// Runs `rounds` rounds of ``FMAPeak`` with this path's vectors on the calling thread; each
+    /// performs ``peakFlopsPerRound`` floating-point operations.
+    public func fmaPeak(rounds: Int) -> Float {
+        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
+        return switch self {
+        case .avx512: AVX512GEMM.fmaPeak(rounds: rounds)
+        case .avx2: AVX2GEMM.fmaPeak(rounds: rounds)
+        case .portable: PortableGEMM.fmaPeak(rounds: rounds)
+        }
+    }
+
+    /// Flops in one round of ``fmaPeak(rounds:)``: two per multiply-add and lane.
+    public var peakFlopsPerRound: Int {
+        let lanes = switch self {
+        case .avx512: AVX512GEMM.Kernel.Vector.scalarCount
+        case .avx2: AVX2GEMM.Kernel.Vector.scalarCount
+        case .portable: PortableGEMM.Kernel.Vector.scalarCount
+        }
+        return 2 * FMAPeak.multiplyAddsPerRound * lanes
+    }
+
     /// Computes `product` on up to `threads` threads with this path's kernel.
     public func multiply(_ product: MatrixProduct, threads: Int) {
         precondition(isSupported, "kernel path \(self) is not supported by this CPU")
