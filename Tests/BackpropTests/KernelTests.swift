@@ -111,6 +111,21 @@ struct KernelTests {
         #expect(run(1) == run(2))
     }
 
+    @Test("The FMA peak probe computes its twelve chains (the benchmark's peak is real work)", arguments: supportedKernelPaths)
+    func fmaPeakProbe(path: KernelPath) {
+        let rounds = 1000
+        // One lane's twelve chains, one rounding per step as the fused paths do; the portable
+        // path rounds twice (multiply, then add), which moves the total by far less than 1e-4.
+        var chains = (0..<12).map { Float($0) / 10 }
+        for _ in 0..<rounds {
+            for index in chains.indices { chains[index] = chains[index].addingProduct(0.999_999, 1e-7) }
+        }
+        let lanes = path.peakFlopsPerRound / (2 * FMAPeak.multiplyAddsPerRound)
+        let expected = Float(lanes) * chains.reduce(0, +)
+        let probe = path.fmaPeak(rounds: rounds)
+        #expect(abs(probe - expected) <= 1e-4 * expected, "\(path): \(probe) against \(expected)")
+    }
+
     @Test("k = 0 zeroes C, or leaves it when accumulating")
     func emptyDepth() {
         var c: [Float] = [1, 2, 3, 4]
