@@ -108,7 +108,9 @@ public struct LineChart: Sendable {
     }
 
     public var html: String {
-        let frame = ChartFrame(x: x, y: y)
+        var frame = ChartFrame(x: x, y: y)
+        // Marker labels go above the plot, where no curve or legend is: two lines of room.
+        if !markers.isEmpty { frame.top = 34 }
         var svg = frame.open(caption) + frame.axes()
         for (index, line) in series.enumerated() {
             let color = line.color ?? SVG.palette[index % SVG.palette.count]
@@ -122,10 +124,19 @@ public struct LineChart: Sendable {
                 }
             }
         }
+        // Each label ends at its line in the right half (so it stays inside the chart) and starts
+        // there in the left; a label that would overlap the one before it takes the other line.
+        var placed: [[ClosedRange<Double>]] = [[], []]   // the x extent of the labels on each line
         for marker in markers {
-            let x = SVG.number(frame.px(marker.x))
-            svg += "<g class=\"marker\"><line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(SVG.number(frame.top))\" y2=\"\(SVG.number(frame.top + frame.plotHeight))\" stroke=\"#12b76a\" stroke-dasharray=\"3 3\"/>"
-            svg += "<text x=\"\(SVG.number(frame.px(marker.x) + 4))\" y=\"\(SVG.number(frame.top + 12))\" font-size=\"11\" fill=\"#027a48\">\(SVG.escape(marker.label))</text></g>"
+            let x = frame.px(marker.x)
+            svg += "<g class=\"marker\"><line x1=\"\(SVG.number(x))\" x2=\"\(SVG.number(x))\" y1=\"\(SVG.number(frame.top))\" y2=\"\(SVG.number(frame.top + frame.plotHeight))\" stroke=\"#12b76a\" stroke-dasharray=\"3 3\"/>"
+            let width = 6.5 * Double(marker.label.count)   // 11 px text, generously
+            let rightHalf = x > frame.left + frame.plotWidth / 2
+            let extent = rightHalf ? (x - width)...x : x...(x + width)
+            let line = placed[0].contains { $0.overlaps(extent) } ? 1 : 0
+            placed[line].append(extent)
+            let y = frame.top - 6 - 14 * Double(1 - line)
+            svg += "<text x=\"\(SVG.number(x))\" y=\"\(SVG.number(y))\"\(rightHalf ? " text-anchor=\"end\"" : "") font-size=\"11\" fill=\"#027a48\">\(SVG.escape(marker.label))</text></g>"
         }
         svg += frame.legend(series.enumerated().map { ($1.name, $1.color ?? SVG.palette[$0 % SVG.palette.count], $1.dashed) })
         return SVG.figure(name: name, svg: svg + "</svg>", caption: caption)

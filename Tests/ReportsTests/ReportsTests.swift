@@ -31,9 +31,20 @@ struct ReportsTests {
         #expect(html.hasPrefix("<figure class=\"chart\" data-chart=\"loss\"><svg"))
         #expect(html.contains("<figcaption>Loss per epoch.</figcaption>"))
         #expect(html.components(separatedBy: "<polyline").count == 3)
-        // The frame's plot area spans x 70...622 and y 14...290: (1, 1) is its top-left corner.
-        #expect(html.contains("points=\"70.00,14.00 254.00,152.00 438.00,221.00 622.00,290.00\""))
+        // The frame's plot area spans x 70...622 and y 34...290 (room above it for the marker's
+        // label): (1, 1) is its top-left corner.
+        #expect(html.contains("points=\"70.00,34.00 254.00,162.00 438.00,226.00 622.00,290.00\""))
         #expect(html.contains("class=\"legend\"") && html.contains(">validation</text>") && html.contains("best epoch 3"))
+        // Marker labels: above the plot, where no curve or legend is, ending at their line in the
+        // right half; one that would overlap its neighbour takes the other line.
+        #expect(html.contains("<text x=\"438.00\" y=\"14.00\" text-anchor=\"end\" font-size=\"11\" fill=\"#027a48\">best epoch 3</text>"))
+        let marked = LineChart(name: "loss", x: Axis("epoch", range: 1...8, exact: true), y: Axis("loss", range: 0...1, exact: true),
+                               series: [.init("training", points: [(1, 1), (8, 0)])],
+                               markers: [(7, "best 1"), (8, "best of network 2"), (2, "best 3"), (6, "best 4")], caption: "c").html
+        #expect(marked.contains("<text x=\"543.14\" y=\"14.00\" text-anchor=\"end\""))   // epoch 7
+        #expect(marked.contains("<text x=\"622.00\" y=\"28.00\" text-anchor=\"end\""))   // epoch 8: would overlap 7
+        #expect(marked.contains("<text x=\"148.86\" y=\"14.00\" font-size"))              // epoch 2: left half, starts there
+        #expect(marked.contains("<text x=\"464.29\" y=\"14.00\" text-anchor=\"end\""))   // epoch 6: clear of 7's label
         let single = LineChart(name: "lr", x: Axis("epoch", range: 1...2), y: Axis("rate", range: 0...1),
                                series: [.init("rate", points: [(1, 0), (2, 1)])], caption: "c")
         #expect(!single.html.contains("class=\"legend\""))
