@@ -35,6 +35,9 @@ public enum LayerSpec: Equatable, Sendable, Codable, CustomStringConvertible {
     }
 
     /// The `type` string in JSON.
+    /// Whether this is a BatchNorm layer, whose batch statistics tie a batch's rows together.
+    public var isBatchNorm: Bool { if case .batchNorm = self { true } else { false } }
+
     public var typeName: String {
         switch self {
         case .dense: "dense"

@@ -80,7 +80,7 @@ public struct Network: Sendable {
         self.layers = layers
         self.layerOutputShapes = Array(shapes.dropFirst())
         self.steps = ExecutionPlan.compile(layers, shapes: shapes, fuse: fuse)
-        self.inferenceSteps = fuse && layers.contains(where: { if case .batchNorm = $0 { true } else { false } })
+        self.inferenceSteps = fuse && layers.contains(where: \.isBatchNorm)
             ? ExecutionPlan.compile(layers, shapes: shapes, fuse: true, foldBatchNorm: true) : steps
         self.parameters = weights.parameters
         self.buffers = weights.buffers
@@ -131,7 +131,7 @@ public struct Network: Sendable {
     public var outputShape: [Int] { layerOutputShapes.last ?? inputShape }
 
     /// Whether a layer normalises with batch statistics (training then needs the whole batch at once).
-    public var hasBatchNorm: Bool { layers.contains { if case .batchNorm = $0 { true } else { false } } }
+    public var hasBatchNorm: Bool { layers.contains(where: \.isBatchNorm) }
 
     /// Total number of trainable scalars.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }

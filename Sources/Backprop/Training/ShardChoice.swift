@@ -16,7 +16,7 @@ public struct ShardChoice: Sendable, Equatable {
     public let recorded: Int?
 
     public init(requested: Int?, resumed: Int?, ranks: Int, layers: [LayerSpec]) throws(TrainingSetupError) {
-        let hasBatchNorm = layers.contains { if case .batchNorm = $0 { true } else { false } }
+        let hasBatchNorm = layers.contains(where: \.isBatchNorm)
         if hasBatchNorm {
             if let requested, requested != ranks {
                 throw TrainingSetupError("a BatchNorm network trains with one shard per rank (\(ranks)); --shards \(requested) cannot be used")

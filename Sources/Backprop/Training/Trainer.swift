@@ -255,7 +255,7 @@ public final class Trainer {
     /// network needs its whole batch at once, so it trains in one shard, or one per rank.
     public static func shardingProblem(shards: Int, ranks: Int, layers: [LayerSpec]) -> String? {
         guard shards >= 1 else { return "shards must be at least 1, got \(shards)" }
-        if layers.contains(where: { if case .batchNorm = $0 { true } else { false } }) {
+        if layers.contains(where: \.isBatchNorm) {
             guard shards == ranks else {
                 return "a BatchNorm network needs as many shards as ranks (\(ranks)), got \(shards)"
             }
