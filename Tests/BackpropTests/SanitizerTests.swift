@@ -10,17 +10,8 @@ import TestSupport
 struct SanitizerTests {
     @Test("The concurrency tests pass under the thread sanitizer with no report", .enabled(if: runningUnderCI))
     func threadSanitizer() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["bash", repositoryRoot + "/Tools/sanitizers.sh", "thread"]
-        process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try runMerged("/usr/bin/env", ["bash", repositoryRoot + "/Tools/sanitizers.sh", "thread"])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("the concurrency tests pass with no report"), "\(text)")
     }
 }

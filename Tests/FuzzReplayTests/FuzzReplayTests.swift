@@ -9,26 +9,12 @@ import TestSupport
 struct FuzzReplayTests {
     static let harnesses = ["fuzz-csv", "fuzz-png", "fuzz-safetensors", "fuzz-digits-model", "fuzz-house-price-model"]
 
-    func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
-
     @Test("Every committed seed and crash input goes through its harness without a trap", arguments: harnesses)
     func replay(harness: String) throws {
         let corpus = repositoryRoot + "/Tests/Fixtures/fuzz/" + harness
         let files = try FileManager.default.contentsOfDirectory(atPath: corpus).filter { !$0.hasPrefix(".") }
         #expect(!files.isEmpty)
-        let result = try run(productsDirectory + "/" + harness, [corpus])
+        let result = try runMerged(productsDirectory + "/" + harness, [corpus])
         #expect(result.status == 0, "\(result.output.suffix(2000))")
         #expect(result.output.contains("replayed \(files.count) files"), "\(result.output.suffix(500))")
     }
@@ -36,7 +22,7 @@ struct FuzzReplayTests {
     @Test("libFuzzer drives each harness for 20 s without finding a crash (CI only: it builds them again, instrumented)",
           .enabled(if: runningUnderCI))
     func briefFuzzing() throws {
-        let result = try run("/usr/bin/env", ["bash", repositoryRoot + "/Tools/fuzz.sh", "all", "20"])
+        let result = try runMerged("/usr/bin/env", ["bash", repositoryRoot + "/Tools/fuzz.sh", "all", "20"])
         #expect(result.status == 0, "\(result.output.suffix(3000))")
         #expect(result.output.components(separatedBy: "DONE").count == Self.harnesses.count + 1, "\(result.output.suffix(3000))")
     }

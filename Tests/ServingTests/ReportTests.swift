@@ -75,17 +75,9 @@ struct ReportTests {
         ]
         let specPath = directory + "/reports.json"
         try JSONSerialization.data(withJSONObject: specification).write(to: URL(fileURLWithPath: specPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot + "/Tests/browser/check_reports.py", repositoryRoot + "/artifacts/screenshots", specPath]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, text) = try runPython("Tests/browser/check_reports.py", [repositoryRoot + "/artifacts/screenshots", specPath])
         print(text)
-        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(status == 0, "\(text)")
         #expect(text.contains("reports: all open cleanly"), "\(text)")
     }
 

@@ -25,19 +25,6 @@ struct ServingTests {
     static let browserPresent = pythonHas("selenium")
         && (runningUnderCI || FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"))
 
-    func runPython(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot + "/" + script] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
-
     @Test("Every answer, good or bad, matches apps/openapi.yaml",
           .enabled(if: openAPIToolsPresent, "python3 lacks PyYAML, jsonschema or openapi-spec-validator"))
     func openAPI() throws {

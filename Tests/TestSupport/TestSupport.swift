@@ -78,6 +78,28 @@ public func runTool(_ name: String, _ arguments: [String], interruptAfter marker
     return (process.terminationStatus, outputText, errorText)
 }
 
+/// Runs `executable` with `arguments` from the repository root and returns its exit status and
+/// its stdout and stderr together, in the order they were written (for scripts whose whole
+/// transcript is the useful failure message).
+public func runMerged(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
+/// `python3 script arguments...` (the script's path from the repository root), as ``runMerged(_:_:)``.
+public func runPython(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    try runMerged("/usr/bin/env", ["python3", repositoryRoot + "/" + script] + arguments)
+}
+
 /// Whether `relativePath` (from the repository root) exists, or the run is under CI, where a
 /// missing prerequisite must fail rather than skip. For `.enabled(if:)` traits, so that runs
 /// without the data report the test as skipped, with the reason, instead of as passed.
