@@ -11,6 +11,19 @@ public enum AVX512GEMM {
         BlockedGEMM<Kernel>.multiply(product, threads: threads)
     }
 
+    /// ``GatherProduct/gather(_:_:table:tableStride:output:outputStride:columns:)`` on this path's vectors.
+    public static func gather(_ sparse: GatherProduct.SparseRows, table: UnsafePointer<Float>, tableStride: Int,
+                              output: UnsafeMutablePointer<Float>, outputStride: Int, columns: Range<Int>) {
+        GatherProduct.gather(Kernel.Arithmetic.self, sparse, table: table, tableStride: tableStride,
+                             output: output, outputStride: outputStride, columns: columns)
+    }
+
+    /// ``AdamUpdate`` on this path's vectors.
+    public static func adam(_ coefficients: AdamUpdate.Coefficients, w: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
+                            m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, range: Range<Int>) {
+        AdamUpdate.run(Kernel.Vector.self, coefficients, w: w, grad: grad, m: m, v: v, range: range)
+    }
+
     /// ``FMAPeak`` on this path's vectors and multiply-add form.
     public static func fmaPeak(rounds: Int) -> Float { FMAPeak.run(Kernel.Arithmetic.self, rounds: rounds) }
 }

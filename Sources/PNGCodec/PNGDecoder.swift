@@ -51,8 +51,8 @@ public enum PNGDecoder {
                 png_image_free(&image)
                 return .failure(.invalid("declares \(width)×\(height) pixels, which \(raw.count) bytes cannot hold"))
             }
-            var gray = [Float](repeating: 0, count: width * height)
-            var alpha = [Float](repeating: 0, count: width * height)
+            let pixels = width * height
+            var gray: [Float], alpha: [Float]
             if image.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0 {
                 // A 16-bit image: read 16-bit linear gray with associated alpha.
                 image.format = UInt32(PNG_FORMAT_LINEAR_Y_ALPHA)
@@ -60,8 +60,9 @@ public enum PNGDecoder {
                 let finished = samples.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
                 // finish_read frees libpng's state itself, on success and on failure.
                 guard finished != 0 else { return .failure(.invalid(message(&image))) }
+                (gray, alpha) = ([Float](repeating: 0, count: pixels), [Float](repeating: 0, count: pixels))
                 let encode = sRGBFromLinear16
-                for i in 0..<(width * height) {
+                for i in 0..<pixels {
                     let (value, opacity) = (samples[2 * i], samples[2 * i + 1])
                     alpha[i] = Float(opacity) / 65535
                     if opacity == 65535 {
@@ -72,15 +73,27 @@ public enum PNGDecoder {
                     }
                 }
             } else {
-                // Up to 8 bits per sample: 8-bit sRGB gray and alpha, exact.
-                image.format = UInt32(PNG_FORMAT_GA)
-                var samples = [UInt8](repeating: 0, count: cpng_image_size(&image))
-                let finished = samples.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
-                guard finished != 0 else { return .failure(.invalid(message(&image))) }
-                for i in 0..<(width * height) {
-                    gray[i] = Float(samples[2 * i]) / 255
-                    alpha[i] = Float(samples[2 * i + 1]) / 255
+                // Up to 8 bits per sample: 8-bit sRGB gray (and alpha when the file has any), exact.
+                // Buffers that are written in full are not zero-filled first: a 12-megapixel
+                // photo's are 96 MB.
+                let opaque = image.format & UInt32(PNG_FORMAT_FLAG_ALPHA) == 0
+                image.format = opaque ? UInt32(PNG_FORMAT_GRAY) : UInt32(PNG_FORMAT_GA)
+                let channels = opaque ? 1 : 2
+                let size = cpng_image_size(&image)
+                let samples = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+                    initialized = png_image_finish_read(&image, nil, buffer.baseAddress, 0, nil) != 0 ? buffer.count : 0
                 }
+                guard !samples.isEmpty else { return .failure(.invalid(message(&image))) }
+                func channel(_ offset: Int) -> [Float] {
+                    [Float](unsafeUninitializedCapacity: pixels) { values, initialized in
+                        samples.withUnsafeBufferPointer { source in
+                            for i in 0..<pixels { values[i] = Float(source[channels * i + offset]) / 255 }
+                        }
+                        initialized = pixels
+                    }
+                }
+                gray = channel(0)
+                alpha = opaque ? [Float](repeating: 1, count: pixels) : channel(1)
             }
             return .success(GrayAlphaImage(width: width, height: height, gray: gray, alpha: alpha))
         }

@@ -20,12 +20,16 @@ struct GradientChecker {
     }
 
     /// Returns every element whose analytic and numeric gradients disagree, plus how many were checked.
+    /// `thermometerInput` describes the input to the network (``ThermometerColumns``).
     func check(_ network: Network, input: Tensor, kernels: KernelPath = .best,
-               threads: Int = 2, seed: UInt64 = 1) -> (mismatches: [Mismatch], checked: Int) {
+               threads: Int = 2, seed: UInt64 = 1,
+               thermometerInput: ThermometerColumns? = nil) -> (mismatches: [Mismatch], checked: Int) {
         var random = RandomGenerator(seed: seed)
         let contextSeed = random.next()
         func makeContext() -> ExecutionContext {
-            ExecutionContext(threads: threads, kernels: kernels, random: RandomGenerator(seed: contextSeed))
+            var context = ExecutionContext(threads: threads, kernels: kernels, random: RandomGenerator(seed: contextSeed))
+            context.thermometerInput = thermometerInput
+            return context
         }
         var context = makeContext()
         var trained = network

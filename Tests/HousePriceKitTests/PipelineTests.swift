@@ -261,6 +261,29 @@ struct PipelineTests {
         #expect(bins[..<inside].allSatisfy { $0 == 1 } && bins[(inside + 1)...].allSatisfy { $0 == 0 })
     }
 
+    @Test("The bins' columns are announced to the network: every row of every kind of column fits them, missing values too")
+    func thermometerColumns() throws {
+        // A number with gaps (its missing indicator sits between value and bins), a category, a
+        // date, a location, and few distinct values (fewer bins).
+        var csv = "area,kind,sold,lat,lon,rooms,price\n"
+        for i in 0..<60 {
+            csv += "\(i % 7 == 0 ? "" : String(50 + i * 3)),\(["a", "b", "c"][i % 3]),"
+                + "2014-\(String(format: "%02d-%02d", 1 + i % 12, 1 + i % 28)),"
+                + "\(37 + Double(i) / 50),\(-122 + Double(i) / 40),\(i % 4),\(100 + i)\n"
+        }
+        let (pipeline, _, t) = try fit(csv)
+        let columns = pipeline.thermometerColumns
+        let (features, _) = try pipeline.features(t, name: "t.csv", rows: Array(0..<60))
+        // One group per scale with bins: area, the date's day number, lat, lon, 10 projections (rooms
+        // has too few distinct values for bins).
+        #expect(columns.groups.count == 14)
+        #expect(columns.matches(features))
+        #expect(columns.groups.reduce(0) { $0 + $1.count } > features.shape[1] / 2)
+        // Shifted by one column, the groups no longer fit: they are where the bins are, not near them.
+        let shifted = ThermometerColumns(groups: columns.groups.map { ($0.lowerBound - 1)..<($0.upperBound - 1) })
+        #expect(!shifted.matches(features))
+    }
+
     @Test("High-cardinality text columns keep their most frequent categories, with a warning")
     func cardinality() throws {
         var csv = "street,price\n"

@@ -63,6 +63,44 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
         return 2 * FMAPeak.multiplyAddsPerRound * lanes
     }
 
+    /// ``GatherProduct/gather(_:_:table:tableStride:output:outputStride:columns:)`` over the columns
+    /// `0..<width`, split between up to `threads` threads (results do not depend on the split).
+    public func gather(_ sparse: GatherProduct.SparseRows, table: UnsafePointer<Float>, tableStride: Int,
+                       output: UnsafeMutablePointer<Float>, outputStride: Int, width: Int, threads: Int) {
+        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
+        Self.splitColumns(width, threads: threads) { columns in
+            switch self {
+            case .avx512: AVX512GEMM.gather(sparse, table: table, tableStride: tableStride, output: output,
+                                            outputStride: outputStride, columns: columns)
+            case .avx2: AVX2GEMM.gather(sparse, table: table, tableStride: tableStride, output: output,
+                                        outputStride: outputStride, columns: columns)
+            case .portable: PortableGEMM.gather(sparse, table: table, tableStride: tableStride, output: output,
+                                                outputStride: outputStride, columns: columns)
+            }
+        }
+    }
+
+    /// ``AdamUpdate`` of elements `range` with this path's vectors (the same weights on every path).
+    public func adam(_ coefficients: AdamUpdate.Coefficients, w: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
+                     m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, range: Range<Int>) {
+        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
+        switch self {
+        case .avx512: AVX512GEMM.adam(coefficients, w: w, grad: grad, m: m, v: v, range: range)
+        case .avx2: AVX2GEMM.adam(coefficients, w: w, grad: grad, m: m, v: v, range: range)
+        case .portable: PortableGEMM.adam(coefficients, w: w, grad: grad, m: m, v: v, range: range)
+        }
+    }
+
+    /// Runs `body` over blocks of 64 columns of `0..<width` (whole vectors on every path), on up
+    /// to `threads` threads; narrow products stay on the calling thread.
+    private static func splitColumns(_ width: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let block = 64
+        let blocks = (width + block - 1) / block
+        Parallel.forEach(tasks: blocks, threads: threads) { index in
+            body((index * block)..<min(width, (index + 1) * block))
+        }
+    }
+
     /// Computes `product` on up to `threads` threads with this path's kernel.
     public func multiply(_ product: MatrixProduct, threads: Int) {
         precondition(isSupported, "kernel path \(self) is not supported by this CPU")

@@ -13,6 +13,9 @@ public struct ExecutionContext: Sendable {
     /// batch and keeps this share, BatchNorm sums its statistics over the ranks, so each row gets
     /// what it would get in one process. Nil: the call is the whole batch.
     public var share: BatchShare?
+    /// Column groups of the network's input that hold piecewise-linear encodings: a dense first
+    /// layer then multiplies them through a table of prefix sums (``ThermometerColumns``).
+    public var thermometerInput: ThermometerColumns?
 
     public init(threads: Int = ExecutionContext.availableProcessors, kernels: KernelPath = .best,
                 random: RandomGenerator = RandomGenerator(seed: 0)) {

@@ -60,44 +60,21 @@ struct AdamCore {
                 gradient grad: UnsafeBufferPointer<Float>, threads: Int) {
         let count = w.count
         let (m, v) = (slots.pointer(0, parameter: index, count: count), slots.pointer(1, parameter: index, count: count))
-        let (beta1, beta2, epsilon, l2Decay) = (self.beta1, self.beta2, self.epsilon, self.l2Decay)
         // Bias corrections in Double: beta2ᵗ stays accurate for long runs.
         let t = slots.step
         let correction1 = Float(1 - pow(Double(beta1), Double(t)))
         let correction2 = Float(1 - pow(Double(beta2), Double(t)))
-        let stepSize = learningRate / correction1
-        let shrink = 1 - learningRate * decoupledDecay
-        // Explicit 8-lane vectors: the compiler cannot prove the five buffers do not alias,
-        // so it would not vectorise the scalar loop (measured 3.1 ms → 0.6 ms for 1.2 M weights).
-        typealias V = SIMD8<Float>
-        let (g0, w0) = (UnsafeRawPointer(grad.baseAddress!), UnsafeMutableRawPointer(w.baseAddress!))
-        let (m0, v0) = (UnsafeMutableRawPointer(m), UnsafeMutableRawPointer(v))
+        let coefficients = AdamUpdate.Coefficients(
+            beta1: beta1, beta2: beta2, l2Decay: l2Decay, correction2: correction2,
+            stepSize: learningRate / correction1, shrink: 1 - learningRate * decoupledDecay, epsilon: epsilon)
         // Large tensors are updated in parallel chunks (memory-bound: 1.2 M weights, 2.3 → 1.3 ms).
+        // The widest vectors the CPU has: every path gives the same weights (``AdamUpdate``).
         let chunk = 1 << 15
         let chunks = (count + chunk - 1) / chunk
+        guard let weights = w.baseAddress, let gradient = grad.baseAddress else { return }
         Parallel.forEach(tasks: chunks, threads: chunks >= 2 ? threads : 1) { index in
-            var i = index * chunk
-            let end = min(count, i + chunk)
-            while i + 8 <= end {
-                let offset = i * 4
-                let wv = w0.loadUnaligned(fromByteOffset: offset, as: V.self)
-                let g = g0.loadUnaligned(fromByteOffset: offset, as: V.self) + l2Decay * wv
-                let mv = beta1 * m0.loadUnaligned(fromByteOffset: offset, as: V.self) + (1 - beta1) * g
-                let vv = beta2 * v0.loadUnaligned(fromByteOffset: offset, as: V.self) + (1 - beta2) * g * g
-                m0.storeBytes(of: mv, toByteOffset: offset, as: V.self)
-                v0.storeBytes(of: vv, toByteOffset: offset, as: V.self)
-                let denominator = (vv / correction2).squareRoot() + epsilon
-                w0.storeBytes(of: wv * shrink - stepSize * mv / denominator, toByteOffset: offset, as: V.self)
-                i += 8
-            }
-            while i < end {
-                let g = grad[i] + l2Decay * w[i]
-                m[i] = beta1 * m[i] + (1 - beta1) * g
-                v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                let denominator = (v[i] / correction2).squareRoot() + epsilon
-                w[i] = w[i] * shrink - stepSize * m[i] / denominator
-                i += 1
-            }
+            KernelPath.best.adam(coefficients, w: weights, grad: gradient, m: m, v: v,
+                                 range: (index * chunk)..<min(count, (index + 1) * chunk))
         }
     }
 }

@@ -4,8 +4,22 @@ public func gradientNorm(_ gradients: [Tensor]) -> Double {
     var total = 0.0
     for gradient in gradients {
         gradient.withUnsafeBufferPointer { grad in
-            var partial: Float = 0
-            for g in grad { partial += g * g }
+            guard let start = grad.baseAddress else { return }
+            // Eight lanes of partial sums: a single running sum cannot be vectorised (its order
+            // of additions is fixed), and this pass over every gradient runs once per step.
+            var lanes = SIMD8<Float>()
+            var i = 0
+            let base = UnsafeRawPointer(start)
+            while i + 8 <= grad.count {
+                let g = base.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                lanes += g * g
+                i += 8
+            }
+            var partial = lanes.sum()
+            while i < grad.count {
+                partial += grad[i] * grad[i]
+                i += 1
+            }
             total += Double(partial)
         }
     }

@@ -32,20 +32,41 @@ public struct DenseStep: Step {
         if let normalization {
             (weight, bias) = normalization.fold(weight: weight, bias: bias, parameters: parameters, buffers: buffers)
         }
+        var terms: SparseMatrix?
+        return forward(input, weight: weight, bias: bias, context: context, terms: &terms)
+    }
+
+    /// The product, by the table path when the context describes the input's thermometer columns
+    /// and the batch fits them (leaving the batch's terms in `terms`; nil otherwise), else by GEMM.
+    private func forward(_ input: Tensor, weight: Tensor, bias: Tensor, context: ExecutionContext,
+                         terms: inout SparseMatrix?) -> Tensor {
         let (m, n, k) = (input.shape[0], outputSize, inputSize)
         let relu = self.relu
+        let columns = thermometerColumns(context)
+        terms = columns.flatMap { columns in input.withUnsafeBufferPointer { columns.encode($0, rows: m, width: k, reusing: terms) } }
+        let table = terms.flatMap { _ in columns?.table(weight: weight, width: k) }
         return Tensor(shape: [m, n]) { out in
             bias.withUnsafeBufferPointer { b in
                 for row in 0..<m { (out.baseAddress! + row * n).update(from: b.baseAddress!, count: n) }
             }
-            input.withUnsafeBufferPointer { x in
-                weight.withUnsafeBufferPointer { w in
-                    // out[n × out] = bias + x[n × in] · wᵀ, w stored [out × in].
-                    context.kernels.multiply(MatrixProduct(
-                        m: m, n: n, k: k,
-                        a: MatrixOperand(x.baseAddress!, rowStride: k),
-                        b: MatrixOperand(w.baseAddress!, rowStride: k, transposed: true),
-                        c: out.baseAddress!, cRowStride: n, accumulate: true), threads: context.threads)
+            if let terms, let table {
+                // out[n × out] += terms[n × table rows] · table[table rows × out]
+                terms.withSparseRows { sparse in
+                    table.withUnsafeBufferPointer { t in
+                        context.kernels.gather(sparse, table: t.baseAddress!, tableStride: n, output: out.baseAddress!,
+                                               outputStride: n, width: n, threads: context.threads)
+                    }
+                }
+            } else {
+                input.withUnsafeBufferPointer { x in
+                    weight.withUnsafeBufferPointer { w in
+                        // out[n × out] += x[n × in] · wᵀ, w stored [out × in].
+                        context.kernels.multiply(MatrixProduct(
+                            m: m, n: n, k: k,
+                            a: MatrixOperand(x.baseAddress!, rowStride: k),
+                            b: MatrixOperand(w.baseAddress!, rowStride: k, transposed: true),
+                            c: out.baseAddress!, cRowStride: n, accumulate: true), threads: context.threads)
+                    }
                 }
             }
             // out = max(0, out), in place
@@ -56,10 +77,18 @@ public struct DenseStep: Step {
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
                         context: inout ExecutionContext) -> Tensor {
         require(normalization == nil, "DenseStep: a folded BatchNorm is for inference plans only")
-        let output = forward(input, parameters: parameters, buffers: buffers, context: context)
+        let output = forward(input, weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1], context: context,
+                             terms: &memory.thermometerTerms)
         memory.input = input
         memory.output = relu ? output : Tensor(shape: [0])
         return output
+    }
+
+    /// The context's thermometer columns when they apply to this step: it is the network's first
+    /// (its input is the network's) and the groups fit its input.
+    private func thermometerColumns(_ context: ExecutionContext) -> ThermometerColumns? {
+        guard layers.lowerBound == 0, let columns = context.thermometerInput, columns.fits(width: inputSize) else { return nil }
+        return columns
     }
 
     public func backward(_ incomingGradient: Tensor, parameters: [Tensor], memory: StepMemory, gradients: inout [Tensor],
@@ -79,7 +108,22 @@ public struct DenseStep: Step {
         // In the forward pass this was: out = bias + x · wᵀ.
         outputGradient.withUnsafeBufferPointer { dout in
             gradients.withUnsafeMutableBufferPointer { all in
-                input.withUnsafeBufferPointer { x in
+                if let terms = memory.thermometerTerms, let columns = thermometerColumns(context) {
+                    // The forward took the table path. Each table row's gradient gathers the rows
+                    // of dout that used it (the terms transposed); then it is folded into the weight's.
+                    let tableRows = columns.tableRows(width: inputSize)
+                    var table = [Float](repeating: 0, count: tableRows * outputSize)
+                    terms.transposed(columns: tableRows).withSparseRows { sparse in
+                        table.withUnsafeMutableBufferPointer { t in
+                            context.kernels.gather(sparse, table: dout.baseAddress!, tableStride: outputSize,
+                                                   output: t.baseAddress!, outputStride: outputSize, width: outputSize,
+                                                   threads: context.threads)
+                        }
+                    }
+                    all[parameterIndex].withUnsafeMutableBufferPointer { dw in
+                        columns.addWeightGradient(table: &table, outputs: outputSize, width: inputSize, into: dw.baseAddress!)
+                    }
+                } else { input.withUnsafeBufferPointer { x in
                     // dweight[out × in] += doutᵀ[out × n] · x[n × in]
                     all[parameterIndex].withUnsafeMutableBufferPointer { dw in
                         precondition(dw.count == outputSize * inputSize, "DenseStep.backward: weight gradient has the wrong size")
@@ -89,7 +133,7 @@ public struct DenseStep: Step {
                             b: MatrixOperand(x.baseAddress!, rowStride: inputSize),
                             c: dw.baseAddress!, cRowStride: inputSize, accumulate: true), threads: context.threads)
                     }
-                }
+                } }
                 // dbias[out] += Σ_n dout[n, out]
                 all[parameterIndex + 1].withUnsafeMutableBufferPointer { db in
                     precondition(db.count == outputSize, "DenseStep.backward: bias gradient has the wrong size")

@@ -109,6 +109,9 @@ public struct StepMemory: Sendable {
     public var statistics: [Float] = []
     /// BatchNorm: per feature, the batch's unbiased variance (for the running estimate).
     public var unbiasedVariance: [Float] = []
+    /// Dense first layer on thermometer columns: the batch as terms of the weight table (see
+    /// ``ThermometerColumns``); nil when the batch took the dense product.
+    var thermometerTerms: SparseMatrix?
 
     public init() {}
 }

@@ -69,6 +69,7 @@ public final class Trainer {
         let (epochs, batchSize) = (configuration.epochs, configuration.batchSize)
         let batches = (training.count + batchSize - 1) / batchSize
         var context = ExecutionContext(threads: configuration.threads, kernels: configuration.kernels)
+        context.thermometerInput = configuration.thermometerInput
         if gradients.count != network.parameters.count { gradients = network.makeGradients() }
         var stopReason = TrainingSummary.StopReason.completed
         let clock = ContinuousClock()
@@ -277,7 +278,8 @@ public final class Trainer {
     /// In data-parallel training each rank evaluates its share and the figures are summed over
     /// the ranks, so every rank gets the same (and makes the same early-stopping decision).
     public func evaluate(_ dataset: Dataset) -> (loss: Double, accuracy: Double?) {
-        let context = ExecutionContext(threads: configuration.threads, kernels: configuration.kernels)
+        var context = ExecutionContext(threads: configuration.threads, kernels: configuration.kernels)
+        context.thermometerInput = configuration.thermometerInput
         let size = configuration.evaluationBatchSize
         let batches = (dataset.count + size - 1) / size
         // Per batch: the loss summed over its rows, and its correct answers. Fixed batches, one

@@ -27,6 +27,9 @@ public struct TrainingConfiguration: Sendable {
     /// the same weights, bit for bit, on any number of ranks that fits them; 1 computes each batch
     /// in one pass (fastest alone).
     public var shards: Int
+    /// Column groups of the training inputs that hold piecewise-linear encodings, for a faster
+    /// dense first layer (``ThermometerColumns``); nil: every column is multiplied.
+    public var thermometerInput: ThermometerColumns?
 
     /// The figure that defines "better" on validation data.
     public enum Monitor: String, Sendable, Codable {

@@ -51,6 +51,29 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     /// Features per row.
     public var featureCount: Int { columns.reduce(0) { $0 + $1.width } + locations.reduce(0) { $0 + $1.width } }
 
+    /// Where in a row of features the numbers' bins are (each scale writes its value, its missing
+    /// indicator, then its bins): what lets the network's first layer multiply them by prefix
+    /// sums instead of column by column while training.
+    public var thermometerColumns: ThermometerColumns {
+        var groups: [Range<Int>] = []
+        var start = 0
+        func add(_ scale: NumericScale) {
+            let bins = scale.width - 1 - (scale.missingIndicator ? 1 : 0)
+            if bins > 0 { groups.append((start + scale.width - bins)..<(start + scale.width)) }
+        }
+        for column in columns {
+            if let scale = column.scale { add(scale) }
+            start += column.width
+        }
+        for location in locations {
+            for projection in location.projections {
+                add(projection)
+                start += projection.width
+            }
+        }
+        return ThermometerColumns(groups: groups)
+    }
+
     /// Label for `predict`'s output column.
     public var predictionColumn: String { "predicted_\(target)" }
 

@@ -217,11 +217,12 @@ public enum HousePriceTraining {
         for _ in 0..<memberCount {
             var memberRandom = random.split()
             let network = try Network(inputShape: [pipeline.featureCount], layers: layers, random: &memberRandom)
-            let configuration = TrainingConfiguration(
+            var configuration = TrainingConfiguration(
                 epochs: options.epochs, batchSize: options.batchSize,
                 schedule: .cosine(warmupEpochs: Double(options.epochs) * 0.05, minimumFactor: 0.01),
                 earlyStoppingPatience: validation == nil ? nil : options.patience, threads: memberThreads,
                 shards: shards.shards)
+            configuration.thermometerInput = pipeline.thermometerColumns
             let trainer = Trainer(network: network, loss: MeanSquaredError(),
                                   optimizer: AdamW(learningRate: options.learningRate, weightDecay: options.weightDecay),
                                   configuration: configuration, random: memberRandom)

@@ -1,0 +1,51 @@
+import MatrixKernels
+
+/// A sparse matrix in compressed rows, as ``GatherProduct`` reads it: row `r`'s terms are
+/// `starts[r]..<starts[r + 1]` of `indices` (its columns) and `coefficients`.
+struct SparseMatrix: Sendable {
+    var rows = 0
+    /// `rows + 1` offsets, non-decreasing, from 0.
+    var starts: [Int32] = [0]
+    var indices: [Int32] = []
+    var coefficients: [Float] = []
+
+    /// The transpose for a matrix of `columns` columns: row `c` of the result lists, in row order,
+    /// the rows of this matrix that have a term in column `c` (a counting sort, so stable).
+    func transposed(columns: Int) -> SparseMatrix {
+        var counts = [Int32](repeating: 0, count: columns + 1)
+        for column in indices { counts[Int(column) + 1] += 1 }
+        for c in 0..<columns { counts[c + 1] += counts[c] }
+        var result = SparseMatrix(rows: columns, starts: counts,
+                                  indices: [Int32](repeating: 0, count: indices.count),
+                                  coefficients: [Float](repeating: 0, count: indices.count))
+        var next = counts
+        for r in 0..<rows {
+            for t in Int(starts[r])..<Int(starts[r + 1]) {
+                let column = Int(indices[t])
+                let slot = Int(next[column])
+                result.indices[slot] = Int32(r)
+                result.coefficients[slot] = coefficients[t]
+                next[column] += 1
+            }
+        }
+        return result
+    }
+
+    /// Runs `body` with the kernels' view of the matrix.
+    func withSparseRows<R>(_ body: (GatherProduct.SparseRows) -> R) -> R {
+        starts.withUnsafeBufferPointer { s in
+            indices.withUnsafeBufferPointer { i in
+                coefficients.withUnsafeBufferPointer { c in
+                    // Empty arrays may have no address; the kernel reads none of them then.
+                    let dummyIndex = Int32(0), dummyCoefficient = Float(0)
+                    return withUnsafePointer(to: dummyIndex) { di in
+                        withUnsafePointer(to: dummyCoefficient) { dc in
+                            body(GatherProduct.SparseRows(rows: rows, starts: s.baseAddress!, indices: i.baseAddress ?? di,
+                                                          coefficients: c.baseAddress ?? dc))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+// Legend: r row, t term of a row, c column of the table and of the output.
+
+/// A sparse matrix (compressed rows) times a dense table:
+///
+///     output[r, c] += Σ_t coefficients[t] · table[indices[t], c]   for t in starts[r]..<starts[r + 1]
+///
+/// This is a dense layer whose input rows are mostly zeros, ones or repeats once the weights are
+/// rearranged into a table of rows (see `ThermometerColumns` in Backprop): a handful of table rows
+/// per input row instead of a product with every input column. Its weight gradient is the same
+/// product with the sparse matrix transposed (each table row gathers the output-gradient rows
+/// that used it), which keeps the sums in registers instead of adding into table rows in memory.
+///
+/// It runs over the columns `columns` only, so that threads can split the columns between them;
+/// within a column, a row's terms are added in order, so results do not depend on how the columns
+/// are split. Multiply-adds take the instantiation's form (`M`), as the GEMM's do.
+public enum GatherProduct {
+    /// The sparse matrix: row `r`'s terms are `starts[r]..<starts[r + 1]` of `indices` (rows of
+    /// the table) and `coefficients`.
+    public struct SparseRows {
+        public let rows: Int
+        /// `rows + 1` offsets, non-decreasing, from 0.
+        public let starts: UnsafePointer<Int32>
+        public let indices: UnsafePointer<Int32>
+        public let coefficients: UnsafePointer<Float>
+
+        public init(rows: Int, starts: UnsafePointer<Int32>, indices: UnsafePointer<Int32>, coefficients: UnsafePointer<Float>) {
+            (self.rows, self.starts, self.indices, self.coefficients) = (rows, starts, indices, coefficients)
+        }
+    }
+
+    /// `output[r·outputStride + c] += Σ_t coefficients[t] · table[indices[t]·tableStride + c]` over
+    /// row `r`'s terms, for `r` in `0..<rows`, `c` in `columns`.
+    /// - Precondition: every index is a row of the table; `columns` fits the table and the output.
+    @inlinable
+    public static func gather<M: MultiplyAdd>(_: M.Type, _ sparse: SparseRows, table: UnsafePointer<Float>, tableStride: Int,
+                                              output: UnsafeMutablePointer<Float>, outputStride: Int,
+                                              columns: Range<Int>) {
+        typealias V = M.Vector
+        let (rows, starts, indices, coefficients) = (sparse.rows, sparse.starts, sparse.indices, sparse.coefficients)
+        let lanes = V.scalarCount
+        let tableBytes = UnsafeRawPointer(table)
+        for r in 0..<rows {
+            let first = Int(starts[r])
+            let (rowIndices, rowCoefficients, terms) = (indices + first, coefficients + first, Int(starts[r + 1]) - first)
+            let out = UnsafeMutableRawPointer(output + r * outputStride)
+            var c = columns.lowerBound
+            // Two vectors of the row's output at a time stay in registers over all its terms.
+            while c + 2 * lanes <= columns.upperBound {
+                var acc0 = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
+                var acc1 = out.loadUnaligned(fromByteOffset: (c + lanes) * 4, as: V.self)
+                for t in 0..<terms {
+                    let source = (Int(rowIndices[t]) * tableStride + c) * 4
+                    let coefficient = V(repeating: rowCoefficients[t])
+                    acc0 = M.multiplyAdd(acc0, coefficient, tableBytes.loadUnaligned(fromByteOffset: source, as: V.self))
+                    acc1 = M.multiplyAdd(acc1, coefficient,
+                                         tableBytes.loadUnaligned(fromByteOffset: source + lanes * 4, as: V.self))
+                }
+                out.storeBytes(of: acc0, toByteOffset: c * 4, as: V.self)
+                out.storeBytes(of: acc1, toByteOffset: (c + lanes) * 4, as: V.self)
+                c += 2 * lanes
+            }
+            while c + lanes <= columns.upperBound {
+                var acc = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
+                for t in 0..<terms {
+                    let source = (Int(rowIndices[t]) * tableStride + c) * 4
+                    acc = M.multiplyAdd(acc, V(repeating: rowCoefficients[t]),
+                                        tableBytes.loadUnaligned(fromByteOffset: source, as: V.self))
+                }
+                out.storeBytes(of: acc, toByteOffset: c * 4, as: V.self)
+                c += lanes
+            }
+            // The last columns, one lane at a time, with the same multiply-add form.
+            while c < columns.upperBound {
+                var acc = V(repeating: 0)
+                acc[0] = output[r * outputStride + c]
+                for t in 0..<terms {
+                    var product = V(repeating: 0)
+                    product[0] = table[Int(rowIndices[t]) * tableStride + c]
+                    acc = M.multiplyAdd(acc, V(repeating: rowCoefficients[t]), product)
+                }
+                output[r * outputStride + c] = acc[0]
+                c += 1
+            }
+        }
+    }
+}
