@@ -44,7 +44,30 @@ public enum GatherProduct {
             let (rowIndices, rowCoefficients, terms) = (indices + first, coefficients + first, Int(starts[r + 1]) - first)
             let out = UnsafeMutableRawPointer(output + r * outputStride)
             var c = columns.lowerBound
-            // Two vectors of the row's output at a time stay in registers over all its terms.
+            // Four vectors of the row's output at a time stay in registers over all its terms: four
+            // independent multiply-add chains, as the latency of one would otherwise bound the loop.
+            while c + 4 * lanes <= columns.upperBound {
+                var acc0 = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
+                var acc1 = out.loadUnaligned(fromByteOffset: (c + lanes) * 4, as: V.self)
+                var acc2 = out.loadUnaligned(fromByteOffset: (c + 2 * lanes) * 4, as: V.self)
+                var acc3 = out.loadUnaligned(fromByteOffset: (c + 3 * lanes) * 4, as: V.self)
+                for t in 0..<terms {
+                    let source = (Int(rowIndices[t]) * tableStride + c) * 4
+                    let coefficient = V(repeating: rowCoefficients[t])
+                    acc0 = M.multiplyAdd(acc0, coefficient, tableBytes.loadUnaligned(fromByteOffset: source, as: V.self))
+                    acc1 = M.multiplyAdd(acc1, coefficient,
+                                         tableBytes.loadUnaligned(fromByteOffset: source + lanes * 4, as: V.self))
+                    acc2 = M.multiplyAdd(acc2, coefficient,
+                                         tableBytes.loadUnaligned(fromByteOffset: source + 2 * lanes * 4, as: V.self))
+                    acc3 = M.multiplyAdd(acc3, coefficient,
+                                         tableBytes.loadUnaligned(fromByteOffset: source + 3 * lanes * 4, as: V.self))
+                }
+                out.storeBytes(of: acc0, toByteOffset: c * 4, as: V.self)
+                out.storeBytes(of: acc1, toByteOffset: (c + lanes) * 4, as: V.self)
+                out.storeBytes(of: acc2, toByteOffset: (c + 2 * lanes) * 4, as: V.self)
+                out.storeBytes(of: acc3, toByteOffset: (c + 3 * lanes) * 4, as: V.self)
+                c += 4 * lanes
+            }
             while c + 2 * lanes <= columns.upperBound {
                 var acc0 = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
                 var acc1 = out.loadUnaligned(fromByteOffset: (c + lanes) * 4, as: V.self)
