@@ -15,7 +15,7 @@ public struct HousePriceOptions: Codable, Equatable, Sendable {
         set { typing.drop = newValue }
     }
     public var logTarget = false
-    public var epochs = 120
+    public var epochs = 60
     public var batchSize = 256
     /// Peak learning rate of the cosine schedule (AdamW).
     public var learningRate: Float = 0.002
