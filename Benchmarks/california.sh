@@ -7,18 +7,23 @@
 #             search (learning rate, leaves, minimum leaf size) chosen by early stopping and RMSE on
 #             a validation split of the training file, as the issue's reference describes;
 #   scikit-learn's HistGradientBoostingRegressor with its defaults.
+#   --against REVISION: also `house-price train` as built at REVISION (in a temporary worktree),
+#             alternating with this checkout's, seed by seed, on the same split and options; both
+#             models are evaluated by this checkout's tool.
 # Python packages live in a virtual environment this script creates (Benchmarks/.venv-gbm).
-# Usage: Benchmarks/california.sh [--seeds "1 2 3"] [-- house-price train options...]
+# Usage: Benchmarks/california.sh [--seeds "1 2 3"] [--against REVISION] [-- house-price train options...]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 seeds="1 2 3"
+against=""
 options=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) seeds="$2"; shift 2 ;;
+        --against) against="$2"; shift 2 ;;
         --) shift; options=("$@"); break ;;
-        *) echo "usage: $0 [--seeds \"1 2 3\"] [-- train options]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--seeds \"1 2 3\"] [--against REVISION] [-- train options]" >&2; exit 2 ;;
     esac
 done
 [ -f data/california-housing/housing.csv ] || { echo "california: run data/fetch first" >&2; exit 1; }
@@ -31,30 +36,49 @@ if ! "$venv/bin/python" -c "import lightgbm, sklearn, pandas" 2>/dev/null; then
 fi
 swift build -c release --product house-price >&2
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap 'git -C "$root" worktree remove --force "$work/other" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+if [ -n "$against" ]; then
+    git worktree add --detach --quiet "$work/other" "$against"
+    echo "building house-price at $(git -C "$work/other" log -1 --format='%h %s' | cut -c1-70) ..." >&2
+    swift build -c release --product house-price --package-path "$work/other" >&2
+fi
 .build/release/house-price split data/california-housing/housing.csv --seed 42 \
     --train-output "$work/train.csv" --test-output "$work/test.csv" >&2
 
-results=()
-for seed in $seeds; do
+# Trains with the tool $1 and seed $2; prints "rmse:seconds" (wall time of training).
+train() {
+    local start end
     start=$(date +%s.%N)
-    .build/release/house-price train "$work/train.csv" --target median_house_value --seed "$seed" \
-        --output "$work/model-$seed.safetensors" "${options[@]}" >/dev/null 2>"$work/train-$seed.log"
+    "$1" train "$work/train.csv" --target median_house_value --seed "$2" \
+        --output "$work/model.safetensors" "${options[@]}" >/dev/null 2>"$work/train-$2.log"
     end=$(date +%s.%N)
-    rmse=$(.build/release/house-price evaluate "$work/test.csv" --model "$work/model-$seed.safetensors" --json 2>/dev/null \
-           | python3 -c 'import json,sys; print(json.load(sys.stdin)["rmse"])')
-    results+=("$rmse:$(echo "$end - $start" | bc)")
+    echo "$(.build/release/house-price evaluate "$work/test.csv" --model "$work/model.safetensors" --json 2>/dev/null \
+            | python3 -c 'import json,sys; print(json.load(sys.stdin)["rmse"])'):$(echo "$end - $start" | bc)"
+}
+results=() previous=()
+for seed in $seeds; do
+    if [ -n "$against" ]; then previous+=("$(train "$work/other/.build/release/house-price" "$seed")"); fi
+    results+=("$(train .build/release/house-price "$seed")")
 done
 "$venv/bin/python" Benchmarks/lightgbm_reference.py "$work/train.csv" "$work/test.csv" > "$work/gbm.txt"
-python3 - "$work/gbm.txt" "${options[*]:-(defaults)}" "${results[@]}" <<'PY'
+python3 - "$work/gbm.txt" "${options[*]:-(defaults)}" "$against" "${previous[*]}" "${results[@]}" <<'PY'
 import statistics, sys
 gbm = dict(line.rstrip("\n").split("\t") for line in open(sys.argv[1]))
-ours = [tuple(map(float, r.split(":"))) for r in sys.argv[3:]]
-rmse = [r for r, _ in ours]
-seconds = [s for _, s in ours]
+def runs(entries):
+    pairs = [tuple(map(float, r.split(":"))) for r in entries]
+    return [r for r, _ in pairs], [s for _, s in pairs]
+rmse, seconds = runs(sys.argv[5:])
 print(f"California, fixed split (house-price split --seed 42), test RMSE in dollars")
-print(f"  {'Backprop ' + sys.argv[2]:<58} {statistics.median(rmse):>9,.0f}  [{min(rmse):,.0f}-{max(rmse):,.0f}] over {len(rmse)} seeds, "
-      f"train {statistics.median(seconds):.1f} s")
+def show(name, rmse, seconds):
+    print(f"  {name:<58} {statistics.median(rmse):>9,.0f}  [{min(rmse):,.0f}-{max(rmse):,.0f}] over {len(rmse)} seeds, "
+          f"train {statistics.median(seconds):.1f} s [{min(seconds):.1f}-{max(seconds):.1f}]")
+show("Backprop " + sys.argv[2], rmse, seconds)
+if sys.argv[3]:
+    before, before_seconds = runs(sys.argv[4].split())
+    show(f"Backprop at {sys.argv[3]}, same options", before, before_seconds)
+    change = statistics.mean((a - b) / b for a, b in zip(rmse, before))
+    print(f"  this checkout against {sys.argv[3]}: training {statistics.median(before_seconds) / statistics.median(seconds):.2f}x "
+          f"as fast (medians), RMSE {100 * change:+.2f} % (mean of the seeds' paired changes)")
 for name, value in gbm.items():
     print(f"  {name:<58} {float(value):>9,.0f}")
 best = float(gbm["LightGBM, tuned (best of the search by validation RMSE)"])

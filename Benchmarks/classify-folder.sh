@@ -20,15 +20,8 @@ while [ $# -gt 0 ]; do
 done
 [ -f data/mnist/t10k-images-idx3-ubyte.gz ] || { echo "classify-folder: run data/fetch first" >&2; exit 1; }
 
-venv="$root/Benchmarks/.venv"
-if ! "$venv/bin/python" -c "import torch, PIL, numpy, safetensors" 2>/dev/null; then
-    echo "Creating $venv with PyTorch (CPU), Pillow, numpy and safetensors..." >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "torch==2.13.0+cpu" 2>/dev/null \
-        || "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu \
-               --extra-index-url https://pypi.org/simple
-    "$venv/bin/pip" install -q pillow numpy safetensors
-fi
+pytorch_venv_packages="PIL:pillow numpy:numpy safetensors:safetensors"
+source "$root/Benchmarks/pytorch-venv.sh"
 swift build -c release --product digits --product make-digit-images >&2
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

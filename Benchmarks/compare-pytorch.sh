@@ -18,16 +18,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-venv="$root/Benchmarks/.venv"
-if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
-    echo "Creating $venv with the CPU build of PyTorch..." >&2
-    python3 -m venv "$venv"
-    # The CPU wheel: from pip's find-links when this machine provides it (as ours do, offline
-    # from download.pytorch.org), otherwise from PyTorch's CPU index.
-    "$venv/bin/pip" install -q "torch==2.13.0+cpu" 2>/dev/null \
-        || "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu \
-               --extra-index-url https://pypi.org/simple
-fi
+source "$root/Benchmarks/pytorch-venv.sh"
 
 swift build -c release --product bench >&2
 out="$(mktemp -d)"

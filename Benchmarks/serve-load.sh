@@ -11,14 +11,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 seconds="${1:-20}"
 command -v wrk >/dev/null || { echo "serve-load: needs wrk (apt-get install wrk)" >&2; exit 1; }
-venv="$root/Benchmarks/.venv"
-if ! "$venv/bin/python" -c "import torch, fastapi, uvicorn, PIL, safetensors" 2>/dev/null; then
-    echo "Preparing $venv (PyTorch CPU, FastAPI, uvicorn, Pillow, safetensors)..." >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "torch==2.13.0+cpu" 2>/dev/null \
-        || "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
-    "$venv/bin/pip" install -q fastapi uvicorn pillow safetensors numpy
-fi
+pytorch_venv_packages="fastapi:fastapi uvicorn:uvicorn PIL:pillow safetensors:safetensors numpy:numpy"
+source "$root/Benchmarks/pytorch-venv.sh"
 swift build -c release --product digits >&2
 work="$(mktemp -d)"
 pids=()

@@ -68,20 +68,7 @@ public enum GatherProduct {
                 out.storeBytes(of: acc3, toByteOffset: (c + 3 * lanes) * 4, as: V.self)
                 c += 4 * lanes
             }
-            while c + 2 * lanes <= columns.upperBound {
-                var acc0 = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
-                var acc1 = out.loadUnaligned(fromByteOffset: (c + lanes) * 4, as: V.self)
-                for t in 0..<terms {
-                    let source = (Int(rowIndices[t]) * tableStride + c) * 4
-                    let coefficient = V(repeating: rowCoefficients[t])
-                    acc0 = M.multiplyAdd(acc0, coefficient, tableBytes.loadUnaligned(fromByteOffset: source, as: V.self))
-                    acc1 = M.multiplyAdd(acc1, coefficient,
-                                         tableBytes.loadUnaligned(fromByteOffset: source + lanes * 4, as: V.self))
-                }
-                out.storeBytes(of: acc0, toByteOffset: c * 4, as: V.self)
-                out.storeBytes(of: acc1, toByteOffset: (c + lanes) * 4, as: V.self)
-                c += 2 * lanes
-            }
+            // Up to three vectors left: one at a time.
             while c + lanes <= columns.upperBound {
                 var acc = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
                 for t in 0..<terms {
