@@ -178,4 +178,63 @@ struct FusionTests {
             #expect(maxDifference(gradientsFused[index], gradientsPlain[index]) < 1e-5, "\(name)")
         }
     }
+
+    @Test("A Conv2D's BatchNorm, ReLU and MaxPool2D run inside it in training and match the layers run one by one",
+          arguments: supportedKernelPaths)
+    func batchNormEpilogueMatchesUnfused(kernels: KernelPath) throws {
+        let bn = { (features: Int) in LayerSpec.batchNorm(features: features, momentum: 0.1, epsilon: 1e-5) }
+        let specs: [LayerSpec] = [
+            .conv2d(inputChannels: 2, outputChannels: 5, kernelSize: 3, stride: 1, padding: 1), bn(5), .relu,
+            .maxPool2d(kernelSize: 2, stride: 2),
+            .conv2d(inputChannels: 5, outputChannels: 4, kernelSize: 3, stride: 2, padding: 1), bn(4), .relu,
+            .conv2d(inputChannels: 4, outputChannels: 3, kernelSize: 2, stride: 1, padding: 0), bn(3),
+            .maxPool2d(kernelSize: 3, stride: 2), .flatten, .dense(inputSize: 3, outputSize: 2),
+        ]
+        var randomA = RandomGenerator(seed: 8), randomB = RandomGenerator(seed: 8)
+        var fused = try Network(inputShape: [2, 18, 17], layers: specs, random: &randomA)
+        var plain = try Network(inputShape: [2, 18, 17], layers: specs, random: &randomB, fuse: false)
+        #expect(fused.steps.map(\.description) == [
+            "Convolution 2→5 3×3 padding 1 + BatchNorm + ReLU + max-pool 2×2",
+            "Convolution 5→4 3×3 stride 2 padding 1 + BatchNorm + ReLU",
+            "Convolution 4→3 2×2 + BatchNorm + max-pool 3×3 stride 2", "Flatten", "Dense 3→2",
+        ])
+        // γ and β away from 1 and 0, so that a mix-up of the two would show.
+        var weights = fused.weights
+        for (index, name) in fused.parameterNames.enumerated() where name.hasPrefix("layers.1.") || name.hasPrefix("layers.5.")
+            || name.hasPrefix("layers.8.") {
+            weights.parameters[index] = uniformValues(weights.parameters[index].shape, seed: UInt64(index))
+        }
+        fused.setWeights(weights)
+        plain.setWeights(weights)
+        let input = uniformValues([9, 2, 18, 17], seed: 9)
+        var runs: [[[Float]]] = []   // per thread count: the output, the input gradient, the gradients
+        for threads in [1, 2] {
+            var context = ExecutionContext(threads: threads, kernels: kernels)
+            var tapeFused = Tape(), tapePlain = Tape()
+            let outputFused = fused.forward(input, tape: &tapeFused, context: &context)
+            let outputPlain = plain.forward(input, tape: &tapePlain, context: &context)
+            #expect(maxDifference(outputFused, outputPlain) < 1e-5)
+            for (index, name) in fused.bufferNames.enumerated() {
+                #expect(maxDifference(fused.buffers[index], plain.buffers[index]) < 1e-5, "\(name)")
+            }
+            // Inference folds the running statistics into the convolution.
+            #expect(maxDifference(fused.forward(input, context: context), plain.forward(input, context: context)) < 1e-5)
+            let gradient = uniformValues(outputFused.shape, seed: 10)
+            var gradientsFused = fused.makeGradients(), gradientsPlain = plain.makeGradients()
+            let inputGradientFused = fused.backward(gradient, tape: tapeFused, gradients: &gradientsFused,
+                                                    context: context, needsInputGradient: true)!
+            let inputGradientPlain = plain.backward(gradient, tape: tapePlain, gradients: &gradientsPlain,
+                                                    context: context, needsInputGradient: true)!
+            #expect(maxDifference(inputGradientFused, inputGradientPlain) < 1e-5)
+            for (index, name) in fused.parameterNames.enumerated() {
+                #expect(maxDifference(gradientsFused[index], gradientsPlain[index]) < 1e-4, "\(name)")
+            }
+            // Without the input's gradient the first convolution still needs its normalisation's.
+            var gradientsFirstOnly = fused.makeGradients()
+            fused.backward(gradient, tape: tapeFused, gradients: &gradientsFirstOnly, context: context)
+            #expect(gradientsFirstOnly.map(\.scalars) == gradientsFused.map(\.scalars))
+            runs.append([outputFused.scalars, inputGradientFused.scalars] + gradientsFused.map(\.scalars))
+        }
+        #expect(runs[0] == runs[1], "one thread and two differ")
+    }
 }

@@ -5,6 +5,9 @@ enum ExecutionPlan {
     /// by a ReLU one ``DenseStep`` that applies it in place. Results equal running the layers one
     /// by one.
     ///
+    /// In training plans (with `fuse`), a BatchNorm directly after a Conv2D runs inside the
+    /// ``ConvolutionStep``, before its ReLU and max-pool (``BatchNormEpilogue``).
+    ///
     /// With `foldBatchNorm` (inference plans), a BatchNorm directly after a Conv2D or Dense is folded
     /// into that step's weights, and the ReLU and max-pool after it still fuse: at inference a
     /// BatchNorm network runs as fast as one without.
@@ -28,6 +31,13 @@ enum ExecutionPlan {
             case let .conv2d(inputChannels, outputChannels, kernelSize, stride, padding):
                 let normalization = folded(after: index)
                 if normalization != nil { end += 1 }
+                // Training plans run a BatchNorm right after the convolution inside it.
+                var batchNorm: BatchNormEpilogue?
+                if fuse, !foldBatchNorm, end < layers.count, case let .batchNorm(_, momentum, epsilon) = layers[end] {
+                    batchNorm = BatchNormEpilogue(parameterIndex: parameterIndex + layers[index].parameterShapes.count,
+                                                  bufferIndex: bufferIndex, momentum: momentum, epsilon: epsilon)
+                    end += 1
+                }
                 var relu = false
                 var pool: (kernelSize: Int, stride: Int)?
                 if fuse, end < layers.count, layers[end] == .relu {
@@ -41,7 +51,7 @@ enum ExecutionPlan {
                 steps.append(ConvolutionStep(
                     layers: index..<end, inputShape: inputShape, outputShape: shapes[end], parameterIndex: parameterIndex,
                     inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
-                    padding: padding, relu: relu, pool: pool, normalization: normalization))
+                    padding: padding, relu: relu, pool: pool, normalization: normalization, batchNorm: batchNorm))
             case let .dense(inputSize, outputSize):
                 let normalization = folded(after: index)
                 if normalization != nil { end += 1 }

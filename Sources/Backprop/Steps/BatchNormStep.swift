@@ -52,8 +52,6 @@ public struct BatchNormStep: Step {
         let group = context.share?.synchronising
         let count = Double((group == nil ? n : context.share!.total) * s)
         let threads = n * c * s >= 1 << 16 ? context.threads : 1
-        memory.statistics.resize(to: 2 * c)
-        memory.unbiasedVariance.resize(to: c)
         // μ, then σ² from squared deviations from μ: two passes, for accuracy.
         var totals = [Double](repeating: 0, count: c)
         input.withUnsafeBufferPointer { x in
@@ -80,31 +78,15 @@ public struct BatchNormStep: Step {
             }
         }
         group?.sum(&squares)
-        for feature in 0..<c {
-            let variance = squares[feature] / count
-            memory.statistics[feature] = means[feature]
-            memory.statistics[c + feature] = Float(1 / (variance + Double(epsilon)).squareRoot())
-            memory.unbiasedVariance[feature] = Float(count > 1 ? variance * count / (count - 1) : variance)
-        }
-        let (gamma, beta) = (parameters[parameterIndex].scalars, parameters[parameterIndex + 1].scalars)
-        // y = γ·(x − μ)·r + β = scale·x + shift with scale = γ·r, shift = β − μ·scale.
-        var scale = [Float](repeating: 0, count: c), shift = scale
-        for feature in 0..<c {
-            scale[feature] = gamma[feature] * memory.statistics[c + feature]
-            shift[feature] = beta[feature] - memory.statistics[feature] * scale[feature]
-        }
+        Self.recordStatistics(means: means, squaredDeviations: squares, count: count, epsilon: epsilon, into: &memory)
+        let (scale, shift) = Self.affine(gamma: parameters[parameterIndex].scalars, beta: parameters[parameterIndex + 1].scalars,
+                                         statistics: memory.statistics)
         memory.input = input
         return applyAffine(input, scale: scale, shift: shift, context: context)
     }
 
     public func updateBuffers(_ buffers: inout [Tensor], memory: StepMemory) {
-        let m = momentum
-        for feature in 0..<features {
-            buffers[bufferIndex].scalars[feature] = (1 - m) * buffers[bufferIndex].scalars[feature]
-                + m * memory.statistics[feature]
-            buffers[bufferIndex + 1].scalars[feature] = (1 - m) * buffers[bufferIndex + 1].scalars[feature]
-                + m * memory.unbiasedVariance[feature]
-        }
+        Self.updateRunningStatistics(&buffers, bufferIndex: bufferIndex, momentum: momentum, memory: memory)
     }
 
     public func backward(_ outputGradient: Tensor, parameters: [Tensor], memory: StepMemory, gradients: inout [Tensor],
@@ -148,21 +130,17 @@ public struct BatchNormStep: Step {
         guard needsInputGradient else { return nil }
         // dx needs the sums over the whole batch: every rank's rows.
         group?.sum(&wideSums)
-        let sums = wideSums.map { Float($0) }
+        let k = Self.inputGradientCoefficients(gamma: gamma, statistics: statistics, sums: wideSums, count: count)
+        let threads = n * c * s >= 1 << 16 ? context.threads : 1
         return Tensor(shape: input.shape) { dinp in
             input.withUnsafeBufferPointer { x in
                 outputGradient.withUnsafeBufferPointer { dout in
-                    for b in 0..<n {
+                    Parallel.forEach(tasks: n, threads: threads) { b in
                         for feature in 0..<c {
-                            let r = statistics[c + feature]
-                            let k1 = gamma[feature] * r
-                            let k2 = -k1 * r * r * sums[c + feature] / count
-                            let k3 = -k1 * sums[feature] / count
                             let offset = (b * c + feature) * s
-                            let mean = statistics[feature]
-                            for i in 0..<s {
-                                dinp[offset + i] = k1 * dout[offset + i] + k2 * (x[offset + i] - mean) + k3
-                            }
+                            normalizationBackward(dout.baseAddress! + offset, input: x.baseAddress! + offset,
+                                                  mean: statistics[feature], k1: k[feature], k2: k[c + feature],
+                                                  k3: k[2 * c + feature], into: dinp.baseAddress! + offset, count: s)
                         }
                     }
                 }
@@ -193,11 +171,11 @@ public struct BatchNormStep: Step {
         let (n, c, s) = (input.shape[0], features, positions)
         return Tensor(shape: input.shape) { out in
             input.withUnsafeBufferPointer { x in
-                for b in 0..<n {
+                Parallel.forEach(tasks: n, threads: n * c * s >= 1 << 16 ? context.threads : 1) { b in
                     for feature in 0..<c {
                         let offset = (b * c + feature) * s
-                        let (a, d) = (scale[feature], shift[feature])
-                        for i in 0..<s { out[offset + i] = a * x[offset + i] + d }
+                        scaleAndShift(x.baseAddress! + offset, scale: scale[feature], shift: shift[feature],
+                                      into: out.baseAddress! + offset, count: s)
                     }
                 }
             }
@@ -205,8 +183,80 @@ public struct BatchNormStep: Step {
     }
 }
 
+// MARK: - Shared with the BatchNorm epilogue of ConvolutionStep
+
+extension BatchNormStep {
+    /// Records μ and r = 1/√(σ² + ε) per feature in `memory.statistics` (means, then r) and the
+    /// unbiased variance in `memory.unbiasedVariance`, from the batch means and the sums of squared
+    /// deviations from them over `count` values per feature (every rank's).
+    static func recordStatistics(means: [Float], squaredDeviations: [Double], count: Double, epsilon: Float,
+                                 into memory: inout StepMemory) {
+        let c = means.count
+        memory.statistics.resize(to: 2 * c)
+        memory.unbiasedVariance.resize(to: c)
+        for feature in 0..<c {
+            let variance = squaredDeviations[feature] / count
+            memory.statistics[feature] = means[feature]
+            memory.statistics[c + feature] = Float(1 / (variance + Double(epsilon)).squareRoot())
+            memory.unbiasedVariance[feature] = Float(count > 1 ? variance * count / (count - 1) : variance)
+        }
+    }
+
+    /// y = γ·(x − μ)·r + β = scale·x + shift per feature, with scale = γ·r and shift = β − μ·scale
+    /// (`statistics` as ``recordStatistics(means:squaredDeviations:count:epsilon:into:)`` writes it).
+    static func affine(gamma: [Float], beta: [Float], statistics: [Float]) -> (scale: [Float], shift: [Float]) {
+        let c = gamma.count
+        var scale = [Float](repeating: 0, count: c), shift = scale
+        for feature in 0..<c {
+            scale[feature] = gamma[feature] * statistics[c + feature]
+            shift[feature] = beta[feature] - statistics[feature] * scale[feature]
+        }
+        return (scale, shift)
+    }
+
+    /// dx = k1·dy + k2·(x − μ) + k3 per feature (see ``backward(_:parameters:memory:gradients:context:needsInputGradient:)``):
+    /// returns k1 for every feature, then k2, then k3, from `sums` (Σ dy per feature, then
+    /// Σ dy·(x − μ)) over `count` values per feature.
+    static func inputGradientCoefficients(gamma: [Float], statistics: [Float], sums: [Double], count: Float) -> [Float] {
+        let c = gamma.count
+        var k = [Float](repeating: 0, count: 3 * c)
+        for feature in 0..<c {
+            let r = statistics[c + feature]
+            k[feature] = gamma[feature] * r
+            k[c + feature] = -k[feature] * r * r * Float(sums[c + feature]) / count
+            k[2 * c + feature] = -k[feature] * Float(sums[feature]) / count
+        }
+        return k
+    }
+
+    /// running ← (1 − momentum)·running + momentum·batch, for the mean and the (unbiased) variance.
+    static func updateRunningStatistics(_ buffers: inout [Tensor], bufferIndex: Int, momentum m: Float,
+                                        memory: StepMemory) {
+        for feature in 0..<memory.unbiasedVariance.count {
+            buffers[bufferIndex].scalars[feature] = (1 - m) * buffers[bufferIndex].scalars[feature]
+                + m * memory.statistics[feature]
+            buffers[bufferIndex + 1].scalars[feature] = (1 - m) * buffers[bufferIndex + 1].scalars[feature]
+                + m * memory.unbiasedVariance[feature]
+        }
+    }
+}
+
+/// output[i] = scale·values[i] + shift.
+@inline(__always)
+func scaleAndShift(_ values: UnsafePointer<Float>, scale: Float, shift: Float, into output: UnsafeMutablePointer<Float>,
+                   count: Int) {
+    for i in 0..<count { output[i] = scale * values[i] + shift }
+}
+
+/// dx[i] = k1·dy[i] + k2·(x[i] − mean) + k3: BatchNorm's input gradient (in place when `dx` is `dy`).
+@inline(__always)
+func normalizationBackward(_ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, mean: Float,
+                           k1: Float, k2: Float, k3: Float, into dx: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { dx[i] = k1 * dy[i] + k2 * (x[i] - mean) + k3 }
+}
+
 /// Σ (values[i] − center)², with SIMD accumulators.
-private func sumOfSquaredDeviations(_ values: UnsafePointer<Float>, count: Int, from center: Float) -> Float {
+func sumOfSquaredDeviations(_ values: UnsafePointer<Float>, count: Int, from center: Float) -> Float {
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
     let raw = UnsafeRawPointer(values)
     var i = 0
@@ -227,7 +277,7 @@ private func sumOfSquaredDeviations(_ values: UnsafePointer<Float>, count: Int, 
 }
 
 /// Σ gradient[i]·(values[i] − center), with SIMD accumulators.
-private func dotWithDeviations(_ gradient: UnsafePointer<Float>, _ values: UnsafePointer<Float>, count: Int,
+func dotWithDeviations(_ gradient: UnsafePointer<Float>, _ values: UnsafePointer<Float>, count: Int,
                                from center: Float) -> Float {
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
     let (g, x) = (UnsafeRawPointer(gradient), UnsafeRawPointer(values))

@@ -24,7 +24,8 @@ public struct ConvolutionStep: Step {
     public let inputShape: [Int]
     public let outputShape: [Int]
     public let parameterIndex: Int
-    public var parameterCount: Int { 2 }
+    /// Weight and bias, then γ and β of a ``batchNorm`` (its parameters follow the convolution's).
+    public var parameterCount: Int { batchNorm == nil ? 2 : 4 }
     public let inputChannels: Int
     public let outputChannels: Int
     public let kernelSize: Int
@@ -36,6 +37,9 @@ public struct ConvolutionStep: Step {
     public let pool: (kernelSize: Int, stride: Int)?
     /// In inference plans: the BatchNorm after the convolution, folded into its weights.
     public var normalization: FoldedBatchNorm? = nil
+    /// In training plans: the BatchNorm after the convolution, normalising with the batch's
+    /// statistics between the convolution and the epilogue (see `ConvolutionStep+BatchNorm.swift`).
+    public var batchNorm: BatchNormEpilogue? = nil
 
     /// Weight-gradient partial sums are taken over this many groups of samples whatever the
     /// thread count, then added in group order, so gradients do not depend on `threads`.
@@ -44,7 +48,7 @@ public struct ConvolutionStep: Step {
     public var description: String {
         "Convolution \(inputChannels)→\(outputChannels) \(kernelSize)×\(kernelSize)"
             + (stride != 1 ? " stride \(stride)" : "") + (padding != 0 ? " padding \(padding)" : "")
-            + (normalization != nil ? " + BatchNorm (folded)" : "")
+            + (normalization != nil ? " + BatchNorm (folded)" : "") + (batchNorm != nil ? " + BatchNorm" : "")
             + (relu ? " + ReLU" : "") + (pool.map { " + max-pool \($0.kernelSize)×\($0.kernelSize)" + ($0.stride != $0.kernelSize ? " stride \($0.stride)" : "") } ?? "")
     }
 
@@ -55,7 +59,8 @@ public struct ConvolutionStep: Step {
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
         var (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
-        if let normalization {
+        // Outside training a BatchNorm normalises with its running statistics: it folds.
+        if let normalization = normalization ?? batchNorm?.folded {
             (weight, bias) = normalization.fold(weight: weight, bias: bias, parameters: parameters, buffers: buffers)
         }
         guard pool != nil else { return convolve(input, weight, bias, argmax: nil, context) }
@@ -67,6 +72,9 @@ public struct ConvolutionStep: Step {
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
                         context: inout ExecutionContext) -> Tensor {
         require(normalization == nil, "ConvolutionStep: a folded BatchNorm is for inference plans only")
+        if batchNorm != nil {
+            return normalizingForward(input, parameters: parameters, memory: &memory, context: &context)
+        }
         memory.indices.resize(to: pool == nil ? 0 : input.shape[0] * outputShape.reduce(1, *))
         let (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
         let output = memory.indices.withUnsafeMutableBufferPointer {
@@ -78,21 +86,27 @@ public struct ConvolutionStep: Step {
     }
 
     /// The forward pass; `argmax` has room for every pooled output when the step pools.
-    private func convolve(_ input: Tensor, _ weight: Tensor, _ bias: Tensor, argmax: UnsafeMutablePointer<Int32>?,
-                          _ context: ExecutionContext) -> Tensor {
+    ///
+    /// With `statistics`, the epilogue is left for later: the output is the convolution alone,
+    /// `[n, oc, oh, ow]`, and each sample writes per channel the sum of its values and the sum of
+    /// their squared deviations from that sample's mean into `statistics[sample, oc, 2]`, while the
+    /// sample is still in cache.
+    func convolve(_ input: Tensor, _ weight: Tensor, _ bias: Tensor, argmax: UnsafeMutablePointer<Int32>?,
+                  _ context: ExecutionContext, statistics: UnsafeMutablePointer<Float>? = nil) -> Tensor {
         precondition(input.rank == 4 && Array(input.shape.dropFirst()) == inputShape,
                      "ConvolutionStep.forward: expected [batch] + \(inputShape), got \(input.shape)")
         let batch = input.shape[0]
         let g = geometry(height: input.shape[2], width: input.shape[3])
         let (oh, ow, positions, patch, oc) = (g.outputHeight, g.outputWidth, g.outputPositions, g.patchSize, outputChannels)
-        let (relu, pool) = (self.relu, self.pool)
-        let outputSampleSize = outputShape.reduce(1, *)
+        let (relu, pool) = statistics == nil ? (self.relu, self.pool) : (false, nil)
+        let sampleShape = statistics == nil ? outputShape : [oc, oh, ow]
+        let outputSampleSize = sampleShape.reduce(1, *)
         // Parallel over samples when there are several; a single sample parallelises its GEMM.
         let sampleThreads = batch >= 2 ? context.threads : 1
         let gemmThreads = batch >= 2 ? 1 : context.threads
         let kernels = context.kernels
         let widths = kernels.panelWidths
-        return Tensor(shape: [batch] + outputShape) { out in
+        return Tensor(shape: [batch] + sampleShape) { out in
             input.withUnsafeBufferPointer { x in
             weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
@@ -117,7 +131,10 @@ public struct ConvolutionStep: Step {
                             m: oc, n: positions, k: patch, a: .packed(packedWeight),
                             b: MatrixOperand(columns, rowStride: positions),
                             c: convolved, cRowStride: positions, accumulate: true), threads: gemmThreads)
-                        if let pool {
+                        if let statistics {
+                            channelStatistics(convolved, channels: oc, positions: positions,
+                                              into: statistics + sample * 2 * oc)
+                        } else if let pool {
                             // out[oc × ph·pw] = maxpool(relu?(convolved)), argmax[j] = where out[j] came from
                             maxPoolPlanes(convolved, planes: oc, height: oh, width: ow,
                                           kernelSize: pool.kernelSize, stride: pool.stride,
@@ -168,6 +185,13 @@ public struct ConvolutionStep: Step {
         // col2im accumulates, so the input gradient starts at zero.
         var inputGradient = Tensor(shape: needsInputGradient ? input.shape : [0])
         let weight = parameters[parameterIndex]
+        // With a BatchNorm: per channel μ, then k1, k2, k3 of dconv = k1·dy + k2·(convolved − μ) + k3,
+        // from sums over the whole batch (this also adds dγ and dβ).
+        let normalization = batchNorm.map { _ in
+            normalizationCoefficients(outputGradient, parameters: parameters, memory: memory, gradients: &gradients,
+                                      context: context)
+        } ?? []
+        let convolvedAll = memory.beforeNormalization
 
         WorkspacePool.shared.withWorkspace { partialsWorkspace in
             let partials = partialsWorkspace.floats(groups * partialSize + packedWeightCount)
@@ -184,6 +208,8 @@ public struct ConvolutionStep: Step {
             outputGradient.withUnsafeBufferPointer { dout in
             output.withUnsafeBufferPointer { y in
             memory.indices.withUnsafeBufferPointer { argmax in
+            convolvedAll.withUnsafeBufferPointer { convolvedAll in
+            normalization.withUnsafeBufferPointer { k in
                 Parallel.forEach(tasks: groups, threads: groupThreads) { group in
                     WorkspacePool.shared.withWorkspace { workspace in
                         let columns = workspace.floats(panelCount + patch * positions + oc * positions)
@@ -209,6 +235,18 @@ public struct ConvolutionStep: Step {
                             } else if relu {
                                 // In the forward pass this was: out = max(0, convolved).
                                 reluBackward(doutSample, output: ySample, convolvedGradient, count: oc * positions)
+                                dconv = UnsafePointer(convolvedGradient)
+                            }
+                            if !k.isEmpty {
+                                // In the forward pass this was: normalised = γ·(convolved − μ)·r + β.
+                                for channel in 0..<oc {
+                                    let offset = channel * positions
+                                    normalizationBackward(dconv + offset,
+                                                          input: convolvedAll.baseAddress! + sample * oc * positions + offset,
+                                                          mean: k[channel], k1: k[oc + channel], k2: k[2 * oc + channel],
+                                                          k3: k[3 * oc + channel], into: convolvedGradient + offset,
+                                                          count: positions)
+                                }
                                 dconv = UnsafePointer(convolvedGradient)
                             }
                             // In the forward pass this was: convolved = bias + weight · columns.
@@ -248,6 +286,8 @@ public struct ConvolutionStep: Step {
                         }
                     }
                 }
+            }
+            }
             }
             }
             }

@@ -109,6 +109,8 @@ public struct StepMemory: Sendable {
     public var statistics: [Float] = []
     /// BatchNorm: per feature, the batch's unbiased variance (for the running estimate).
     public var unbiasedVariance: [Float] = []
+    /// Convolution with a BatchNorm epilogue: the convolution's output before normalisation.
+    public var beforeNormalization = Tensor(shape: [0])
     /// Dense first layer on thermometer columns: the batch as terms of the weight table (see
     /// ``ThermometerColumns``); nil when the batch took the dense product.
     var thermometerTerms: SparseMatrix?
