@@ -3,18 +3,22 @@
 # process, data loading and the final test evaluation included), once per seed; prints each run's
 # wall time and MNIST test accuracy, then the median and spread. Issue 16's bar: >= 99.0 % in at
 # most 15 s wall (goal 10 s).
-#   --against REVISION: also the default `digits train` as built at REVISION (in a temporary
-#   worktree), run alternately with this checkout's, seed by seed, so both see the same machine.
-# Usage: Benchmarks/time-to-99.sh [--seeds "1 2 3"] [--against REVISION]   (needs data/fetch first)
+#   --against REVISION: also `digits train` as built at REVISION (in a temporary worktree), run
+#   alternately with this checkout's, seed by seed, so both see the same machine.
+#   -- OPTIONS: train with these options instead of the defaults (both builds), e.g.
+#   `-- --network batchnorm --epochs 1` to time one epoch of another network.
+# Usage: Benchmarks/time-to-99.sh [--seeds "1 2 3"] [--against REVISION] [-- digits train options]
+#        (needs data/fetch first)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-seeds="1 2 3" against=""
+seeds="1 2 3" against="" options=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) seeds="$2"; shift 2 ;;
         --against) against="$2"; shift 2 ;;
-        *) echo "usage: $0 [--seeds \"1 2 3\"] [--against REVISION]" >&2; exit 2 ;;
+        --) shift; options=("$@"); break ;;
+        *) echo "usage: $0 [--seeds \"1 2 3\"] [--against REVISION] [-- digits train options]" >&2; exit 2 ;;
     esac
 done
 swift build -c release --product digits >&2
@@ -26,11 +30,11 @@ if [ -n "$against" ]; then
     swift build -c release --product digits --package-path "$work/other" >&2
 fi
 
-# Trains with the tool $1 and seed $2 (everything else default); prints "accuracy:seconds".
+# Trains with the tool $1 and seed $2 (and the options); prints "accuracy:seconds".
 train() {
     local start end accuracy
     start=$(date +%s.%N)
-    accuracy=$("$1" train --data data/mnist --seed "$2" --output "$work/model.safetensors" 2>/dev/null \
+    accuracy=$("$1" train --data data/mnist --seed "$2" --output "$work/model.safetensors" "${options[@]}" 2>/dev/null \
                | sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p')
     end=$(date +%s.%N)
     echo "$accuracy:$(echo "$end - $start" | bc)"
@@ -41,9 +45,9 @@ for seed in $seeds; do
     results+=("$(train .build/release/digits "$seed")")
     echo "seed $seed: ${results[-1]}${against:+ (at $against: ${previous[-1]})}" >&2
 done
-python3 - "$against" "${previous[*]}" "${results[@]}" <<'PY'
+python3 - "$against" "${options[*]:-}" "${previous[*]}" "${results[@]}" <<'PY'
 import statistics, sys
-against, previous, results = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
+against, options, previous, results = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4:]
 def parse(runs):
     return [float(r.split(":")[0]) for r in runs], [float(r.split(":")[1]) for r in runs]
 def line(label, runs):
@@ -53,7 +57,8 @@ def line(label, runs):
           f"test accuracy {statistics.median(accuracy):.2f} % [{min(accuracy):.2f}-{max(accuracy):.2f}]   "
           f">= 99.0 % in {reached} of {len(runs)} runs")
     return statistics.median(seconds)
-print(f"Time to 99 %: default `digits train` on MNIST, wall time with data loading, {len(results)} seeds")
+command = f"`digits train {options}`" if options else "default `digits train`"
+print(f"Time to 99 %: {command} on MNIST, wall time with data loading, {len(results)} seeds")
 mine = line("this checkout", results)
 if against:
     theirs = line(f"at {against}", previous)

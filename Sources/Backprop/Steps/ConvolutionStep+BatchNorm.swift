@@ -4,15 +4,19 @@ import MatrixKernels
 // data-parallel training), μ, r = 1/√(σ² + ε) the batch statistics of one channel.
 
 /// A BatchNorm that a training plan runs inside the convolution before it (`conv → BatchNorm →
-/// ReLU? → max-pool?`), with the same arithmetic as ``BatchNormStep``.
+/// ReLU? → max-pool?`).
 ///
-/// Run as separate steps, the BatchNorm, ReLU and max-pool after a convolution each pass over the
-/// full-size output several times (the first convolution of the digit network: 12.8 MB per batch
-/// of 128), and together took as long as the convolutions. Fused, the full-size tensors are
-/// touched once each way: forward, each sample's channel sums are taken while the convolution
-/// output is in cache, then one pass normalises, activates and pools; backward, the sums come from
-/// the pooled gradients and the normalisation's gradient is applied to each sample in cache, just
-/// before the convolution's own backward.
+/// Run as separate steps, the BatchNorm, ReLU and max-pool after a convolution pass over the
+/// full-size output again and again (the first convolution of the digit network: 12.8 MB per
+/// batch of 128), and together took as long as the convolutions. Fused, forward takes each
+/// sample's channel sums while its convolution output is in cache, then the squared deviations,
+/// then one pass normalises, activates and pools; backward takes each sample's gradient back
+/// through the pooling and ReLU in cache, twice: once for the sums, once to apply the
+/// normalisation's gradient just before the convolution's own backward.
+///
+/// The arithmetic is ``BatchNormStep``'s, sum for sum in the same order (the same kernels over the
+/// same planes, added in sample order in Double), so a network trains to the same weights bit for
+/// bit fused or not.
 public struct BatchNormEpilogue: Sendable, Equatable {
     /// Index of γ in ``Network/parameters`` (β follows).
     public let parameterIndex: Int
@@ -34,32 +38,37 @@ extension ConvolutionStep {
         let batchNorm = batchNorm!
         let batch = input.shape[0]
         let oc = outputChannels
-        let (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
-        // Pass 1: convolved [n, oc, oh, ow], and per sample and channel Σ and Σ(x − sample mean)².
-        var sampleStatistics = [Float](repeating: 0, count: batch * 2 * oc)
-        let convolved = sampleStatistics.withUnsafeMutableBufferPointer {
-            convolve(input, weight, bias, argmax: nil, context, statistics: $0.baseAddress)
+        let threads = batch >= 2 ? context.threads : 1
+        // convolved [n, oc, oh, ow], and Σ of each sample's channel.
+        var perSample = [Float](repeating: 0, count: batch * oc)
+        let convolved = perSample.withUnsafeMutableBufferPointer {
+            convolve(input, parameters[parameterIndex], parameters[parameterIndex + 1], argmax: nil, context,
+                     channelSums: $0.baseAddress)
         }
         let positions = convolved.count / (batch * oc)
-        // Combined in sample order (so the thread count does not matter): Σx, then the squared
-        // deviations from the batch mean, Σ over samples of M2ₛ + positions·(meanₛ − μ)² (Chan et al.).
-        // In data-parallel training each sum is over every rank's samples.
+        // μ, then σ² from squared deviations from μ: per-sample sums added in sample order (so the
+        // thread count does not matter), over every rank's samples in data-parallel training.
         let group = context.share?.synchronising
         let count = Double((group == nil ? batch : context.share!.total) * positions)
         var totals = [Double](repeating: 0, count: oc)
         for sample in 0..<batch {
-            for channel in 0..<oc { totals[channel] += Double(sampleStatistics[(sample * oc + channel) * 2]) }
+            for channel in 0..<oc { totals[channel] += Double(perSample[sample * oc + channel]) }
         }
         group?.sum(&totals)
         let means = totals.map { Float($0 / count) }
+        convolved.withUnsafeBufferPointer { x in
+            perSample.withUnsafeMutableBufferPointer { squares in
+                Parallel.forEach(tasks: batch, threads: threads) { sample in
+                    for channel in 0..<oc {
+                        squares[sample * oc + channel] = sumOfSquaredDeviations(
+                            x.baseAddress! + (sample * oc + channel) * positions, count: positions, from: means[channel])
+                    }
+                }
+            }
+        }
         var squares = [Double](repeating: 0, count: oc)
         for sample in 0..<batch {
-            for channel in 0..<oc {
-                let (total, deviations) = (sampleStatistics[(sample * oc + channel) * 2],
-                                           sampleStatistics[(sample * oc + channel) * 2 + 1])
-                let offset = Double(total) / Double(positions) - Double(means[channel])
-                squares[channel] += Double(deviations) + Double(positions) * offset * offset
-            }
+            for channel in 0..<oc { squares[channel] += Double(perSample[sample * oc + channel]) }
         }
         group?.sum(&squares)
         BatchNormStep.recordStatistics(means: means, squaredDeviations: squares, count: count,
@@ -67,7 +76,7 @@ extension ConvolutionStep {
         let (scale, shift) = BatchNormStep.affine(gamma: parameters[batchNorm.parameterIndex].scalars,
                                                   beta: parameters[batchNorm.parameterIndex + 1].scalars,
                                                   statistics: memory.statistics)
-        // Pass 2: out = maxpool?(relu?(scale·convolved + shift)), sample by sample.
+        // out = maxpool?(relu?(scale·convolved + shift)), sample by sample.
         memory.indices.resize(to: pool == nil ? 0 : batch * outputShape.reduce(1, *))
         let (relu, pool) = (self.relu, self.pool)
         let (height, width) = (convolved.shape[2], convolved.shape[3])
@@ -75,7 +84,7 @@ extension ConvolutionStep {
         let output = Tensor(shape: [batch] + outputShape) { out in
             convolved.withUnsafeBufferPointer { x in
             memory.indices.withUnsafeMutableBufferPointer { argmax in
-                Parallel.forEach(tasks: batch, threads: batch >= 2 ? context.threads : 1) { sample in
+                Parallel.forEach(tasks: batch, threads: threads) { sample in
                     WorkspacePool.shared.withWorkspace { workspace in
                         let normalized = pool != nil ? workspace.floats(oc * positions)
                                                      : out.baseAddress! + sample * outputSampleSize
@@ -103,50 +112,60 @@ extension ConvolutionStep {
         return output
     }
 
+    /// One sample's gradient at the epilogue's input `[oc, oh·ow]` (the convolution's output, or
+    /// the normalisation's): the output gradient taken back through the max-pool and ReLU into
+    /// `scratch`, or the output gradient itself when there is no epilogue. `argmax` is the
+    /// pooling's, when the step pools.
+    func epilogueGradient(sample: Int, outputGradient dout: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                          argmax: UnsafePointer<Int32>?, height: Int, width: Int,
+                          scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        let outputSampleSize = outputShape.reduce(1, *)
+        let (doutSample, ySample) = (dout + sample * outputSampleSize, y + sample * outputSampleSize)
+        if let pool {
+            // In the forward pass this was: out[j] = relu?(max over window) at argmax[j].
+            maxUnpoolPlanes(doutSample, reluOutput: relu ? ySample : nil, argmax: argmax! + sample * outputSampleSize,
+                            planes: outputChannels, height: height, width: width,
+                            kernelSize: pool.kernelSize, stride: pool.stride, inputGradient: scratch)
+            return UnsafePointer(scratch)
+        }
+        if relu {
+            // In the forward pass this was: out = max(0, convolved).
+            reluBackward(doutSample, output: ySample, scratch, count: outputChannels * height * width)
+            return UnsafePointer(scratch)
+        }
+        return doutSample
+    }
+
     /// Backward with ``batchNorm``, before the convolution's own: adds dγ = r·Σ dy·(x − μ) and
     /// dβ = Σ dy (this call's rows) and returns, per channel, μ, then k1, k2 and k3 of
     /// dconv = k1·dy + k2·(x − μ) + k3 (whole-batch sums; formulas in ``BatchNormStep``), where x is
-    /// the convolution's output and dy the gradient at the normalisation's output, i.e. the output
-    /// gradient taken back through the epilogue.
+    /// the convolution's output and dy the gradient at the normalisation's output.
     func normalizationCoefficients(_ outputGradient: Tensor, parameters: [Tensor], memory: StepMemory,
                                    gradients: inout [Tensor], context: ExecutionContext) -> [Float] {
         let batchNorm = batchNorm!
         let convolved = memory.beforeNormalization
-        let (batch, oc) = (convolved.shape[0], outputChannels)
-        let positions = convolved.count / (batch * oc)
-        let outputPositions = outputShape.dropFirst().reduce(1, *)
+        let (batch, oc, height, width) = (convolved.shape[0], outputChannels, convolved.shape[2], convolved.shape[3])
+        let positions = height * width
         let statistics = memory.statistics
-        let (relu, pool) = (self.relu, self.pool)
-        // Per sample and channel Σ dy and Σ dy·(x − μ); with pooling only the windows' maxima have
-        // a gradient, so these sums read a quarter of the values.
-        var sampleSums = [Float](repeating: 0, count: batch * 2 * oc)
-        sampleSums.withUnsafeMutableBufferPointer { sums in
+        // Per sample and channel Σ dy, then Σ dy·(x − μ).
+        var perSample = [Float](repeating: 0, count: batch * 2 * oc)
+        perSample.withUnsafeMutableBufferPointer { sums in
         convolved.withUnsafeBufferPointer { x in
         outputGradient.withUnsafeBufferPointer { dout in
         memory.output.withUnsafeBufferPointer { y in
         memory.indices.withUnsafeBufferPointer { argmax in
             Parallel.forEach(tasks: batch, threads: batch >= 2 ? context.threads : 1) { sample in
-                for channel in 0..<oc {
-                    let mean = statistics[channel]
-                    let plane = x.baseAddress! + (sample * oc + channel) * positions
-                    let first = (sample * oc + channel) * outputPositions
-                    let (g, index) = (dout.baseAddress! + first, argmax.baseAddress! + first)
-                    let (reluOutput, count) = (y.baseAddress! + first, outputPositions)
-                    // A gradient the ReLU stopped is zero (a select: the sign is unpredictable).
-                    let (gradientSum, productSum) = switch (relu, pool != nil) {
-                    case (true, true):
-                        gradientSums(count: count, mean: mean, gradientAt: { reluOutput[$0] > 0 ? g[$0] : 0 },
-                                     valueAt: { plane[Int(index[$0])] })
-                    case (false, true):
-                        gradientSums(count: count, mean: mean, gradientAt: { g[$0] }, valueAt: { plane[Int(index[$0])] })
-                    case (true, false):
-                        gradientSums(count: count, mean: mean, gradientAt: { reluOutput[$0] > 0 ? g[$0] : 0 },
-                                     valueAt: { plane[$0] })
-                    case (false, false):
-                        gradientSums(count: count, mean: mean, gradientAt: { g[$0] }, valueAt: { plane[$0] })
+                WorkspacePool.shared.withWorkspace { workspace in
+                    let dy = epilogueGradient(sample: sample, outputGradient: dout.baseAddress!, output: y.baseAddress!,
+                                              argmax: argmax.baseAddress, height: height, width: width,
+                                              scratch: workspace.floats(oc * positions))
+                    for channel in 0..<oc {
+                        let offset = channel * positions
+                        sums[sample * 2 * oc + channel] = sum(dy + offset, count: positions)
+                        sums[sample * 2 * oc + oc + channel] = dotWithDeviations(
+                            dy + offset, x.baseAddress! + sample * oc * positions + offset, count: positions,
+                            from: statistics[channel])
                     }
-                    sums[(sample * oc + channel) * 2] = gradientSum
-                    sums[(sample * oc + channel) * 2 + 1] = productSum
                 }
             }
         }
@@ -156,10 +175,7 @@ extension ConvolutionStep {
         }
         var wideSums = [Double](repeating: 0, count: 2 * oc)   // Σ dy, then Σ dy·(x − μ), per channel
         for sample in 0..<batch {
-            for channel in 0..<oc {
-                wideSums[channel] += Double(sampleSums[(sample * oc + channel) * 2])
-                wideSums[oc + channel] += Double(sampleSums[(sample * oc + channel) * 2 + 1])
-            }
+            for index in 0..<(2 * oc) { wideSums[index] += Double(perSample[sample * 2 * oc + index]) }
         }
         for channel in 0..<oc {
             gradients[batchNorm.parameterIndex].scalars[channel] += statistics[oc + channel] * Float(wideSums[oc + channel])
@@ -192,40 +208,4 @@ extension ConvolutionStep {
         var zeros = [Double](repeating: 0, count: 2 * outputChannels)
         group.sum(&zeros)
     }
-}
-
-/// Per channel of one sample's `[channels, positions]` values: their sum, and the sum of their
-/// squared deviations from their own mean, into `statistics[channels, 2]`.
-func channelStatistics(_ values: UnsafePointer<Float>, channels: Int, positions: Int,
-                       into statistics: UnsafeMutablePointer<Float>) {
-    for channel in 0..<channels {
-        let plane = values + channel * positions
-        let total = sum(plane, count: positions)
-        statistics[2 * channel] = total
-        statistics[2 * channel + 1] = sumOfSquaredDeviations(plane, count: positions, from: total / Float(positions))
-    }
-}
-
-/// Σ g and Σ g·(x − mean) over j in 0..<count, with g = `gradientAt(j)` and x = `valueAt(j)`:
-/// four partial sums per total (independent chains), added in a fixed order.
-@inline(__always)
-private func gradientSums(count: Int, mean: Float, gradientAt: (Int) -> Float,
-                          valueAt: (Int) -> Float) -> (Float, Float) {
-    var gradients = SIMD4<Float>(), products = SIMD4<Float>()
-    var j = 0
-    while j &+ 4 <= count {
-        let g = SIMD4(gradientAt(j), gradientAt(j &+ 1), gradientAt(j &+ 2), gradientAt(j &+ 3))
-        let x = SIMD4(valueAt(j), valueAt(j &+ 1), valueAt(j &+ 2), valueAt(j &+ 3))
-        gradients += g
-        products += g * (x - mean)
-        j &+= 4
-    }
-    var (gradientTail, productTail): (Float, Float) = (0, 0)
-    while j < count {
-        let g = gradientAt(j)
-        gradientTail += g
-        productTail += g * (valueAt(j) - mean)
-        j &+= 1
-    }
-    return (gradients.sum() + gradientTail, products.sum() + productTail)
 }

@@ -87,19 +87,18 @@ public struct ConvolutionStep: Step {
 
     /// The forward pass; `argmax` has room for every pooled output when the step pools.
     ///
-    /// With `statistics`, the epilogue is left for later: the output is the convolution alone,
-    /// `[n, oc, oh, ow]`, and each sample writes per channel the sum of its values and the sum of
-    /// their squared deviations from that sample's mean into `statistics[sample, oc, 2]`, while the
-    /// sample is still in cache.
+    /// With `channelSums`, the epilogue is left for later: the output is the convolution alone,
+    /// `[n, oc, oh, ow]`, and each sample writes the sum of each channel's values into
+    /// `channelSums[sample, oc]` while it is still in cache.
     func convolve(_ input: Tensor, _ weight: Tensor, _ bias: Tensor, argmax: UnsafeMutablePointer<Int32>?,
-                  _ context: ExecutionContext, statistics: UnsafeMutablePointer<Float>? = nil) -> Tensor {
+                  _ context: ExecutionContext, channelSums: UnsafeMutablePointer<Float>? = nil) -> Tensor {
         precondition(input.rank == 4 && Array(input.shape.dropFirst()) == inputShape,
                      "ConvolutionStep.forward: expected [batch] + \(inputShape), got \(input.shape)")
         let batch = input.shape[0]
         let g = geometry(height: input.shape[2], width: input.shape[3])
         let (oh, ow, positions, patch, oc) = (g.outputHeight, g.outputWidth, g.outputPositions, g.patchSize, outputChannels)
-        let (relu, pool) = statistics == nil ? (self.relu, self.pool) : (false, nil)
-        let sampleShape = statistics == nil ? outputShape : [oc, oh, ow]
+        let (relu, pool) = channelSums == nil ? (self.relu, self.pool) : (false, nil)
+        let sampleShape = channelSums == nil ? outputShape : [oc, oh, ow]
         let outputSampleSize = sampleShape.reduce(1, *)
         // Parallel over samples when there are several; a single sample parallelises its GEMM.
         let sampleThreads = batch >= 2 ? context.threads : 1
@@ -131,9 +130,10 @@ public struct ConvolutionStep: Step {
                             m: oc, n: positions, k: patch, a: .packed(packedWeight),
                             b: MatrixOperand(columns, rowStride: positions),
                             c: convolved, cRowStride: positions, accumulate: true), threads: gemmThreads)
-                        if let statistics {
-                            channelStatistics(convolved, channels: oc, positions: positions,
-                                              into: statistics + sample * 2 * oc)
+                        if let channelSums {
+                            for channel in 0..<oc {
+                                channelSums[sample * oc + channel] = sum(convolved + channel * positions, count: positions)
+                            }
                         } else if let pool {
                             // out[oc × ph·pw] = maxpool(relu?(convolved)), argmax[j] = where out[j] came from
                             maxPoolPlanes(convolved, planes: oc, height: oh, width: ow,
@@ -161,8 +161,6 @@ public struct ConvolutionStep: Step {
         let (positions, patch, oc) = (g.outputPositions, g.patchSize, outputChannels)
         precondition(outputGradient.shape == output.shape,
                      "ConvolutionStep.backward: gradient shape \(outputGradient.shape) does not match the output \(output.shape)")
-        let (relu, pool) = (self.relu, self.pool)
-        let outputSampleSize = output.count / batch
         let groupSize = (batch + Self.gradientGroups - 1) / Self.gradientGroups
         let groups = (batch + groupSize - 1) / groupSize
         let groupThreads = groups >= 2 ? context.threads : 1
@@ -221,22 +219,10 @@ public struct ConvolutionStep: Step {
                         let samples = (group * groupSize)..<min(batch, (group + 1) * groupSize)
                         for sample in samples {
                             // dLoss/d(convolution output) for this sample, [oc × oh·ow].
-                            let doutSample = dout.baseAddress! + sample * outputSampleSize
-                            let ySample = y.baseAddress! + sample * outputSampleSize
-                            var dconv = UnsafePointer(doutSample)
-                            if let pool {
-                                // In the forward pass this was: out[j] = relu?(max over window) at argmax[j].
-                                maxUnpoolPlanes(doutSample, reluOutput: relu ? ySample : nil,
-                                                argmax: argmax.baseAddress! + sample * outputSampleSize,
-                                                planes: oc, height: g.outputHeight, width: g.outputWidth,
-                                                kernelSize: pool.kernelSize, stride: pool.stride,
-                                                inputGradient: convolvedGradient)
-                                dconv = UnsafePointer(convolvedGradient)
-                            } else if relu {
-                                // In the forward pass this was: out = max(0, convolved).
-                                reluBackward(doutSample, output: ySample, convolvedGradient, count: oc * positions)
-                                dconv = UnsafePointer(convolvedGradient)
-                            }
+                            var dconv = epilogueGradient(sample: sample, outputGradient: dout.baseAddress!,
+                                                         output: y.baseAddress!, argmax: argmax.baseAddress,
+                                                         height: g.outputHeight, width: g.outputWidth,
+                                                         scratch: convolvedGradient)
                             if !k.isEmpty {
                                 // In the forward pass this was: normalised = γ·(convolved − μ)·r + β.
                                 for channel in 0..<oc {
