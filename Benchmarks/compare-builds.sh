@@ -42,7 +42,7 @@ for name in this[0]:
     unit = this[0][name]["unit"]
     a = [r[name]["median"] for r in that]
     b = [r[name]["median"] for r in this]
-    ratios = [(x / y) if unit == "us" else (y / x) for x, y in zip(a, b)]
+    ratios = [(x / y) if unit in ("us", "ms") else (y / x) for x, y in zip(a, b)]
     print(f"{name:<24}{statistics.median(a):>22.1f}{statistics.median(b):>22.1f}{statistics.median(ratios):>8.2f}"
           f" [{min(ratios):.2f}-{max(ratios):.2f}]  {unit}")
 PY

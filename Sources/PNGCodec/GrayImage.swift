@@ -28,11 +28,26 @@ public struct GrayAlphaImage: Equatable, Sendable {
     public let width: Int
     public let height: Int
     public var gray: [Float]
-    /// 1 = opaque. All ones for images without transparency.
-    public var alpha: [Float]
+    /// The stored opacities, or nil when every pixel is opaque: a 12-megapixel photo without an
+    /// alpha channel would otherwise carry 48 MB of ones, written and then scanned to learn that.
+    private var opacities: [Float]?
+
+    /// `alpha` nil means every pixel is opaque.
+    public init(width: Int, height: Int, gray: [Float], alpha: [Float]?) {
+        precondition(gray.count == width * height && (alpha == nil || alpha!.count == gray.count),
+                     "GrayAlphaImage: \(gray.count) gray and \(alpha?.count ?? gray.count) alpha values for \(width)×\(height)")
+        (self.width, self.height, self.gray, self.opacities) = (width, height, gray, alpha)
+    }
+
+    /// 1 = opaque, per pixel (all ones for images without transparency).
+    public var alpha: [Float] { opacities ?? [Float](repeating: 1, count: gray.count) }
 
     /// Whether any pixel is less than fully opaque.
-    public var hasTransparency: Bool { alpha.contains { $0 < 1 } }
+    public var hasTransparency: Bool { opacities?.contains { $0 < 1 } ?? false }
+
+    public static func == (a: GrayAlphaImage, b: GrayAlphaImage) -> Bool {
+        a.width == b.width && a.height == b.height && a.gray == b.gray && a.alpha == b.alpha
+    }
 
     /// Composites the image over a uniform background of gray level `background`.
     public func composited(over background: Float) -> GrayImage {

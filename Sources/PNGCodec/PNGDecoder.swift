@@ -52,7 +52,7 @@ public enum PNGDecoder {
                 return .failure(.invalid("declares \(width)×\(height) pixels, which \(raw.count) bytes cannot hold"))
             }
             let pixels = width * height
-            var gray: [Float], alpha: [Float]
+            var gray: [Float], alpha: [Float]?
             if image.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0 {
                 // A 16-bit image: read 16-bit linear gray with associated alpha.
                 image.format = UInt32(PNG_FORMAT_LINEAR_Y_ALPHA)
@@ -60,11 +60,12 @@ public enum PNGDecoder {
                 let finished = samples.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
                 // finish_read frees libpng's state itself, on success and on failure.
                 guard finished != 0 else { return .failure(.invalid(message(&image))) }
-                (gray, alpha) = ([Float](repeating: 0, count: pixels), [Float](repeating: 0, count: pixels))
+                var opacities = [Float](repeating: 0, count: pixels)
+                gray = [Float](repeating: 0, count: pixels)
                 let encode = sRGBFromLinear16
                 for i in 0..<pixels {
                     let (value, opacity) = (samples[2 * i], samples[2 * i + 1])
-                    alpha[i] = Float(opacity) / 65535
+                    opacities[i] = Float(opacity) / 65535
                     if opacity == 65535 {
                         gray[i] = encode[Int(value)]
                     } else if opacity > 0 {
@@ -72,10 +73,11 @@ public enum PNGDecoder {
                         gray[i] = sRGBEncode(min(1, Float(value) / Float(opacity)))
                     }
                 }
+                alpha = opacities
             } else {
                 // Up to 8 bits per sample: 8-bit sRGB gray (and alpha when the file has any), exact.
-                // Buffers that are written in full are not zero-filled first: a 12-megapixel
-                // photo's are 96 MB.
+                // Buffers that are written in full are not zero-filled first (a 12-megapixel photo's
+                // gray is 48 MB), and an opaque image has no alpha array at all.
                 let opaque = image.format & UInt32(PNG_FORMAT_FLAG_ALPHA) == 0
                 image.format = opaque ? UInt32(PNG_FORMAT_GRAY) : UInt32(PNG_FORMAT_GA)
                 let channels = opaque ? 1 : 2
@@ -93,7 +95,7 @@ public enum PNGDecoder {
                     }
                 }
                 gray = channel(0)
-                alpha = opaque ? [Float](repeating: 1, count: pixels) : channel(1)
+                alpha = opaque ? nil : channel(1)
             }
             return .success(GrayAlphaImage(width: width, height: height, gray: gray, alpha: alpha))
         }
