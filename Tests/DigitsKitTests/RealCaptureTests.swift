@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import Backprop
 import DigitsKit
 import PNGCodec
 
@@ -178,28 +177,6 @@ struct RealCaptureTests {
         let withMargin = canvas(40, 40) { x, y in self.ring(x, y, cx: 20, cy: 20, r: 12, w: 3) }
         let framed = try DigitNormalizer().analyze(withMargin)
         #expect(!framed.touchesEveryEdge && framed.alternatives.isEmpty)
-    }
-
-    @Test("Square dilation by sliding counts gives what marking every neighbour gives, on awkward shapes")
-    func squareDilation() {
-        var random = RandomGenerator(seed: 11)
-        for (width, height) in [(1, 1), (1, 9), (9, 1), (2, 3), (17, 5), (40, 33)] {
-            for density in [0.0, 0.03, 0.3, 1.0] {
-                let mask = (0..<(width * height)).map { _ in Double(random.uniform(0, 1)) < density }
-                for radius in 0...3 {
-                    var expected = [Bool](repeating: false, count: mask.count)
-                    for y in 0..<height {
-                        for x in 0..<width where mask[y * width + x] {
-                            for ny in max(0, y - radius)...min(height - 1, y + radius) {
-                                for nx in max(0, x - radius)...min(width - 1, x + radius) { expected[ny * width + nx] = true }
-                            }
-                        }
-                    }
-                    #expect(InkSegmentation.squareDilated(mask, width: width, height: height, radius: radius) == expected,
-                            "\(width)×\(height), density \(density), radius \(radius)")
-                }
-            }
-        }
     }
 
     @Test("Quickselect gives what sorting gives, at every rank, with duplicates and sorted inputs")

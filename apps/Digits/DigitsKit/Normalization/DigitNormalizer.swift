@@ -96,24 +96,33 @@ public struct DigitNormalizer: Sendable {
         for index in kept { isKept[index] = true }
 
         // Keep the kept pieces and their anti-aliased fringe (2 px around them); clear the rest.
-        let keptInk = labels.map { $0 >= 0 && isKept[Int($0)] }   // labels are ≥ 0 exactly on the mask
-        let keep = InkSegmentation.squareDilated(keptInk, width: width, height: height, radius: 2)
+        let fringe = 2
+        // Through raw buffers: these loops visit every pixel (and 25 around each piece of ink), and
+        // checked array writes, each with its copy-on-write test, were ~10 % of classifying a folder.
+        var keep = [Bool](repeating: false, count: width * height)
+        keep.withUnsafeMutableBufferPointer { keep in
+            labels.withUnsafeBufferPointer { labels in
+                for y in 0..<height {
+                    for x in 0..<width where labels[y * width + x] >= 0 && isKept[Int(labels[y * width + x])] {
+                        for ny in max(0, y - fringe)...min(height - 1, y + fringe) {
+                            for nx in max(0, x - fringe)...min(width - 1, x + fringe) { keep[ny * width + nx] = true }
+                        }
+                    }
+                }
+            }
+        }
         var (minX, minY, maxX, maxY) = (width, height, -1, -1)
-        // Through raw buffers: this loop visits every pixel, and checked array writes, each with its
-        // copy-on-write test, were ~10 % of classifying a folder.
         keep.withUnsafeBufferPointer { keep in
             ink.pixels.withUnsafeMutableBufferPointer { pixels in
-                for y in 0..<height {
-                    for x in 0..<width {
-                        let i = y * width + x
-                        guard keep[i] else {
-                            pixels[i] = 0
-                            continue
-                        }
-                        if pixels[i] > Self.cropThreshold {
-                            minX = min(minX, x); maxX = max(maxX, x)
-                            minY = min(minY, y); maxY = max(maxY, y)
-                        }
+                for i in pixels.indices {
+                    guard keep[i] else {
+                        pixels[i] = 0
+                        continue
+                    }
+                    if pixels[i] > Self.cropThreshold {
+                        let (x, y) = (i % width, i / width)
+                        minX = min(minX, x); maxX = max(maxX, x)
+                        minY = min(minY, y); maxY = max(maxY, y)
                     }
                 }
             }
@@ -128,7 +137,8 @@ public struct DigitNormalizer: Sendable {
         // Strokes far thinner than MNIST's are thickened at 4× the box's resolution, then reduced.
         // The reduction to that resolution keeps each cell's strongest ink, so a stroke thinner than
         // a cell arrives at full strength, one cell wide, rather than as a faint smear.
-        let stroke = InkSegmentation.strokeWidth(keptInk, width: width, height: height)
+        let keptMask = mask.indices.map { mask[$0] && isKept[Int(labels[$0])] }
+        let stroke = InkSegmentation.strokeWidth(keptMask, width: width, height: height)
         let fitted: GrayImage
         if stroke * scale < Self.thinStroke {
             let (fineWidth, fineHeight) = (outWidth * 4, outHeight * 4)

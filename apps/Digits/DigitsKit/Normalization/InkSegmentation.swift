@@ -82,49 +82,6 @@ package enum InkSegmentation {
         return Float(first + last + 2) / Float(2 * bins)
     }
 
-    /// `mask` (`width × height`) grown by `radius` pixels in every direction, square: a pixel is set
-    /// when any set pixel lies within `radius` of it horizontally and vertically. Two passes with
-    /// sliding counts, along the rows and then down the columns (row by row, for the cache), so the
-    /// cost does not grow with the ink or the radius (writing the (2·radius + 1)² neighbours of
-    /// every set pixel was most of `analyze`'s own time).
-    package static func squareDilated(_ mask: [Bool], width: Int, height: Int, radius: Int) -> [Bool] {
-        precondition(mask.count == width * height && radius >= 0, "squareDilated: \(mask.count) values for \(width)×\(height)")
-        var rows = [Bool](repeating: false, count: mask.count), result = rows
-        var counts = [Int](repeating: 0, count: width)   // per column: set values in the rows' window
-        mask.withUnsafeBufferPointer { mask in
-        rows.withUnsafeMutableBufferPointer { rows in
-        result.withUnsafeMutableBufferPointer { result in
-        counts.withUnsafeMutableBufferPointer { counts in
-            // rows[y, x] = any of mask[y, x − radius ... x + radius].
-            for y in 0..<height {
-                let (line, out) = (mask.baseAddress! + y * width, rows.baseAddress! + y * width)
-                var inWindow = 0
-                for x in 0..<min(radius, width) where line[x] { inWindow += 1 }
-                for x in 0..<width {
-                    if x + radius < width && line[x + radius] { inWindow += 1 }
-                    out[x] = inWindow > 0
-                    if x - radius >= 0 && line[x - radius] { inWindow -= 1 }
-                }
-            }
-            // result[y, x] = any of rows[y − radius ... y + radius, x].
-            func add(_ y: Int, _ change: Int) {
-                let line = rows.baseAddress! + y * width
-                for x in 0..<width where line[x] { counts[x] += change }
-            }
-            for y in 0..<min(radius, height) { add(y, 1) }
-            for y in 0..<height {
-                if y + radius < height { add(y + radius, 1) }
-                let out = result.baseAddress! + y * width
-                for x in 0..<width { out[x] = counts[x] > 0 }
-                if y - radius >= 0 { add(y - radius, -1) }
-            }
-        }
-        }
-        }
-        }
-        return result
-    }
-
     /// Labels the 8-connected components of `mask` (`width × height`). Returns, per pixel, the
     /// component index or -1 for background, and the components.
     package static func components(_ mask: [Bool], width: Int, height: Int) -> (labels: [Int32], components: [Component]) {
