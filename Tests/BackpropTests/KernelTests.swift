@@ -11,6 +11,7 @@ struct KernelTests {
         (12, 32, 256), (25, 65, 257),           // one past the 12×32 tile and the 256-deep block
         (150, 530, 260),                        // crosses the 144-row, 512-column and 256-deep blocks
         (200, 300, 300),                        // big enough (3.6e7 flops) to run on two threads
+        (1, 300, 1000), (3, 300, 1000),         // one and a few rows, long k, split over threads
     ]
 
     @Test(arguments: supportedKernelPaths, [1, 2])
