@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs tests under a sanitizer and fails on any report:
 #   thread:  the concurrency tests (one network shared by 8 predicting threads, the thread-count
-#            independence of training, the kernels' parallel paths); about 3 minutes; CI runs it;
+#            independence of training, the kernels' parallel paths, fork-join itself); about 3
+#            minutes; CI runs it;
 #   address: the whole test suite, parsers and command-line tools included (the tools it runs are
 #            built with the sanitizer too); about 16 minutes on two cores, in a debug build.
 # Builds into .build-<sanitizer>-sanitized so the normal builds are left alone.
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitizer="${1:-thread}"
-filter="NetworkTests|TrainingTests/determinism|KernelTests/threadCountIndependence|StepReferenceTests/convolution"
+filter="NetworkTests|TrainingTests/determinism|KernelTests/threadCountIndependence|StepReferenceTests/convolution|ParallelTests"
 [ "$sanitizer" = address ] && filter="."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -1,0 +1,74 @@
+import Dispatch
+import Synchronization
+import Testing
+import MatrixKernels
+
+/// `Parallel.forEach` hands tasks out from a shared counter to the threads Dispatch gives it: every
+/// task must run exactly once, nested and concurrent calls included, and the call must not return
+/// before all have finished.
+@Suite("Fork-join")
+struct ParallelTests {
+    /// Runs `forEach` and returns how often each task ran, as counted when the call returned.
+    /// Each task counts in its own slot without a lock: under the thread sanitizer, a task run by
+    /// two threads, or a count read before its writer finished, is a reported race.
+    private func counts(tasks: Int, threads: Int, work: (Int) -> Void = { _ in }) -> [Int] {
+        let runs = UnsafeMutableBufferPointer<Int>.allocate(capacity: tasks)
+        defer { runs.deallocate() }
+        runs.initialize(repeating: 0)
+        Parallel.forEach(tasks: tasks, threads: threads) { task in
+            work(task)
+            runs[task] += 1
+        }
+        return Array(runs)
+    }
+
+    @Test("Every task runs exactly once, for any number of tasks and threads, job after job")
+    func everyTaskOnce() {
+        for tasks in [0, 1, 2, 3, 7, 64, 1000] {
+            for threads in [1, 2, 3, 8] {
+                #expect(counts(tasks: tasks, threads: threads) == [Int](repeating: 1, count: tasks),
+                        "\(tasks) tasks on \(threads) threads")
+            }
+        }
+        // Thousands of short jobs back to back.
+        for round in 0..<5_000 {
+            let tasks = 1 + round % 5
+            #expect(counts(tasks: tasks, threads: 2) == [Int](repeating: 1, count: tasks))
+        }
+    }
+
+    @Test("Nested calls and calls from many threads at once run every task once")
+    func nestedAndConcurrent() {
+        // A task that forks again.
+        let inner = UnsafeMutableBufferPointer<Int>.allocate(capacity: 6)
+        defer { inner.deallocate() }
+        inner.initialize(repeating: 0)
+        let outer = counts(tasks: 6, threads: 2) { task in inner[task] = counts(tasks: 10, threads: 2).reduce(0, +) }
+        #expect(outer == [Int](repeating: 1, count: 6))
+        #expect(Array(inner) == [Int](repeating: 10, count: 6))
+        // Eight threads forking at once, as a server's requests do.
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { caller in
+            for round in 0..<300 {
+                let tasks = 1 + (caller + round) % 9
+                if counts(tasks: tasks, threads: 2) != [Int](repeating: 1, count: tasks) {
+                    failures.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+    }
+
+    @Test("The call returns only after its slowest task has finished")
+    func waitsForAllTasks() {
+        for _ in 0..<50 {
+            let finished = Atomic<Int>(0)
+            Parallel.forEach(tasks: 4, threads: 2) { task in
+                // One slow task; whichever thread runs it, the call must wait for it.
+                if task == 3 { for _ in 0..<20_000 { _ = finished.load(ordering: .relaxed) } }
+                finished.add(1, ordering: .relaxed)
+            }
+            #expect(finished.load(ordering: .relaxed) == 4)
+        }
+    }
+}
