@@ -118,6 +118,27 @@ struct ThermometerTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
+    @Test("Training on terms encoded once for the whole set gives the weights of encoding every batch, bit for bit")
+    func termsEncodedOnce() throws {
+        let inputs = Self.fittingInputs(rows: 50, seed: 4)
+        let targets = Tensor(shape: [50, 1], scalars: (0..<50).map { Float($0 % 7) / 7 })
+        func trained(encodingEveryBatch: Bool) throws -> Network.Weights {
+            var random = RandomGenerator(seed: 9)
+            let network = try Network(inputShape: [Self.width], layers: [.dense(inputSize: Self.width, outputSize: 8), .relu,
+                                                                          .dense(inputSize: 8, outputSize: 1)], random: &random)
+            var configuration = TrainingConfiguration(epochs: 3, batchSize: 16)
+            configuration.thermometerInput = Self.columns
+            configuration.threads = 1
+            let trainer = Trainer(network: network, loss: MeanSquaredError(), optimizer: Adam(), configuration: configuration,
+                                  random: RandomGenerator(seed: 3))
+            // An augmentation, even one that changes nothing, makes the trainer encode batch by batch.
+            if encodingEveryBatch { trainer.augment = { _, _, _ in } }
+            try trainer.fit(Dataset(inputs: inputs, targets: targets))
+            return trainer.network.weights
+        }
+        #expect(try trained(encodingEveryBatch: false) == trained(encodingEveryBatch: true))
+    }
+
     @Test("A batch with a row that does not fit takes the dense product, bit for bit")
     func rowsThatDoNotFit() throws {
         var random = RandomGenerator(seed: 6)

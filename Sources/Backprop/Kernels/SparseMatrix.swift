@@ -31,6 +31,25 @@ struct SparseMatrix: Sendable {
         return result
     }
 
+    /// The rows `selection` of this matrix, in that order (rows may repeat), e.g. a batch's rows
+    /// of a whole dataset's terms. `reusing` lends its arrays' storage.
+    func selectingRows<Rows: Collection<Int>>(_ selection: Rows, reusing storage: SparseMatrix?) -> SparseMatrix {
+        var result = storage ?? SparseMatrix()
+        result.rows = selection.count
+        result.starts.removeAll(keepingCapacity: true)
+        result.indices.removeAll(keepingCapacity: true)
+        result.coefficients.removeAll(keepingCapacity: true)
+        result.starts.append(0)
+        for row in selection {
+            precondition(row >= 0 && row < rows, "SparseMatrix.selectingRows: row \(row) of \(rows)")
+            let terms = Int(starts[row])..<Int(starts[row + 1])
+            result.indices.append(contentsOf: indices[terms])
+            result.coefficients.append(contentsOf: coefficients[terms])
+            result.starts.append(Int32(result.indices.count))
+        }
+        return result
+    }
+
     /// Runs `body` with the kernels' view of the matrix.
     func withSparseRows<R>(_ body: (GatherProduct.SparseRows) -> R) -> R {
         starts.withUnsafeBufferPointer { s in

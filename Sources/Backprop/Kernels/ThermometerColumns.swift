@@ -35,6 +35,13 @@ public struct ThermometerColumns: Sendable, Equatable {
         return inputs.withUnsafeBufferPointer { encode($0, rows: inputs.shape[0], width: inputs.shape[1], reusing: nil) } != nil
     }
 
+    /// Every row of `inputs` `[rows, width]` as terms of the table (see `encode`), or nil when a
+    /// row does not fit: what a trainer encodes once and then selects each batch's rows from.
+    func encodeRows(_ inputs: Tensor) -> SparseMatrix? {
+        guard inputs.rank == 2, fits(width: inputs.shape[1]) else { return nil }
+        return inputs.withUnsafeBufferPointer { encode($0, rows: inputs.shape[0], width: inputs.shape[1], reusing: nil) }
+    }
+
     /// Columns that belong to no group, for an input of `width` columns.
     func denseColumns(width: Int) -> [Int] {
         var columns: [Int] = []

@@ -16,6 +16,10 @@ public struct ExecutionContext: Sendable {
     /// Column groups of the network's input that hold piecewise-linear encodings: a dense first
     /// layer then multiplies them through a table of prefix sums (``ThermometerColumns``).
     public var thermometerInput: ThermometerColumns?
+    /// The batch's rows as terms of that table, when the caller encoded them beforehand (the
+    /// trainer encodes its training set once, not every batch); used only by a training pass
+    /// whose batch has exactly that many rows, and only by the caller that set it.
+    var thermometerTerms: SparseMatrix?
 
     public init(threads: Int = ExecutionContext.availableProcessors, kernels: KernelPath = .best,
                 random: RandomGenerator = RandomGenerator(seed: 0)) {

@@ -43,7 +43,11 @@ public struct DenseStep: Step {
         let (m, n, k) = (input.shape[0], outputSize, inputSize)
         let relu = self.relu
         let columns = thermometerColumns(context)
-        terms = columns.flatMap { columns in input.withUnsafeBufferPointer { columns.encode($0, rows: m, width: k, reusing: terms) } }
+        if columns != nil, let given = context.thermometerTerms, given.rows == m {
+            terms = given
+        } else {
+            terms = columns.flatMap { columns in input.withUnsafeBufferPointer { columns.encode($0, rows: m, width: k, reusing: terms) } }
+        }
         let table = terms.flatMap { _ in columns?.table(weight: weight, width: k) }
         return Tensor(shape: [m, n]) { out in
             bias.withUnsafeBufferPointer { b in

@@ -90,6 +90,12 @@ public final class Trainer {
         }
         let sharded = dataParallel != nil || configuration.shards > 1
         var accumulator = ShardAccumulator(tree: tree)
+        // A dense first layer on thermometer columns multiplies each batch's rows as terms of a
+        // table (``ThermometerColumns``). Encoded here once for the whole training set, each batch
+        // then copies its rows' terms instead of scanning its inputs again (the same terms: the
+        // same weights bit for bit). Not when augmentation changes the inputs batch by batch, nor
+        // for shards, whose batches are cut again (they encode their own, as before).
+        let trainingTerms = augment == nil && !sharded ? configuration.thermometerInput?.encodeRows(training.inputs) : nil
 
         epochLoop: while state.epochsCompleted < epochs {
             // A run restored from a checkpoint may already have met its stopping rule.
@@ -109,6 +115,9 @@ public final class Trainer {
             for batch in 0..<batches {
                 let indices = order[(batch * batchSize)..<min(training.count, (batch + 1) * batchSize)]
                 var (inputs, targets) = training.batch(indices)
+                if let trainingTerms {
+                    context.thermometerTerms = trainingTerms.selectingRows(indices, reusing: context.thermometerTerms)
+                }
                 learningRate = state.baseLearningRate
                     * state.scheduler.factor(epoch: epoch, batch: batch, batchesPerEpoch: batches)
                 optimizer.learningRate = learningRate
