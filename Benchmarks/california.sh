@@ -35,12 +35,9 @@ if ! "$venv/bin/python" -c "import lightgbm, sklearn, pandas" 2>/dev/null; then
     "$venv/bin/pip" install -q lightgbm scikit-learn pandas >&2
 fi
 swift build -c release --product house-price >&2
-work="$(mktemp -d)"
-trap 'git -C "$root" worktree remove --force "$work/other" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+source "$root/Benchmarks/other-build.sh"
 if [ -n "$against" ]; then
-    git worktree add --detach --quiet "$work/other" "$against"
-    echo "building house-price at $(git -C "$work/other" log -1 --format='%h %s' | cut -c1-70) ..." >&2
-    swift build -c release --product house-price --package-path "$work/other" >&2
+    build_other "$against" house-price
 fi
 .build/release/house-price split data/california-housing/housing.csv --seed 42 \
     --train-output "$work/train.csv" --test-output "$work/test.csv" >&2

@@ -20,13 +20,10 @@ while [ $# -gt 0 ]; do
 done
 command -v hyperfine >/dev/null || { echo "cold-start: hyperfine is missing (apt-get install hyperfine)" >&2; exit 1; }
 swift build -c release --product digits >&2
-work="$(mktemp -d)"
-trap 'git -C "$root" worktree remove --force "$work/other" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+source "$root/Benchmarks/other-build.sh"
 commands=(-n "this checkout" ".build/release/digits classify --model data/models/digits.safetensors $image")
 if [ -n "$against" ]; then
-    git worktree add --detach --quiet "$work/other" "$against"
-    echo "building digits at $(git -C "$work/other" log -1 --format='%h %s' | cut -c1-70) ..." >&2
-    swift build -c release --product digits --package-path "$work/other" >&2
+    build_other "$against" digits
     commands+=(-n "at $against" "$work/other/.build/release/digits classify --model data/models/digits.safetensors $image")
 fi
 hyperfine --warmup 3 --runs "$runs" --shell=none --export-json "$work/cold.json" "${commands[@]}" >&2

@@ -17,11 +17,8 @@ while [ $# -gt 0 ]; do
         *) revision="$1"; shift ;;
     esac
 done
-work="$(mktemp -d)"
-trap 'git -C "$root" worktree remove --force "$work/other" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-git worktree add --detach --quiet "$work/other" "$revision"
-echo "building bench at $(git -C "$work/other" log -1 --format='%h %s' | cut -c1-70) ..." >&2
-swift build -c release --product bench --package-path "$work/other" >&2
+source "$root/Benchmarks/other-build.sh"
+build_other "$revision" bench
 swift build -c release --product bench >&2
 for round in $(seq 1 "$rounds"); do
     echo "round $round of $rounds" >&2

@@ -22,12 +22,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 swift build -c release --product digits >&2
-work="$(mktemp -d)"
-trap 'git -C "$root" worktree remove --force "$work/other" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+source "$root/Benchmarks/other-build.sh"
 if [ -n "$against" ]; then
-    git worktree add --detach --quiet "$work/other" "$against"
-    echo "building digits at $(git -C "$work/other" log -1 --format='%h %s' | cut -c1-70) ..." >&2
-    swift build -c release --product digits --package-path "$work/other" >&2
+    build_other "$against" digits
 fi
 
 # Trains with the tool $1 and seed $2 (and the options); prints "accuracy:seconds".

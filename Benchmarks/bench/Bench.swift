@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed samples per figure (the median is reported).")
     var runs = 5
 
-    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits and photo on request).")
+    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits, photo and forkjoin on request).")
     var only = "gemm,cnn,lenet,mlp"
 
     @Flag(help: "Print one JSON object per figure instead of a table.")
@@ -69,6 +69,7 @@ struct Bench: ParsableCommand {
             try benchmark(architecture, path: path, timer: &timer, peak: peak)
         }
         if selected.contains("photo") { try benchmarkPhoto(timer: &timer) }
+        if selected.contains("forkjoin") { benchmarkForkJoin(timer: &timer) }
     }
 
     /// The CPU's name as /proc/cpuinfo gives it.
@@ -289,9 +290,10 @@ struct SampleTimer {
     /// Times `repetitions` single calls of `body` and reports the median in microseconds (or in
     /// `unit`, `scale` times as large).
     mutating func measureLatency(_ name: String, repetitions: Int, scale: Double = 1, unit: String = "us",
-                                 _ body: () -> Void) {
+                                 before: () -> Void = {}, _ body: () -> Void) {
         var times: [Double] = []
         for _ in 0..<repetitions {
+            before()   // untimed
             let start = LoadMonitor.now()
             body()
             times.append((LoadMonitor.now() - start) * 1e6 * scale)
