@@ -12,10 +12,11 @@ public protocol MicroKernel {
     ///
     /// - Parameters:
     ///   - a: packed A panel, `depth * rows` floats, k-major (the `rows` values of one k together).
-    ///   - b: packed B panel, `depth * columns` floats, k-major.
+    ///   - b: B panel, `depth` groups of `columns` floats (k-major), `bStride` floats apart:
+    ///     `columns` for a packed panel, op(B)'s row stride when it is read in place.
     ///   - c: the tile's top-left element; every row must have `columns` writable floats.
     ///   - accumulate: add to C instead of overwriting it.
-    static func multiply(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    static func multiply(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
                          c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool)
 }
 

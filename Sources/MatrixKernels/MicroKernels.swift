@@ -13,7 +13,7 @@ public enum MicroKernel12x2<Arithmetic: MultiplyAdd>: MicroKernel {
     @inlinable public static var rows: Int { 12 }
 
     @inlinable @inline(__always)
-    public static func multiply(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    public static func multiply(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
                                 c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
         let width = Vector.scalarCount
         var c0x0 = Vector(), c0x1 = Vector()
@@ -30,7 +30,7 @@ public enum MicroKernel12x2<Arithmetic: MultiplyAdd>: MicroKernel {
         var c11x0 = Vector(), c11x1 = Vector()
         var pa = a
         var pb = UnsafeRawPointer(b)
-        let bStep = 2 &* width &* MemoryLayout<Float>.stride
+        let bStep = bStride &* MemoryLayout<Float>.stride
         for _ in 0..<depth {
             let b0 = pb.loadUnaligned(as: Vector.self)
             let b1 = pb.loadUnaligned(fromByteOffset: width &* MemoryLayout<Float>.stride, as: Vector.self)
@@ -113,7 +113,7 @@ public enum MicroKernel6x2<Arithmetic: MultiplyAdd>: MicroKernel {
     @inlinable public static var rows: Int { 6 }
 
     @inlinable @inline(__always)
-    public static func multiply(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    public static func multiply(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
                                 c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
         let width = Vector.scalarCount
         var c0x0 = Vector(), c0x1 = Vector()
@@ -124,7 +124,7 @@ public enum MicroKernel6x2<Arithmetic: MultiplyAdd>: MicroKernel {
         var c5x0 = Vector(), c5x1 = Vector()
         var pa = a
         var pb = UnsafeRawPointer(b)
-        let bStep = 2 &* width &* MemoryLayout<Float>.stride
+        let bStep = bStride &* MemoryLayout<Float>.stride
         for _ in 0..<depth {
             let b0 = pb.loadUnaligned(as: Vector.self)
             let b1 = pb.loadUnaligned(fromByteOffset: width &* MemoryLayout<Float>.stride, as: Vector.self)
