@@ -3,21 +3,16 @@
 micro-kernels. They are written out, one named accumulator per register, because Swift keeps
 named SIMD locals in registers but not arrays of them. Run from the repository root."""
 
-def kernel(rows, name):
+# Smaller tiles generated beside a kernel for the last, partial panel of A (row counts that
+# leave 1-8 rows over, such as 64 = 5·12 + 4, are common: batch sizes, channel counts).
+PARTIAL_HEIGHTS = {12: [4, 8]}
+
+def multiply_function(rows, group, name, public):
+    """The inner loop over `depth` for the first `rows` of each `group`-float A group."""
     L = []
-    L.append(f"/// A {rows}-row by two-vector register tile: C[{rows}×2V] (+)= A-panel · B-panel.")
-    L.append("///")
-    L.append(f"/// The A panel holds `depth` groups of {rows} floats (one per row of the tile); the B panel holds")
-    L.append("/// `depth` groups of `2 * V.scalarCount` floats (one per column). Both come from the packing")
-    L.append(f"/// routines in `BlockedGEMM`, so each inner step is two vector loads, {rows} broadcasts and")
-    L.append(f"/// {2*rows} multiply-adds on registers; nothing touches C until the end.")
-    L.append(f"public enum {name}<Arithmetic: MultiplyAdd>: MicroKernel {{")
-    L.append("    public typealias Vector = Arithmetic.Vector")
-    L.append(f"    @inlinable public static var rows: Int {{ {rows} }}")
-    L.append("")
     L.append("    @inlinable @inline(__always)")
-    L.append("    public static func multiply(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,")
-    L.append("                                c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {")
+    L.append(f"    {'public ' if public else '@usableFromInline '}static func {name}(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,")
+    L.append(" " * (len(f"    {'public ' if public else '@usableFromInline '}static func {name}(")) + "c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {")
     L.append("        let width = Vector.scalarCount")
     for r in range(rows):
         L.append(f"        var c{r}x0 = Vector(), c{r}x1 = Vector()")
@@ -31,11 +26,51 @@ def kernel(rows, name):
         L.append(f"            let a{r} = Vector(repeating: pa[{r}])")
         L.append(f"            c{r}x0 = Arithmetic.multiplyAdd(c{r}x0, a{r}, b0)")
         L.append(f"            c{r}x1 = Arithmetic.multiplyAdd(c{r}x1, a{r}, b1)")
-    L.append(f"            pa += {rows}")
+    L.append(f"            pa += {group}")
     L.append("            pb += bStep")
     L.append("        }")
     for r in range(rows):
         L.append(f"        store(c{r}x0, c{r}x1, to: c + {r} &* cRowStride, accumulate: accumulate)")
+    L.append("    }")
+    return L
+
+def kernel(rows, name):
+    L = []
+    L.append(f"/// A {rows}-row by two-vector register tile: C[{rows}×2V] (+)= A-panel · B-panel.")
+    L.append("///")
+    L.append(f"/// The A panel holds `depth` groups of {rows} floats (one per row of the tile); the B panel holds")
+    L.append("/// `depth` groups of `2 * V.scalarCount` floats (one per column). Both come from the packing")
+    L.append(f"/// routines in `BlockedGEMM`, so each inner step is two vector loads, {rows} broadcasts and")
+    L.append(f"/// {2*rows} multiply-adds on registers; nothing touches C until the end.")
+    L.append(f"public enum {name}<Arithmetic: MultiplyAdd>: MicroKernel {{")
+    L.append("    public typealias Vector = Arithmetic.Vector")
+    L.append(f"    @inlinable public static var rows: Int {{ {rows} }}")
+    L.append("")
+    L += multiply_function(rows, rows, "multiply", public=True)
+    for top in PARTIAL_HEIGHTS.get(rows, []):
+        L.append("")
+        L.append(f"    /// `multiply` for the first {top} rows of each {rows}-float A group only: a panel's last rows")
+        L.append(f"    /// (a 64-row product's last 4) at the cost of {top} rows instead of {rows}.")
+        L += multiply_function(top, rows, f"multiplyTop{top}", public=False)
+    L.append("")
+    L.append("    @inlinable @inline(__always)")
+    L.append("    public static func tileHeight(covering height: Int) -> Int {")
+    tops = PARTIAL_HEIGHTS.get(rows, [])
+    if tops:
+        expression = " : ".join(f"height <= {t} ? {t}" for t in tops) + f" : {rows}"
+        L.append(f"        {expression}")
+    else:
+        L.append(f"        {rows}")
+    L.append("    }")
+    L.append("")
+    L.append("    @inlinable @inline(__always)")
+    L.append("    public static func multiply(tileHeight: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,")
+    L.append("                                bStride: Int, c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {")
+    L.append("        switch tileHeight {")
+    for t in tops:
+        L.append(f"        case {t}: multiplyTop{t}(depth: depth, a: a, b: b, bStride: bStride, c: c, cRowStride: cRowStride, accumulate: accumulate)")
+    L.append("        default: multiply(depth: depth, a: a, b: b, bStride: bStride, c: c, cRowStride: cRowStride, accumulate: accumulate)")
+    L.append("        }")
     L.append("    }")
     L.append("")
     L.append("    @inlinable @inline(__always)")

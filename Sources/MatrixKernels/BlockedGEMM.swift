@@ -268,10 +268,18 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
                     if height == mr && width == nr {
                         Kernel.multiply(depth: depth, a: aPanel, b: bPanel, bStride: bStride, c: c,
                                         cRowStride: p.cRowStride, accumulate: accumulate)
+                        row &+= mr
+                        continue
+                    }
+                    // A panel's last rows take a smaller tile when the kernel has one that covers them.
+                    let tileHeight = Kernel.tileHeight(covering: height)
+                    if tileHeight == height && width == nr {
+                        Kernel.multiply(tileHeight: tileHeight, depth: depth, a: aPanel, b: bPanel, bStride: bStride,
+                                        c: c, cRowStride: p.cRowStride, accumulate: accumulate)
                     } else {
-                        // Edge of C: compute the full tile aside, then write only what exists.
-                        Kernel.multiply(depth: depth, a: aPanel, b: bPanel, bStride: bStride, c: edgeTile,
-                                        cRowStride: nr, accumulate: false)
+                        // Edge of C: compute the tile aside, then write only what exists.
+                        Kernel.multiply(tileHeight: tileHeight, depth: depth, a: aPanel, b: bPanel, bStride: bStride,
+                                        c: edgeTile, cRowStride: nr, accumulate: false)
                         for r in 0..<height {
                             let target = c + r &* p.cRowStride
                             let source = edgeTile + r &* nr

@@ -18,6 +18,12 @@ public protocol MicroKernel {
     ///   - accumulate: add to C instead of overwriting it.
     static func multiply(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
                          c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool)
+    /// The smallest tile height this kernel computes (`rows` or fewer) that covers `height` rows.
+    static func tileHeight(covering height: Int) -> Int
+    /// `multiply` for the first `tileHeight` rows of each `rows`-float A group, a height that
+    /// `tileHeight(covering:)` returned; it writes `tileHeight` rows of C.
+    static func multiply(tileHeight: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                         c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool)
 }
 
 extension MicroKernel {

@@ -87,6 +87,115 @@ public enum MicroKernel12x2<Arithmetic: MultiplyAdd>: MicroKernel {
         store(c11x0, c11x1, to: c + 11 &* cRowStride, accumulate: accumulate)
     }
 
+    /// `multiply` for the first 4 rows of each 12-float A group only: a panel's last rows
+    /// (a 64-row product's last 4) at the cost of 4 rows instead of 12.
+    @inlinable @inline(__always)
+    @usableFromInline static func multiplyTop4(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                                               c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
+        let width = Vector.scalarCount
+        var c0x0 = Vector(), c0x1 = Vector()
+        var c1x0 = Vector(), c1x1 = Vector()
+        var c2x0 = Vector(), c2x1 = Vector()
+        var c3x0 = Vector(), c3x1 = Vector()
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        let bStep = bStride &* MemoryLayout<Float>.stride
+        for _ in 0..<depth {
+            let b0 = pb.loadUnaligned(as: Vector.self)
+            let b1 = pb.loadUnaligned(fromByteOffset: width &* MemoryLayout<Float>.stride, as: Vector.self)
+            let a0 = Vector(repeating: pa[0])
+            c0x0 = Arithmetic.multiplyAdd(c0x0, a0, b0)
+            c0x1 = Arithmetic.multiplyAdd(c0x1, a0, b1)
+            let a1 = Vector(repeating: pa[1])
+            c1x0 = Arithmetic.multiplyAdd(c1x0, a1, b0)
+            c1x1 = Arithmetic.multiplyAdd(c1x1, a1, b1)
+            let a2 = Vector(repeating: pa[2])
+            c2x0 = Arithmetic.multiplyAdd(c2x0, a2, b0)
+            c2x1 = Arithmetic.multiplyAdd(c2x1, a2, b1)
+            let a3 = Vector(repeating: pa[3])
+            c3x0 = Arithmetic.multiplyAdd(c3x0, a3, b0)
+            c3x1 = Arithmetic.multiplyAdd(c3x1, a3, b1)
+            pa += 12
+            pb += bStep
+        }
+        store(c0x0, c0x1, to: c + 0 &* cRowStride, accumulate: accumulate)
+        store(c1x0, c1x1, to: c + 1 &* cRowStride, accumulate: accumulate)
+        store(c2x0, c2x1, to: c + 2 &* cRowStride, accumulate: accumulate)
+        store(c3x0, c3x1, to: c + 3 &* cRowStride, accumulate: accumulate)
+    }
+
+    /// `multiply` for the first 8 rows of each 12-float A group only: a panel's last rows
+    /// (a 64-row product's last 4) at the cost of 8 rows instead of 12.
+    @inlinable @inline(__always)
+    @usableFromInline static func multiplyTop8(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                                               c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
+        let width = Vector.scalarCount
+        var c0x0 = Vector(), c0x1 = Vector()
+        var c1x0 = Vector(), c1x1 = Vector()
+        var c2x0 = Vector(), c2x1 = Vector()
+        var c3x0 = Vector(), c3x1 = Vector()
+        var c4x0 = Vector(), c4x1 = Vector()
+        var c5x0 = Vector(), c5x1 = Vector()
+        var c6x0 = Vector(), c6x1 = Vector()
+        var c7x0 = Vector(), c7x1 = Vector()
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        let bStep = bStride &* MemoryLayout<Float>.stride
+        for _ in 0..<depth {
+            let b0 = pb.loadUnaligned(as: Vector.self)
+            let b1 = pb.loadUnaligned(fromByteOffset: width &* MemoryLayout<Float>.stride, as: Vector.self)
+            let a0 = Vector(repeating: pa[0])
+            c0x0 = Arithmetic.multiplyAdd(c0x0, a0, b0)
+            c0x1 = Arithmetic.multiplyAdd(c0x1, a0, b1)
+            let a1 = Vector(repeating: pa[1])
+            c1x0 = Arithmetic.multiplyAdd(c1x0, a1, b0)
+            c1x1 = Arithmetic.multiplyAdd(c1x1, a1, b1)
+            let a2 = Vector(repeating: pa[2])
+            c2x0 = Arithmetic.multiplyAdd(c2x0, a2, b0)
+            c2x1 = Arithmetic.multiplyAdd(c2x1, a2, b1)
+            let a3 = Vector(repeating: pa[3])
+            c3x0 = Arithmetic.multiplyAdd(c3x0, a3, b0)
+            c3x1 = Arithmetic.multiplyAdd(c3x1, a3, b1)
+            let a4 = Vector(repeating: pa[4])
+            c4x0 = Arithmetic.multiplyAdd(c4x0, a4, b0)
+            c4x1 = Arithmetic.multiplyAdd(c4x1, a4, b1)
+            let a5 = Vector(repeating: pa[5])
+            c5x0 = Arithmetic.multiplyAdd(c5x0, a5, b0)
+            c5x1 = Arithmetic.multiplyAdd(c5x1, a5, b1)
+            let a6 = Vector(repeating: pa[6])
+            c6x0 = Arithmetic.multiplyAdd(c6x0, a6, b0)
+            c6x1 = Arithmetic.multiplyAdd(c6x1, a6, b1)
+            let a7 = Vector(repeating: pa[7])
+            c7x0 = Arithmetic.multiplyAdd(c7x0, a7, b0)
+            c7x1 = Arithmetic.multiplyAdd(c7x1, a7, b1)
+            pa += 12
+            pb += bStep
+        }
+        store(c0x0, c0x1, to: c + 0 &* cRowStride, accumulate: accumulate)
+        store(c1x0, c1x1, to: c + 1 &* cRowStride, accumulate: accumulate)
+        store(c2x0, c2x1, to: c + 2 &* cRowStride, accumulate: accumulate)
+        store(c3x0, c3x1, to: c + 3 &* cRowStride, accumulate: accumulate)
+        store(c4x0, c4x1, to: c + 4 &* cRowStride, accumulate: accumulate)
+        store(c5x0, c5x1, to: c + 5 &* cRowStride, accumulate: accumulate)
+        store(c6x0, c6x1, to: c + 6 &* cRowStride, accumulate: accumulate)
+        store(c7x0, c7x1, to: c + 7 &* cRowStride, accumulate: accumulate)
+    }
+
+    @inlinable @inline(__always)
+    public static func tileHeight(covering height: Int) -> Int {
+        height <= 4 ? 4 : height <= 8 ? 8 : 12
+    }
+
+    @inlinable @inline(__always)
+    public static func multiply(tileHeight: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                bStride: Int, c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
+        switch tileHeight {
+        case 4: multiplyTop4(depth: depth, a: a, b: b, bStride: bStride, c: c, cRowStride: cRowStride, accumulate: accumulate)
+        case 8: multiplyTop8(depth: depth, a: a, b: b, bStride: bStride, c: c, cRowStride: cRowStride, accumulate: accumulate)
+        default: multiply(depth: depth, a: a, b: b, bStride: bStride, c: c, cRowStride: cRowStride, accumulate: accumulate)
+        }
+    }
+
     @inlinable @inline(__always)
     static func store(_ v0: Vector, _ v1: Vector, to row: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let p = UnsafeMutableRawPointer(row)
@@ -155,6 +264,19 @@ public enum MicroKernel6x2<Arithmetic: MultiplyAdd>: MicroKernel {
         store(c3x0, c3x1, to: c + 3 &* cRowStride, accumulate: accumulate)
         store(c4x0, c4x1, to: c + 4 &* cRowStride, accumulate: accumulate)
         store(c5x0, c5x1, to: c + 5 &* cRowStride, accumulate: accumulate)
+    }
+
+    @inlinable @inline(__always)
+    public static func tileHeight(covering height: Int) -> Int {
+        6
+    }
+
+    @inlinable @inline(__always)
+    public static func multiply(tileHeight: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                bStride: Int, c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
+        switch tileHeight {
+        default: multiply(depth: depth, a: a, b: b, bStride: bStride, c: c, cRowStride: cRowStride, accumulate: accumulate)
+        }
     }
 
     @inlinable @inline(__always)
