@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A grow-only, 64-byte aligned scratch buffer of floats, owned by one task at a time.
 ///
 /// Kernels take their packing and im2col buffers from here so that, once a network has seen its
@@ -21,7 +13,7 @@ public final class Workspace: @unchecked Sendable {
     /// Returns room for at least `count` floats. The contents are unspecified, and the pointer is
     /// valid until the next call to `floats(_:)` on this workspace.
     public func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if count > capacity {
+        if count > capacity || storage == nil {
             storage?.deallocate()
             // Round up generously so that slowly growing requests do not reallocate each time.
             let newCapacity = max(count, capacity &* 3 / 2, 1024)
@@ -35,36 +27,18 @@ public final class Workspace: @unchecked Sendable {
 
 /// A process-wide pool of workspaces. A task checks one out for its duration, so concurrent
 /// tasks never share scratch memory and the pool grows only to the peak number of tasks in flight.
-///
-/// Guarded by a pthread mutex rather than `Synchronization.Mutex`: the thread sanitizer models
-/// pthread locks, while Mutex's futex path looks to it like unsynchronised access.
 public final class WorkspacePool: @unchecked Sendable {
     public static let shared = WorkspacePool()
 
     private var idle: [Workspace] = []
-    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    private let lock = Lock()
 
-    public init() {
-        lock = .allocate(capacity: 1)
-        lock.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(lock, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
-    }
+    public init() {}
 
     /// Runs `body` with a workspace that no other task uses meanwhile.
     public func withWorkspace<R>(_ body: (Workspace) throws -> R) rethrows -> R {
-        pthread_mutex_lock(lock)
-        let workspace = idle.popLast() ?? Workspace()
-        pthread_mutex_unlock(lock)
-        defer {
-            pthread_mutex_lock(lock)
-            idle.append(workspace)
-            pthread_mutex_unlock(lock)
-        }
+        let workspace = lock.withLock { idle.popLast() } ?? Workspace()
+        defer { lock.withLock { idle.append(workspace) } }
         return try body(workspace)
     }
 }

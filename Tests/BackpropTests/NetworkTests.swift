@@ -111,6 +111,36 @@ struct NetworkTests {
         #expect(difference < 1e-4, "\(difference)")
     }
 
+    @Test("Inference's packed dense weights give exactly the unpacked products and follow every change of the weights",
+          arguments: supportedKernelPaths)
+    func preparedWeightsFollowChanges(kernels: KernelPath) throws {
+        var random = RandomGenerator(seed: 5)
+        let layers = Self.digitLikeLayers + [.batchNorm(features: 10)]
+        var network = try Network(inputShape: [1, 16, 16], layers: layers, random: &random)
+        let context = ExecutionContext(threads: 2, kernels: kernels)
+        let input = uniformValues([9, 1, 16, 16], seed: 6)   // more than 4 rows: the blocked GEMM's path
+        // The plan's steps run one by one with a context of their own, which packs nothing beforehand.
+        func unprepared(_ network: Network) -> Tensor {
+            network.inferenceSteps.reduce(input) {
+                $1.forward($0, parameters: network.parameters, buffers: network.buffers, context: ExecutionContext(threads: 2, kernels: kernels))
+            }
+        }
+        #expect(network.forward(input, context: context) == unprepared(network))
+        #expect(network.forward(input, context: context) == unprepared(network), "second call, from the packed weights")
+        let copy = network
+        var weights = network.weights
+        weights.parameters = weights.parameters.enumerated().map { uniformValues($1.shape, seed: 60 + UInt64($0)) }
+        network.setWeights(weights)
+        #expect(network.forward(input, context: context) == unprepared(network), "after setWeights")
+        network.updateParameters { _, values in for i in values.indices { values[i] *= 0.5 } }
+        #expect(network.forward(input, context: context) == unprepared(network), "after updateParameters")
+        var tape = Tape()
+        var training = ExecutionContext(kernels: kernels)
+        _ = network.forward(input, tape: &tape, context: &training)   // moves the folded BatchNorm's statistics
+        #expect(network.forward(input, context: context) == unprepared(network), "after a training pass")
+        #expect(copy.forward(input, context: context) == unprepared(copy), "a copy made before keeps its own weights")
+    }
+
     // MARK: - Misuse that used to corrupt memory now stops with a clear message.
 
     @Test("An optimizer given another parameter list stops with a message naming the parameter")

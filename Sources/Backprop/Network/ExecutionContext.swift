@@ -20,6 +20,8 @@ public struct ExecutionContext: Sendable {
     /// trainer encodes its training set once, not every batch); used only by a training pass
     /// whose batch has exactly that many rows, and only by the caller that set it.
     var thermometerTerms: SparseMatrix?
+    /// The inference plan's prepared weights; set by ``Network/forward(_:context:)`` for its steps.
+    var preparedWeights: PreparedWeights?
 
     public init(threads: Int = ExecutionContext.availableProcessors, kernels: KernelPath = .best,
                 random: RandomGenerator = RandomGenerator(seed: 0)) {

@@ -23,9 +23,12 @@ public struct Network: Sendable {
     /// layer folded into that layer's weights (the same as `steps` in a network without BatchNorm).
     public let inferenceSteps: [any Step]
     /// Trainable tensors, in layer order, weight before bias.
-    public private(set) var parameters: [Tensor]
+    public private(set) var parameters: [Tensor] { didSet { preparedWeights = PreparedWeights() } }
     /// State updated without gradients (BatchNorm running statistics), in layer order.
-    public private(set) var buffers: [Tensor]
+    public private(set) var buffers: [Tensor] { didSet { preparedWeights = PreparedWeights() } }
+    /// What inference prepares from `parameters` and `buffers` once (packed dense weights);
+    /// replaced by an empty one whenever they change.
+    private var preparedWeights = PreparedWeights()
     /// State-dict names of `parameters`, e.g. `layers.0.weight`.
     public let parameterNames: [String]
     /// State-dict names of `buffers`, e.g. `layers.1.running_mean`.
@@ -175,6 +178,8 @@ public struct Network: Sendable {
     /// statistics. Returns `[batch] + outputShape`. Safe to call from many threads at once.
     public func forward(_ input: Tensor, context: ExecutionContext = ExecutionContext()) -> Tensor {
         checkInput(input)
+        var context = context
+        context.preparedWeights = preparedWeights
         var activation = input
         for step in inferenceSteps {
             activation = step.forward(activation, parameters: parameters, buffers: buffers, context: context)

@@ -61,6 +61,15 @@ public struct DenseStep: Step {
                                                outputStride: n, width: n, threads: context.threads)
                     }
                 }
+            } else if let packed = packedWeight(weight, rows: m, context: context) {
+                input.withUnsafeBufferPointer { x in
+                    packed.withUnsafeBufferPointer { w in
+                        // out[n × out] += x[n × in] · wᵀ, wᵀ packed beforehand.
+                        context.kernels.multiply(MatrixProduct(
+                            m: m, n: n, k: k, a: MatrixOperand(x.baseAddress!, rowStride: k), b: .packed(w.baseAddress!),
+                            c: out.baseAddress!, cRowStride: n, accumulate: true), threads: context.threads)
+                    }
+                }
             } else {
                 input.withUnsafeBufferPointer { x in
                     weight.withUnsafeBufferPointer { w in
@@ -75,6 +84,25 @@ public struct DenseStep: Step {
             }
             // out = max(0, out), in place
             if relu { reluForward(out.baseAddress!, out.baseAddress!, count: m * n) }
+        }
+    }
+
+    /// In an inference plan, wᵀ as the product's packed B operand, from the plan's prepared
+    /// weights (packed on first use). Nil in training, and for batches of at most 4 rows, which
+    /// the GEMM multiplies by reading w as it is (`multiplyFewRows`).
+    private func packedWeight(_ weight: Tensor, rows: Int, context: ExecutionContext) -> [Float]? {
+        guard rows > 4, let prepared = context.preparedWeights else { return nil }
+        return prepared.entry(.init(parameterIndex: parameterIndex, kernels: context.kernels)) {
+            let width = context.kernels.panelWidths.columns
+            var packed = [Float](repeating: 0, count: PanelPacking.count(rows: outputSize, depth: inputSize, width: width))
+            weight.withUnsafeBufferPointer { w in
+                packed.withUnsafeMutableBufferPointer {
+                    // op(B) = wᵀ packs as its transpose, w [out × in] itself.
+                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: inputSize), rows: outputSize,
+                                      depth: inputSize, width: width, into: $0.baseAddress!)
+                }
+            }
+            return packed
         }
     }
 
