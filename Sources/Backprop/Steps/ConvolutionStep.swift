@@ -58,15 +58,28 @@ public struct ConvolutionStep: Step {
     }
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
-        var (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
         // Outside training a BatchNorm normalises with its running statistics: it folds.
-        if let normalization = normalization ?? batchNorm?.folded {
-            (weight, bias) = normalization.fold(weight: weight, bias: bias, parameters: parameters, buffers: buffers)
+        let (outputChannels, patch) = (self.outputChannels, inputChannels * kernelSize * kernelSize)
+        let (weight, bias, packed) = PreparedWeights.inferenceWeights(
+            parameterIndex: parameterIndex, normalization: normalization ?? batchNorm?.folded, parameters: parameters,
+            buffers: buffers, context: context
+        ) { weight in
+            let width = context.kernels.panelWidths.rows
+            var packed = [Float](repeating: 0, count: PanelPacking.count(rows: outputChannels, depth: patch, width: width))
+            weight.withUnsafeBufferPointer { w in
+                packed.withUnsafeMutableBufferPointer {
+                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: patch), rows: outputChannels, depth: patch,
+                                      width: width, into: $0.baseAddress!)
+                }
+            }
+            return packed
         }
-        guard pool != nil else { return convolve(input, weight, bias, argmax: nil, context) }
+        guard pool != nil else { return convolve(input, weight, bias, argmax: nil, context, packedWeight: packed) }
         // Pooling needs somewhere to put its argmax even when nothing will read it.
         var argmax = [Int32].uninitialized(count: input.shape[0] * outputShape.reduce(1, *))
-        return argmax.withUnsafeMutableBufferPointer { convolve(input, weight, bias, argmax: $0.baseAddress, context) }
+        return argmax.withUnsafeMutableBufferPointer {
+            convolve(input, weight, bias, argmax: $0.baseAddress, context, packedWeight: packed)
+        }
     }
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
@@ -89,9 +102,11 @@ public struct ConvolutionStep: Step {
     ///
     /// With `channelSums`, the epilogue is left for later: the output is the convolution alone,
     /// `[n, oc, oh, ow]`, and each sample writes the sum of each channel's values into
-    /// `channelSums[sample, oc]` while it is still in cache.
+    /// `channelSums[sample, oc]` while it is still in cache. `packedWeight`, when given, is
+    /// `weight` packed as the product's A operand already.
     func convolve(_ input: Tensor, _ weight: Tensor, _ bias: Tensor, argmax: UnsafeMutablePointer<Int32>?,
-                  _ context: ExecutionContext, channelSums: UnsafeMutablePointer<Float>? = nil) -> Tensor {
+                  _ context: ExecutionContext, channelSums: UnsafeMutablePointer<Float>? = nil,
+                  packedWeight prepacked: [Float]? = nil) -> Tensor {
         precondition(input.rank == 4 && Array(input.shape.dropFirst()) == inputShape,
                      "ConvolutionStep.forward: expected [batch] + \(inputShape), got \(input.shape)")
         let batch = input.shape[0]
@@ -109,11 +124,16 @@ public struct ConvolutionStep: Step {
             input.withUnsafeBufferPointer { x in
             weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
+            (prepacked ?? []).withUnsafeBufferPointer { prepackedBuffer in
             WorkspacePool.shared.withWorkspace { shared in
                 // Every sample multiplies by the same weight: pack it once for all of them.
-                let packedWeight = shared.floats(PanelPacking.count(rows: oc, depth: patch, width: widths.rows))
-                PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: patch), rows: oc, depth: patch,
-                                  width: widths.rows, into: packedWeight)
+                var packedWeight = prepacked == nil ? nil : UnsafePointer(prepackedBuffer.baseAddress)
+                if packedWeight == nil {
+                    let packing = shared.floats(PanelPacking.count(rows: oc, depth: patch, width: widths.rows))
+                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: patch), rows: oc, depth: patch,
+                                      width: widths.rows, into: packing)
+                    packedWeight = UnsafePointer(packing)
+                }
                 Parallel.forEach(tasks: batch, threads: sampleThreads) { sample in
                     WorkspacePool.shared.withWorkspace { workspace in
                         let columns = workspace.floats(patch * positions + (pool != nil ? oc * positions : 0))
@@ -127,7 +147,7 @@ public struct ConvolutionStep: Step {
                         }
                         // convolved[oc × oh·ow] = bias + weight[oc × patch] · columns[patch × oh·ow]
                         kernels.multiply(MatrixProduct(
-                            m: oc, n: positions, k: patch, a: .packed(packedWeight),
+                            m: oc, n: positions, k: patch, a: .packed(packedWeight!),
                             b: MatrixOperand(columns, rowStride: positions),
                             c: convolved, cRowStride: positions, accumulate: true), threads: gemmThreads)
                         if let channelSums {
@@ -146,6 +166,7 @@ public struct ConvolutionStep: Step {
                         }
                     }
                 }
+            }
             }
             }
             }

@@ -28,18 +28,33 @@ public struct DenseStep: Step {
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
         precondition(input.rank == 2 && input.shape[1] == inputSize,
                      "DenseStep.forward: expected [batch, \(inputSize)], got \(input.shape)")
-        var (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
-        if let normalization {
-            (weight, bias) = normalization.fold(weight: weight, bias: bias, parameters: parameters, buffers: buffers)
+        let (inputSize, outputSize) = (self.inputSize, self.outputSize)
+        let (weight, bias, packed) = PreparedWeights.inferenceWeights(
+            parameterIndex: parameterIndex, normalization: normalization, parameters: parameters, buffers: buffers,
+            context: context
+        ) { weight in
+            let width = context.kernels.panelWidths.columns
+            var packed = [Float](repeating: 0, count: PanelPacking.count(rows: outputSize, depth: inputSize, width: width))
+            weight.withUnsafeBufferPointer { w in
+                packed.withUnsafeMutableBufferPointer {
+                    // op(B) = wᵀ packs as its transpose, w [out × in] itself.
+                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: inputSize), rows: outputSize,
+                                      depth: inputSize, width: width, into: $0.baseAddress!)
+                }
+            }
+            return packed
         }
         var terms: SparseMatrix?
-        return forward(input, weight: weight, bias: bias, context: context, terms: &terms)
+        return forward(input, weight: weight, bias: bias, context: context, terms: &terms,
+                       packedWeight: input.shape[0] > 4 ? packed : nil)
     }
 
     /// The product, by the table path when the context describes the input's thermometer columns
-    /// and the batch fits them (leaving the batch's terms in `terms`; nil otherwise), else by GEMM.
+    /// and the batch fits them (leaving the batch's terms in `terms`; nil otherwise), else by GEMM,
+    /// reading wᵀ from `packedWeight` when given. (Batches of at most 4 rows are multiplied by
+    /// reading w as it is, `multiplyFewRows`: callers give no packed weight for them.)
     private func forward(_ input: Tensor, weight: Tensor, bias: Tensor, context: ExecutionContext,
-                         terms: inout SparseMatrix?) -> Tensor {
+                         terms: inout SparseMatrix?, packedWeight: [Float]? = nil) -> Tensor {
         let (m, n, k) = (input.shape[0], outputSize, inputSize)
         let relu = self.relu
         let columns = thermometerColumns(context)
@@ -61,7 +76,7 @@ public struct DenseStep: Step {
                                                outputStride: n, width: n, threads: context.threads)
                     }
                 }
-            } else if let packed = packedWeight(weight, rows: m, context: context) {
+            } else if let packed = packedWeight {
                 input.withUnsafeBufferPointer { x in
                     packed.withUnsafeBufferPointer { w in
                         // out[n × out] += x[n × in] · wᵀ, wᵀ packed beforehand.
@@ -84,25 +99,6 @@ public struct DenseStep: Step {
             }
             // out = max(0, out), in place
             if relu { reluForward(out.baseAddress!, out.baseAddress!, count: m * n) }
-        }
-    }
-
-    /// In an inference plan, wᵀ as the product's packed B operand, from the plan's prepared
-    /// weights (packed on first use). Nil in training, and for batches of at most 4 rows, which
-    /// the GEMM multiplies by reading w as it is (`multiplyFewRows`).
-    private func packedWeight(_ weight: Tensor, rows: Int, context: ExecutionContext) -> [Float]? {
-        guard rows > 4, let prepared = context.preparedWeights else { return nil }
-        return prepared.entry(.init(parameterIndex: parameterIndex, kernels: context.kernels)) {
-            let width = context.kernels.panelWidths.columns
-            var packed = [Float](repeating: 0, count: PanelPacking.count(rows: outputSize, depth: inputSize, width: width))
-            weight.withUnsafeBufferPointer { w in
-                packed.withUnsafeMutableBufferPointer {
-                    // op(B) = wᵀ packs as its transpose, w [out × in] itself.
-                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: inputSize), rows: outputSize,
-                                      depth: inputSize, width: width, into: $0.baseAddress!)
-                }
-            }
-            return packed
         }
     }
 
