@@ -16,14 +16,16 @@ final class PreparedWeights: @unchecked Sendable {
         let weight: Tensor
         /// The bias, BatchNorm folded in.
         let bias: Tensor
-        /// `weight` packed as the layer's product reads it, for the kernel path of the key.
-        let packedWeight: [Float]
+        /// `weight` packed as the layer's product reads it, for the kernel path of the key; nil
+        /// in an entry made without packing.
+        let packedWeight: [Float]?
     }
 
-    /// Whose entry: the step whose parameters start at `parameterIndex`, on `kernels`.
+    /// Whose entry: the step whose parameters start at `parameterIndex`, on `kernels`, packed or not.
     struct Key: Hashable {
         let parameterIndex: Int
         let kernels: KernelPath
+        let packed: Bool
     }
 
     private let lock = Lock()
@@ -45,22 +47,29 @@ final class PreparedWeights: @unchecked Sendable {
     }
 
     /// An inference step's weight and bias (its BatchNorm, if any, folded in), and, when the
-    /// context carries the plan's prepared weights, the weight packed by `pack` — all made once.
+    /// context carries the plan's prepared weights and the caller will `usePacked`, the weight
+    /// packed by `pack` — each made once. (Packing waits for a batch that needs it: a single
+    /// image's dense product reads the weight as it is, and a one-shot `classify` should not
+    /// pack 4.7 MB it never reads.)
     static func inferenceWeights(parameterIndex: Int, normalization: FoldedBatchNorm?, parameters: [Tensor],
-                                 buffers: [Tensor], context: ExecutionContext,
+                                 buffers: [Tensor], context: ExecutionContext, usePacked: Bool,
                                  pack: (Tensor) -> [Float]) -> (weight: Tensor, bias: Tensor, packed: [Float]?) {
-        func folded() -> (weight: Tensor, bias: Tensor) {
+        func folded() -> Layer {
             let (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
-            return normalization?.fold(weight: weight, bias: bias, parameters: parameters, buffers: buffers) ?? (weight, bias)
+            let (foldedWeight, foldedBias) = normalization?.fold(weight: weight, bias: bias, parameters: parameters,
+                                                                 buffers: buffers) ?? (weight, bias)
+            return Layer(weight: foldedWeight, bias: foldedBias, packedWeight: nil)
         }
         guard let prepared = context.preparedWeights else {
-            let (weight, bias) = folded()
-            return (weight, bias, nil)
+            let layer = folded()
+            return (layer.weight, layer.bias, nil)
         }
-        let layer = prepared.layer(Key(parameterIndex: parameterIndex, kernels: context.kernels)) {
-            let (weight, bias) = folded()
-            return Layer(weight: weight, bias: bias, packedWeight: pack(weight))
+        let key = Key(parameterIndex: parameterIndex, kernels: context.kernels, packed: false)
+        let layer = prepared.layer(key, make: folded)
+        guard usePacked else { return (layer.weight, layer.bias, nil) }
+        let packed = prepared.layer(Key(parameterIndex: parameterIndex, kernels: context.kernels, packed: true)) {
+            Layer(weight: layer.weight, bias: layer.bias, packedWeight: pack(layer.weight))
         }
-        return (layer.weight, layer.bias, layer.packedWeight)
+        return (packed.weight, packed.bias, packed.packedWeight)
     }
 }

@@ -62,7 +62,7 @@ public struct ConvolutionStep: Step {
         let (outputChannels, patch) = (self.outputChannels, inputChannels * kernelSize * kernelSize)
         let (weight, bias, packed) = PreparedWeights.inferenceWeights(
             parameterIndex: parameterIndex, normalization: normalization ?? batchNorm?.folded, parameters: parameters,
-            buffers: buffers, context: context
+            buffers: buffers, context: context, usePacked: true
         ) { weight in
             let width = context.kernels.panelWidths.rows
             var packed = [Float](repeating: 0, count: PanelPacking.count(rows: outputChannels, depth: patch, width: width))

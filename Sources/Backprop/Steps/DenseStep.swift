@@ -31,7 +31,7 @@ public struct DenseStep: Step {
         let (inputSize, outputSize) = (self.inputSize, self.outputSize)
         let (weight, bias, packed) = PreparedWeights.inferenceWeights(
             parameterIndex: parameterIndex, normalization: normalization, parameters: parameters, buffers: buffers,
-            context: context
+            context: context, usePacked: input.shape[0] > 4
         ) { weight in
             let width = context.kernels.panelWidths.columns
             var packed = [Float](repeating: 0, count: PanelPacking.count(rows: outputSize, depth: inputSize, width: width))
@@ -46,7 +46,7 @@ public struct DenseStep: Step {
         }
         var terms: SparseMatrix?
         return forward(input, weight: weight, bias: bias, context: context, terms: &terms,
-                       packedWeight: input.shape[0] > 4 ? packed : nil)
+                       packedWeight: packed)
     }
 
     /// The product, by the table path when the context describes the input's thermometer columns
