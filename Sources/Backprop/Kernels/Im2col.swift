@@ -144,7 +144,43 @@ package func im2colPatchPanels(_ g: ConvolutionGeometry, input: UnsafePointer<Fl
             let panelBase = panels + panel &* panelSize
             for oy in 0..<oh {
                 let rowBase = panelBase + oy &* ow &* width
-                for lane in 0..<rows.count {
+                /// Lane `lane`'s input row, or nil when it lies in the padding above or below the image.
+                func source(_ lane: Int) -> UnsafePointer<Float>? {
+                    let iy = oy &* s &- p &+ lanes[lane].kernelRow
+                    return iy >= 0 && iy < g.height ? input + (lanes[lane].offset &+ iy &* g.width) : nil
+                }
+                var lane = 0
+                // Four lanes at a time: each output column's four values are neighbours in the
+                // panel, one 16-byte store instead of four scattered ones, over the columns all
+                // four lanes read inside the image (measured: a CNN training step 16.6 → 15.0 ms).
+                while lane &+ 4 <= rows.count {
+                    guard let s0 = source(lane), let s1 = source(lane &+ 1), let s2 = source(lane &+ 2),
+                          let s3 = source(lane &+ 3) else { break }
+                    let (r0, r1, r2, r3) = (lanes[lane].inside, lanes[lane &+ 1].inside, lanes[lane &+ 2].inside,
+                                            lanes[lane &+ 3].inside)
+                    let low = max(r0.lowerBound, r1.lowerBound, r2.lowerBound, r3.lowerBound)
+                    let high = min(r0.upperBound, r1.upperBound, r2.upperBound, r3.upperBound)
+                    guard low < high else { break }
+                    let step = width &* MemoryLayout<Float>.stride
+                    let target = UnsafeMutableRawPointer(rowBase + lane)
+                    /// Output column `ox`, where some of the four lanes read padding.
+                    func edge(_ ox: Int) {
+                        func value(_ source: UnsafePointer<Float>, _ inside: Range<Int>) -> Float {
+                            inside.contains(ox) ? source[ox &* s] : 0
+                        }
+                        target.storeBytes(of: SIMD4<Float>(value(s0, r0), value(s1, r1), value(s2, r2), value(s3, r3)),
+                                          toByteOffset: ox &* step, as: SIMD4<Float>.self)
+                    }
+                    for ox in 0..<low { edge(ox) }
+                    for ox in high..<ow { edge(ox) }
+                    for ox in low..<high {
+                        let x = ox &* s
+                        target.storeBytes(of: SIMD4<Float>(s0[x], s1[x], s2[x], s3[x]), toByteOffset: ox &* step,
+                                          as: SIMD4<Float>.self)
+                    }
+                    lane &+= 4
+                }
+                for lane in lane..<rows.count {
                     let row = lanes[lane]
                     let iy = oy &* s &- p &+ row.kernelRow
                     let inside = iy >= 0 && iy < g.height ? row.inside : 0..<0
