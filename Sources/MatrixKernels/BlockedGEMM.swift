@@ -5,7 +5,8 @@
 // the tile of C one task computes.
 //
 // Both operands are packed once, in parallel, into panels the micro-kernel streams through
-// contiguously; tasks then share them. (Packing per task instead repeated the packing of the
+// contiguously (unless the caller packed them, or op(B) can be read in place, below); tasks then
+// share them. (Packing per task instead repeated the packing of the
 // shared operand for every tile: the batch-64 dense layer, 64×128×9216, ran at 150 GFLOP/s.)
 //
 // Every element of C is computed by exactly one task, summing over k in the same order (KC blocks
@@ -59,11 +60,11 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         let columnTiles = (p.n &+ nc &- 1) / nc
         let rowPanels = (p.m &+ mr &- 1) / mr
         // A row-major op(B) met by a single row tile is read in place: each of its elements is
-        // read once either way, so packing would only copy it. This is a convolution's forward
-        // product (B its im2col columns, m its output channels). Only a ragged last panel, which
-        // the kernel would read past the end of B's rows, is packed.
-        // Not when the row stride is a multiple of 512 bytes: a panel's k groups would then fall
-        // in at most 8 of L1's sets and evict each other (a 64×9216×128 product ran 16 % slower).
+        // read once either way, so packing would only copy it (a convolution's forward product,
+        // B its im2col columns: 205 → 248 GFLOP/s). Only a ragged last panel, which the kernel
+        // would read past the end of B's rows, is packed. Not when the row stride is a multiple
+        // of 512 bytes: a panel's k groups would then fall in at most 8 of L1's sets and evict
+        // each other (a 64×9216×128 product ran 16 % slower).
         let inPlaceB = !p.b.isPacked && !p.b.isTransposed && rowTiles == 1
             && (p.b.rowStride &* MemoryLayout<Float>.stride) % 512 != 0
         let firstPackedBPanel = p.b.isPacked ? panelCount : inPlaceB ? p.n / nr : 0

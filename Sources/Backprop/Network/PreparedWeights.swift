@@ -47,13 +47,13 @@ final class PreparedWeights: @unchecked Sendable {
     }
 
     /// An inference step's weight and bias (its BatchNorm, if any, folded in), and, when the
-    /// context carries the plan's prepared weights and the caller will `usePacked`, the weight
-    /// packed by `pack` — each made once. (Packing waits for a batch that needs it: a single
-    /// image's dense product reads the weight as it is, and a one-shot `classify` should not
-    /// pack 4.7 MB it never reads.)
+    /// context carries the plan's prepared weights and `packedWidth` is given, the weight viewed
+    /// as `[out, rest]` packed in panels that wide (`PanelPacking`) — each made once. Packing
+    /// waits for a batch that reads it: a single image's dense product reads the weight as it
+    /// is, and a one-shot `classify` should not pack 4.7 MB it never reads.
     static func inferenceWeights(parameterIndex: Int, normalization: FoldedBatchNorm?, parameters: [Tensor],
-                                 buffers: [Tensor], context: ExecutionContext, usePacked: Bool,
-                                 pack: (Tensor) -> [Float]) -> (weight: Tensor, bias: Tensor, packed: [Float]?) {
+                                 buffers: [Tensor], context: ExecutionContext,
+                                 packedWidth: Int?) -> (weight: Tensor, bias: Tensor, packed: [Float]?) {
         func folded() -> Layer {
             let (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
             let (foldedWeight, foldedBias) = normalization?.fold(weight: weight, bias: bias, parameters: parameters,
@@ -66,9 +66,17 @@ final class PreparedWeights: @unchecked Sendable {
         }
         let key = Key(parameterIndex: parameterIndex, kernels: context.kernels, packed: false)
         let layer = prepared.layer(key, make: folded)
-        guard usePacked else { return (layer.weight, layer.bias, nil) }
+        guard let width = packedWidth else { return (layer.weight, layer.bias, nil) }
         let packed = prepared.layer(Key(parameterIndex: parameterIndex, kernels: context.kernels, packed: true)) {
-            Layer(weight: layer.weight, bias: layer.bias, packedWeight: pack(layer.weight))
+            let rows = layer.weight.shape[0], depth = layer.weight.count / max(1, rows)
+            var packed = [Float](repeating: 0, count: PanelPacking.count(rows: rows, depth: depth, width: width))
+            layer.weight.withUnsafeBufferPointer { w in
+                packed.withUnsafeMutableBufferPointer {
+                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: depth), rows: rows, depth: depth,
+                                      width: width, into: $0.baseAddress!)
+                }
+            }
+            return Layer(weight: layer.weight, bias: layer.bias, packedWeight: packed)
         }
         return (packed.weight, packed.bias, packed.packedWeight)
     }

@@ -59,21 +59,10 @@ public struct ConvolutionStep: Step {
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
         // Outside training a BatchNorm normalises with its running statistics: it folds.
-        let (outputChannels, patch) = (self.outputChannels, inputChannels * kernelSize * kernelSize)
+        // The weight [oc, c·k·k] is the product's A, packed MR wide.
         let (weight, bias, packed) = PreparedWeights.inferenceWeights(
             parameterIndex: parameterIndex, normalization: normalization ?? batchNorm?.folded, parameters: parameters,
-            buffers: buffers, context: context, usePacked: true
-        ) { weight in
-            let width = context.kernels.panelWidths.rows
-            var packed = [Float](repeating: 0, count: PanelPacking.count(rows: outputChannels, depth: patch, width: width))
-            weight.withUnsafeBufferPointer { w in
-                packed.withUnsafeMutableBufferPointer {
-                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: patch), rows: outputChannels, depth: patch,
-                                      width: width, into: $0.baseAddress!)
-                }
-            }
-            return packed
-        }
+            buffers: buffers, context: context, packedWidth: context.kernels.panelWidths.rows)
         guard pool != nil else { return convolve(input, weight, bias, argmax: nil, context, packedWeight: packed) }
         // Pooling needs somewhere to put its argmax even when nothing will read it.
         var argmax = [Int32].uninitialized(count: input.shape[0] * outputShape.reduce(1, *))

@@ -28,22 +28,10 @@ public struct DenseStep: Step {
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
         precondition(input.rank == 2 && input.shape[1] == inputSize,
                      "DenseStep.forward: expected [batch, \(inputSize)], got \(input.shape)")
-        let (inputSize, outputSize) = (self.inputSize, self.outputSize)
+        // op(B) = wᵀ packs as its transpose, w [out × in] itself, NR wide.
         let (weight, bias, packed) = PreparedWeights.inferenceWeights(
             parameterIndex: parameterIndex, normalization: normalization, parameters: parameters, buffers: buffers,
-            context: context, usePacked: input.shape[0] > 4
-        ) { weight in
-            let width = context.kernels.panelWidths.columns
-            var packed = [Float](repeating: 0, count: PanelPacking.count(rows: outputSize, depth: inputSize, width: width))
-            weight.withUnsafeBufferPointer { w in
-                packed.withUnsafeMutableBufferPointer {
-                    // op(B) = wᵀ packs as its transpose, w [out × in] itself.
-                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: inputSize), rows: outputSize,
-                                      depth: inputSize, width: width, into: $0.baseAddress!)
-                }
-            }
-            return packed
-        }
+            context: context, packedWidth: input.shape[0] > 4 ? context.kernels.panelWidths.columns : nil)
         var terms: SparseMatrix?
         return forward(input, weight: weight, bias: bias, context: context, terms: &terms,
                        packedWeight: packed)
