@@ -26,8 +26,8 @@ public struct Network: Sendable {
     public private(set) var parameters: [Tensor] { didSet { preparedWeights = PreparedWeights() } }
     /// State updated without gradients (BatchNorm running statistics), in layer order.
     public private(set) var buffers: [Tensor] { didSet { preparedWeights = PreparedWeights() } }
-    /// What inference prepares from `parameters` and `buffers` once (packed dense weights);
-    /// replaced by an empty one whenever they change.
+    /// What inference prepares from `parameters` and `buffers` once (BatchNorms folded, weights
+    /// packed); replaced by an empty one whenever they change.
     private var preparedWeights = PreparedWeights()
     /// State-dict names of `parameters`, e.g. `layers.0.weight`.
     public let parameterNames: [String]

@@ -63,12 +63,7 @@ public struct ConvolutionStep: Step {
         let (weight, bias, packed) = PreparedWeights.inferenceWeights(
             parameterIndex: parameterIndex, normalization: normalization ?? batchNorm?.folded, parameters: parameters,
             buffers: buffers, context: context, packedWidth: context.kernels.panelWidths.rows)
-        guard pool != nil else { return convolve(input, weight, bias, argmax: nil, context, packedWeight: packed) }
-        // Pooling needs somewhere to put its argmax even when nothing will read it.
-        var argmax = [Int32].uninitialized(count: input.shape[0] * outputShape.reduce(1, *))
-        return argmax.withUnsafeMutableBufferPointer {
-            convolve(input, weight, bias, argmax: $0.baseAddress, context, packedWeight: packed)
-        }
+        return convolve(input, weight, bias, argmax: nil, context, packedWeight: packed)
     }
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
@@ -87,7 +82,10 @@ public struct ConvolutionStep: Step {
         return output
     }
 
-    /// The forward pass; `argmax` has room for every pooled output when the step pools.
+    /// The forward pass. When the step pools, `argmax` receives where each pooled output came
+    /// from (room for all of them), or is nil when nothing will read it: inference, where each
+    /// sample's indices go to scratch instead (at batch 1000, 37 MB the MNIST CNN wrote and
+    /// dropped).
     ///
     /// With `channelSums`, the epilogue is left for later: the output is the convolution alone,
     /// `[n, oc, oh, ow]`, and each sample writes the sum of each channel's values into
@@ -125,7 +123,8 @@ public struct ConvolutionStep: Step {
                 }
                 Parallel.forEach(tasks: batch, threads: sampleThreads) { sample in
                     WorkspacePool.shared.withWorkspace { workspace in
-                        let columns = workspace.floats(patch * positions + (pool != nil ? oc * positions : 0))
+                        let scratchArgmax = pool != nil && argmax == nil ? outputSampleSize : 0
+                        let columns = workspace.floats(patch * positions + (pool != nil ? oc * positions : 0) + scratchArgmax)
                         // columns[patch × oh·ow] = im2col(x[sample])
                         im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
                         // Pooled steps convolve into scratch; the others straight into the output.
@@ -145,10 +144,18 @@ public struct ConvolutionStep: Step {
                             }
                         } else if let pool {
                             // out[oc × ph·pw] = maxpool(relu?(convolved)), argmax[j] = where out[j] came from
-                            maxPoolPlanes(convolved, planes: oc, height: oh, width: ow,
-                                          kernelSize: pool.kernelSize, stride: pool.stride,
-                                          output: out.baseAddress! + sample * outputSampleSize,
-                                          argmax: argmax! + sample * outputSampleSize, relu: relu)
+                            func poolSample(into indices: UnsafeMutablePointer<Int32>) {
+                                maxPoolPlanes(convolved, planes: oc, height: oh, width: ow,
+                                              kernelSize: pool.kernelSize, stride: pool.stride,
+                                              output: out.baseAddress! + sample * outputSampleSize,
+                                              argmax: indices, relu: relu)
+                            }
+                            if let argmax {
+                                poolSample(into: argmax + sample * outputSampleSize)
+                            } else {
+                                (columns + patch * positions + oc * positions)
+                                    .withMemoryRebound(to: Int32.self, capacity: outputSampleSize, poolSample(into:))
+                            }
                         } else if relu {
                             // out = max(0, convolved), in place
                             reluForward(convolved, convolved, count: oc * positions)
