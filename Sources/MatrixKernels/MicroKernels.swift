@@ -5,9 +5,9 @@
 /// A 12-row by two-vector register tile: C[12×2V] (+)= A-panel · B-panel.
 ///
 /// The A panel holds `depth` groups of 12 floats (one per row of the tile); the B panel holds
-/// `depth` groups of `2 * V.scalarCount` floats (one per column). Both come from the packing
-/// routines in `BlockedGEMM`, so each inner step is two vector loads, 12 broadcasts and
-/// 24 multiply-adds on registers; nothing touches C until the end.
+/// `depth` groups of `2 * V.scalarCount` floats (one per column), `bStride` floats apart: packed
+/// by `BlockedGEMM`, or a row-major op(B) read in place. Each inner step is two vector loads,
+/// 12 broadcasts and 24 multiply-adds on registers; nothing touches C until the end.
 public enum MicroKernel12x2<Arithmetic: MultiplyAdd>: MicroKernel {
     public typealias Vector = Arithmetic.Vector
     @inlinable public static var rows: Int { 12 }
@@ -214,9 +214,9 @@ public enum MicroKernel12x2<Arithmetic: MultiplyAdd>: MicroKernel {
 /// A 6-row by two-vector register tile: C[6×2V] (+)= A-panel · B-panel.
 ///
 /// The A panel holds `depth` groups of 6 floats (one per row of the tile); the B panel holds
-/// `depth` groups of `2 * V.scalarCount` floats (one per column). Both come from the packing
-/// routines in `BlockedGEMM`, so each inner step is two vector loads, 6 broadcasts and
-/// 12 multiply-adds on registers; nothing touches C until the end.
+/// `depth` groups of `2 * V.scalarCount` floats (one per column), `bStride` floats apart: packed
+/// by `BlockedGEMM`, or a row-major op(B) read in place. Each inner step is two vector loads,
+/// 6 broadcasts and 12 multiply-adds on registers; nothing touches C until the end.
 public enum MicroKernel6x2<Arithmetic: MultiplyAdd>: MicroKernel {
     public typealias Vector = Arithmetic.Vector
     @inlinable public static var rows: Int { 6 }
