@@ -240,24 +240,29 @@ extension Bench {
         print(String(format: "%8.3f optimizer (Adam)\n%8.3f total: %.0f img/s", update * 1000 / Double(timed),
                      total * 1000 / Double(timed), Double(batch * timed) / total))
 
-        // Inference of one image, as the batch-1 latency figure runs it (the inference plan).
+        // Inference of the batch and of one image, as the inference and batch-1 latency figures run
+        // it: the inference plan, with the network's prepared weights.
+        let inferenceContext = network.inferenceContext(context)
         let single = Tensor(shape: [1] + architecture.inputShape, scalars: Array(input.scalars.prefix(architecture.inputShape.reduce(1, *))))
-        var inference = [Double](repeating: 0, count: network.inferenceSteps.count)
-        let (singleWarmup, singleTimed) = (50, 400)
-        for iteration in 0..<(singleWarmup + singleTimed) {
-            var activation = single
-            for (index, step) in network.inferenceSteps.enumerated() {
-                let start = LoadMonitor.now()
-                activation = step.forward(activation, parameters: network.parameters, buffers: network.buffers,
-                                          context: context)
-                if iteration >= singleWarmup { inference[index] += LoadMonitor.now() - start }
+        for (images, warmup, timed) in [(batch, 5, 40), (1, 50, 400)] {
+            let sample = images == 1 ? single : input
+            var inference = [Double](repeating: 0, count: network.inferenceSteps.count)
+            for iteration in 0..<(warmup + timed) {
+                var activation = sample
+                for (index, step) in network.inferenceSteps.enumerated() {
+                    let start = LoadMonitor.now()
+                    activation = step.forward(activation, parameters: network.parameters, buffers: network.buffers,
+                                              context: inferenceContext)
+                    if iteration >= warmup { inference[index] += LoadMonitor.now() - start }
+                }
             }
+            print("\(architecture.rawValue), inference of \(images == 1 ? "one image" : "batch \(images)"), \(threads) threads: "
+                  + "microseconds per step")
+            for (index, step) in network.inferenceSteps.enumerated() {
+                print(String(format: "%8.1f  ", inference[index] * 1e6 / Double(timed)) + step.description)
+            }
+            print(String(format: "%8.1f total", inference.reduce(0, +) * 1e6 / Double(timed)))
         }
-        print("\(architecture.rawValue), inference of one image, \(threads) threads: microseconds per step")
-        for (index, step) in network.inferenceSteps.enumerated() {
-            print(String(format: "%8.1f  ", inference[index] * 1e6 / Double(singleTimed)) + step.description)
-        }
-        print(String(format: "%8.1f total", inference.reduce(0, +) * 1e6 / Double(singleTimed)))
     }
 }
 

@@ -141,6 +141,27 @@ struct NetworkTests {
         #expect(copy.forward(input, context: context) == unprepared(copy), "a copy made before keeps its own weights")
     }
 
+    @Test("Inference runs the layers before the first dense one a few samples at a time and gives exactly the whole batch's outputs",
+          arguments: supportedKernelPaths)
+    func groupedInference(kernels: KernelPath) throws {
+        var random = RandomGenerator(seed: 8)
+        // 16×32×32 = 16,384 floats after the first convolution: large enough to be run in groups.
+        let network = try Network(inputShape: [1, 32, 32], layers: [
+            .conv2d(inputChannels: 1, outputChannels: 16, kernelSize: 3, stride: 1, padding: 1), .relu,
+            .conv2d(inputChannels: 16, outputChannels: 8, kernelSize: 3, stride: 1, padding: 1), .relu,
+            .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dense(inputSize: 8 * 16 * 16, outputSize: 10),
+        ], random: &random)
+        let context = ExecutionContext(threads: 2, kernels: kernels)
+        for batch in [10, 9] {   // groups of 4, 4 and 2; of 4, 4 and 1
+            let input = uniformValues([batch, 1, 32, 32], seed: UInt64(batch))
+            let wholeBatch = network.inferenceSteps.reduce(input) {
+                $1.forward($0, parameters: network.parameters, buffers: network.buffers,
+                           context: network.inferenceContext(context))
+            }
+            #expect(network.forward(input, context: context) == wholeBatch, "batch of \(batch)")
+        }
+    }
+
     // MARK: - Misuse that used to corrupt memory now stops with a clear message.
 
     @Test("An optimizer given another parameter list stops with a message naming the parameter")

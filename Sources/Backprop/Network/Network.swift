@@ -1,3 +1,4 @@
+import MatrixKernels
 /// A network that applies its layers in order, as an immutable value: its architecture, the
 /// compiled steps that run it, and its weights.
 ///
@@ -178,13 +179,64 @@ public struct Network: Sendable {
     /// statistics. Returns `[batch] + outputShape`. Safe to call from many threads at once.
     public func forward(_ input: Tensor, context: ExecutionContext = ExecutionContext()) -> Tensor {
         checkInput(input)
-        var context = context
-        context.preparedWeights = preparedWeights
+        let context = inferenceContext(context)
+        // The steps before the first dense layer run a few samples at a time, each group through
+        // all of them on one thread, so that a sample's activations stay in that core's cache
+        // instead of passing through memory once per layer for the whole batch (the MNIST CNN's
+        // first convolution writes 5.5 MB per 64 images, which the second reads back): when an
+        // activation is large enough to be worth it (64 KB a sample; LeNet's 14 KB ran 5 % slower
+        // in groups). Dense layers take the whole batch: their weights are read once per call.
+        let leading = inferenceSteps.firstIndex { $0 is DenseStep } ?? inferenceSteps.count
+        let samplesPerGroup = 4
+        let largestActivation = inferenceSteps[..<leading].map { layerOutputShapes[$0.layers.upperBound - 1].reduce(1, *) }
+            .max() ?? 0
         var activation = input
-        for step in inferenceSteps {
+        var first = 0
+        if leading > 1 && largestActivation >= 1 << 14 && input.shape[0] >= 2 * samplesPerGroup && context.threads > 1 {
+            activation = forwardInGroups(input, steps: inferenceSteps[..<leading], samplesPerGroup: samplesPerGroup,
+                                         context: context)
+            first = leading
+        }
+        for step in inferenceSteps[first...] {
             activation = step.forward(activation, parameters: parameters, buffers: buffers, context: context)
         }
         return activation
+    }
+
+    /// `steps` on `input` a group of `samplesPerGroup` samples at a time, the groups in parallel,
+    /// each on one thread. Inference steps treat samples independently and per-sample results do
+    /// not depend on the thread count, so this gives exactly what running the steps on the whole
+    /// batch gives.
+    private func forwardInGroups(_ input: Tensor, steps: ArraySlice<any Step>, samplesPerGroup: Int,
+                                 context: ExecutionContext) -> Tensor {
+        let batch = input.shape[0]
+        let outputShape = layerOutputShapes[steps.last!.layers.upperBound - 1]
+        let outputSize = outputShape.reduce(1, *)
+        var oneThread = context
+        oneThread.threads = 1
+        let groups = (batch + samplesPerGroup - 1) / samplesPerGroup
+        return Tensor(shape: [batch] + outputShape, uninitialized: { output in
+            let target = UncheckedPointer(output.baseAddress!)
+            Parallel.forEach(tasks: groups, threads: context.threads) { group in
+                let samples = (group * samplesPerGroup)..<min(batch, (group + 1) * samplesPerGroup)
+                var activation = input.slice(samples)
+                for step in steps {
+                    activation = step.forward(activation, parameters: parameters, buffers: buffers, context: oneThread)
+                }
+                activation.withUnsafeBufferPointer {
+                    (target.pointer + samples.lowerBound * outputSize).update(from: $0.baseAddress!, count: $0.count)
+                }
+            }
+        })
+    }
+
+    /// `context` carrying this network's prepared inference weights (BatchNorms folded and weights
+    /// packed once, not on every call): what ``forward(_:context:)`` gives each step of
+    /// `inferenceSteps`, for callers that run them one by one, e.g. to time each.
+    public func inferenceContext(_ context: ExecutionContext) -> ExecutionContext {
+        var context = context
+        context.preparedWeights = preparedWeights
+        return context
     }
 
     /// A training forward pass on a batch: dropout drops (drawing from `context.random`), BatchNorm
@@ -264,6 +316,12 @@ public struct Network: Sendable {
                         && (allowEmpty || input.shape[0] >= 1),
                      "Network: expected input [batch ≥ 1] + \(inputShape), got \(input.shape)")
     }
+}
+
+/// A pointer handed to `Parallel.forEach` tasks that write disjoint parts of it.
+private struct UncheckedPointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
 
 extension Network: Equatable {
