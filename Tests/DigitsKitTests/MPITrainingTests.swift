@@ -18,10 +18,11 @@ struct DigitsMPITests {
         let images = temporaryDirectory()
         guard try writeRenderedDigits(count: 800, skip: 200, to: images) != nil else { return }
         let directory = temporaryDirectory()
-        // Epochs long enough that Ctrl-C, sent after the first, lands well before the end (mpirun
-        // passes it on as SIGTERM about a second later); dropout and affine distortions make every
-        // rank draw for rows it does not compute.
-        let arguments = ["train", "--images", images, "--epochs", "12", "--batch-size", "16", "--seed", "5", "--augment", "affine"]
+        // Enough epochs that Ctrl-C, sent after the first, lands well before the end (mpirun passes
+        // it on as SIGTERM about a second later; an epoch of these 800 images takes ~0.1 s, and 12
+        // epochs once ended before it); dropout and affine distortions make every rank draw for
+        // rows it does not compute.
+        let arguments = ["train", "--images", images, "--epochs", "40", "--batch-size", "16", "--seed", "5", "--augment", "affine"]
         let alone = try runTool("digits", arguments + ["--shards", "2", "--output", directory + "/alone.safetensors"])
         #expect(alone.status == 0, "\(alone.stderr)")
         let ranks = try runMPI("digits", arguments + ["--output", directory + "/ranks.safetensors"])
@@ -33,7 +34,7 @@ struct DigitsMPITests {
 
         // Interrupted on 2 ranks, resumed alone (the checkpoint's 2 shards are kept).
         let first = directory + "/first.safetensors"
-        let interrupted = try runMPI("digits", arguments + ["--output", first], interruptAfter: "epoch 1/12")
+        let interrupted = try runMPI("digits", arguments + ["--output", first], interruptAfter: "epoch 1/40")
         #expect(interrupted.status != 0)
         #expect(FileManager.default.fileExists(atPath: DigitTraining.checkpointPath(for: first)), "\(interrupted.stderr)")
         let resumedAlone = try runTool("digits", arguments + ["--output", first, "--resume"])
@@ -42,7 +43,7 @@ struct DigitsMPITests {
 
         // Interrupted alone, resumed on 2 ranks.
         let second = directory + "/second.safetensors"
-        let stopped = try runTool("digits", arguments + ["--shards", "2", "--output", second], interruptAfter: "epoch 1/12")
+        let stopped = try runTool("digits", arguments + ["--shards", "2", "--output", second], interruptAfter: "epoch 1/40")
         #expect(stopped.status == 130, "\(stopped.stderr)")
         let resumedOnRanks = try runMPI("digits", arguments + ["--output", second, "--resume"])
         #expect(resumedOnRanks.status == 0, "\(resumedOnRanks.stderr)")
