@@ -240,8 +240,9 @@ extension Bench {
         print(String(format: "%8.3f optimizer (Adam)\n%8.3f total: %.0f img/s", update * 1000 / Double(timed),
                      total * 1000 / Double(timed), Double(batch * timed) / total))
 
-        // Inference of the batch and of one image, as the inference and batch-1 latency figures run
-        // it: the inference plan, with the network's prepared weights.
+        // Inference of the batch and of one image: the inference plan with the network's prepared
+        // weights, each step over all the samples. (`Network.forward`, which the inference figures
+        // time, runs a CNN's convolutions four samples at a time instead; this shows each step alone.)
         let inferenceContext = network.inferenceContext(context)
         let single = Tensor(shape: [1] + architecture.inputShape, scalars: Array(input.scalars.prefix(architecture.inputShape.reduce(1, *))))
         for (images, warmup, timed) in [(batch, 5, 40), (1, 50, 400)] {

@@ -6,8 +6,8 @@
 //
 // Both operands are packed once, in parallel, into panels the micro-kernel streams through
 // contiguously (unless the caller packed them, or op(B) can be read in place, below); tasks then
-// share them. (Packing per task instead repeated the packing of the
-// shared operand for every tile: the batch-64 dense layer, 64×128×9216, ran at 150 GFLOP/s.)
+// share them. (Packing per task instead repeated the packing of the shared operand for every
+// tile: the batch-64 dense layer, 64×128×9216, ran at 150 GFLOP/s.)
 //
 // Every element of C is computed by exactly one task, summing over k in the same order (KC blocks
 // ascending, then k ascending within the micro-kernel) whatever the tiling, so results do not
@@ -36,7 +36,7 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
             }
             return
         }
-        if p.m <= 4 && p.b.isTransposed && !p.a.isTransposed && !p.a.isPacked && !p.b.isPacked {
+        if p.m <= MatrixProduct.fewRows && p.b.isTransposed && !p.a.isTransposed && !p.a.isPacked && !p.b.isPacked {
             multiplyFewRows(p, threads: threads)
             return
         }
@@ -67,19 +67,19 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         // each other (a 64×9216×128 product ran 16 % slower).
         let inPlaceB = !p.b.isPacked && !p.b.isTransposed && rowTiles == 1
             && (p.b.rowStride &* MemoryLayout<Float>.stride) % 512 != 0
-        let firstPackedBPanel = p.b.isPacked ? panelCount : inPlaceB ? p.n / nr : 0
+        // Panels before this one are read in place; the rest are packed (by the caller, or below).
+        let firstPackedBPanel = inPlaceB ? p.n / nr : 0
 
         pool.withWorkspace { shared in
             // Phase 1: pack op(A) into [panel][k][MR] and op(B) into [panel][k][NR], zero-padded,
             // each element exactly once, unless the caller packed them; panels are independent tasks.
-            let aCount = p.a.isPacked ? 0 : rowPanels &* mr &* p.k
-            let bCount = (panelCount &- firstPackedBPanel) &* nr &* p.k
-            let scratch = shared.floats(aCount &+ bCount)
-            let packedA = p.a.isPacked ? UnsafeMutablePointer(mutating: p.a.base) : scratch
-            let bPanels = BPanels(p, packed: p.b.isPacked ? UnsafeMutablePointer(mutating: p.b.base) : scratch + aCount,
-                                  firstPacked: p.b.isPacked ? 0 : firstPackedBPanel, inPlace: inPlaceB)
             let aPanels = p.a.isPacked ? 0 : rowPanels
             let bPanelsToPack = p.b.isPacked ? 0 : panelCount &- firstPackedBPanel
+            let aCount = aPanels &* mr &* p.k
+            let scratch = shared.floats(aCount &+ bPanelsToPack &* nr &* p.k)
+            let packedA = p.a.isPacked ? UnsafeMutablePointer(mutating: p.a.base) : scratch
+            let bPanels = BPanels(p, packed: p.b.isPacked ? UnsafeMutablePointer(mutating: p.b.base) : scratch + aCount,
+                                  firstPacked: firstPackedBPanel)
             let panelsPerTask = max(1, (aPanels &+ bPanelsToPack) / (4 &* workers))
             let aTasks = (aPanels &+ panelsPerTask &- 1) / panelsPerTask
             let bTasks = (bPanelsToPack &+ panelsPerTask &- 1) / panelsPerTask
@@ -113,33 +113,33 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         }
     }
 
-    /// Where the micro-kernel finds op(B)'s column panels: packed (`[panel][k][NR]`), or, for
-    /// panels before `firstPacked` when `inPlace`, in op(B) itself, NR floats of a row per k.
+    /// Where the micro-kernel finds op(B)'s column panels: for panels before `firstPacked`, in
+    /// op(B) itself (row-major), NR floats of a row per k; from `firstPacked` on, packed
+    /// (`[panel][k][NR]`, the first of them at `packed`).
     @usableFromInline
     struct BPanels {
         @usableFromInline let b: MatrixOperand
         @usableFromInline let packed: UnsafeMutablePointer<Float>
         @usableFromInline let firstPacked: Int
         @usableFromInline let depth: Int
-        @usableFromInline let inPlace: Bool
 
         @inlinable
-        init(_ p: MatrixProduct, packed: UnsafeMutablePointer<Float>, firstPacked: Int, inPlace: Bool) {
-            (self.b, self.packed, self.firstPacked, self.depth, self.inPlace) = (p.b, packed, firstPacked, p.k, inPlace)
+        init(_ p: MatrixProduct, packed: UnsafeMutablePointer<Float>, firstPacked: Int) {
+            (self.b, self.packed, self.firstPacked, self.depth) = (p.b, packed, firstPacked, p.k)
         }
 
         /// Panel `panel` from depth `depthStart` on, and the distance in floats between its k groups.
         @inlinable @inline(__always)
         func panel(_ panel: Int, depthStart: Int) -> (base: UnsafeMutablePointer<Float>, stride: Int) {
             let nr = Kernel.columns
-            if inPlace && panel < firstPacked {
+            if panel < firstPacked {
                 return (UnsafeMutablePointer(mutating: b.base) + (depthStart &* b.rowStride &+ panel &* nr), b.rowStride)
             }
             return (packed + ((panel &- firstPacked) &* depth &+ depthStart) &* nr, nr)
         }
     }
 
-    /// C (+)= A·Bᵀ for at most 4 rows of A, as dot products of contiguous rows, without packing.
+    /// C (+)= A·Bᵀ for at most `MatrixProduct.fewRows` rows of A, as dot products of contiguous rows, without packing.
     ///
     /// This is a dense layer at batch 1-4 (B is its weight `[out, in]`): the work is one pass
     /// over the weights, and packing them first (what the blocked path does) would cost more than
@@ -151,14 +151,14 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         let columnsPerTask = 16
         let tasks = (p.n &+ columnsPerTask &- 1) / columnsPerTask
         let workers = threads > 1 && p.n &* p.k >= 1 << 18 ? threads : 1
-        // Rows past m repeat the last one; their sums are computed and dropped.
-        let last = p.m &- 1
-        let (r0, r1, r2, r3) = (p.a.base, p.a.base + min(1, last) &* p.a.rowStride,
-                                p.a.base + min(2, last) &* p.a.rowStride, p.a.base + min(3, last) &* p.a.rowStride)
         if p.m == 1 {
             multiplyOneRow(p, tasks: tasks, columnsPerTask: columnsPerTask, workers: workers)
             return
         }
+        // Rows past m repeat the last one; their sums are computed and dropped.
+        let last = p.m &- 1
+        let (r0, r1, r2, r3) = (p.a.base, p.a.base + min(1, last) &* p.a.rowStride,
+                                p.a.base + min(2, last) &* p.a.rowStride, p.a.base + min(3, last) &* p.a.rowStride)
         Parallel.forEach(tasks: tasks, threads: workers) { task in
             for j in (task &* columnsPerTask)..<min(p.n, (task &+ 1) &* columnsPerTask) {
                 let b = UnsafeRawPointer(p.b.base + j &* p.b.rowStride)

@@ -67,6 +67,10 @@ public struct MatrixProduct: @unchecked Sendable {
         self.accumulate = accumulate
     }
 
+    /// Products of at most this many rows by a transposed, unpacked B (a dense layer at batch
+    /// 1–4) read B as it is, as dot products: a B packed beforehand is not what they read.
+    public static let fewRows = 4
+
     /// 2·m·n·k, the floating-point operations the product performs.
     @inlinable
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }

@@ -23,6 +23,15 @@ public enum PanelPacking {
         }
     }
 
+    /// All of X [rows × depth] packed into a new array of `count(rows:depth:width:)` floats.
+    @inlinable
+    public static func packed(_ x: MatrixOperand, rows: Int, depth: Int, width: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count(rows: rows, depth: depth, width: width)) { buffer, initialized in
+            pack(x, rows: rows, depth: depth, width: width, into: buffer.baseAddress!)
+            initialized = buffer.count
+        }
+    }
+
     /// Packs rows `panel·width ..< panel·width + width` of X, all `depth` columns, as
     /// `[depth][width]`, zero-padded past the last row.
     @inlinable

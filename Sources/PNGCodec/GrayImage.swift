@@ -51,8 +51,9 @@ public struct GrayAlphaImage: Equatable, Sendable {
 
     /// Composites the image over a uniform background of gray level `background`.
     public func composited(over background: Float) -> GrayImage {
-        GrayImage(width: width, height: height,
-                  pixels: zip(gray, alpha).map { value, opacity in opacity * value + (1 - opacity) * background })
+        guard let opacities else { return GrayImage(width: width, height: height, pixels: gray) }
+        return GrayImage(width: width, height: height,
+                         pixels: zip(gray, opacities).map { value, opacity in opacity * value + (1 - opacity) * background })
     }
 
     /// Composites over the background that keeps the drawing visible: transparent areas become

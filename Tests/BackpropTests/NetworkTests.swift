@@ -120,11 +120,7 @@ struct NetworkTests {
         let context = ExecutionContext(threads: 2, kernels: kernels)
         let input = uniformValues([9, 1, 16, 16], seed: 6)   // more than 4 rows: the blocked GEMM's path
         // The plan's steps run one by one with a context of their own, which packs nothing beforehand.
-        func unprepared(_ network: Network) -> Tensor {
-            network.inferenceSteps.reduce(input) {
-                $1.forward($0, parameters: network.parameters, buffers: network.buffers, context: ExecutionContext(threads: 2, kernels: kernels))
-            }
-        }
+        func unprepared(_ network: Network) -> Tensor { Self.stepByStep(network, input, context: context) }
         #expect(network.forward(input, context: context) == unprepared(network))
         #expect(network.forward(input, context: context) == unprepared(network), "second call, from the packed weights")
         let copy = network
@@ -154,11 +150,15 @@ struct NetworkTests {
         let context = ExecutionContext(threads: 2, kernels: kernels)
         for batch in [10, 9] {   // groups of 4, 4 and 2; of 4, 4 and 1
             let input = uniformValues([batch, 1, 32, 32], seed: UInt64(batch))
-            let wholeBatch = network.inferenceSteps.reduce(input) {
-                $1.forward($0, parameters: network.parameters, buffers: network.buffers,
-                           context: network.inferenceContext(context))
-            }
+            let wholeBatch = Self.stepByStep(network, input, context: network.inferenceContext(context))
             #expect(network.forward(input, context: context) == wholeBatch, "batch of \(batch)")
+        }
+    }
+
+    /// The network's inference steps run one after the other on the whole batch, with `context`.
+    static func stepByStep(_ network: Network, _ input: Tensor, context: ExecutionContext) -> Tensor {
+        network.inferenceSteps.reduce(input) {
+            $1.forward($0, parameters: network.parameters, buffers: network.buffers, context: context)
         }
     }
 

@@ -30,10 +30,7 @@ public struct ThermometerColumns: Sendable, Equatable {
 
     /// Whether every row of `inputs` `[rows, width]` fits the groups, i.e. whether a dense first
     /// layer would take the table path for them.
-    public func matches(_ inputs: Tensor) -> Bool {
-        guard inputs.rank == 2, fits(width: inputs.shape[1]) else { return false }
-        return inputs.withUnsafeBufferPointer { encode($0, rows: inputs.shape[0], width: inputs.shape[1], reusing: nil) } != nil
-    }
+    public func matches(_ inputs: Tensor) -> Bool { encodeRows(inputs) != nil }
 
     /// Every row of `inputs` `[rows, width]` as terms of the table (see `encode`), or nil when a
     /// row does not fit: what a trainer encodes once and then selects each batch's rows from.

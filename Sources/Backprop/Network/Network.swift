@@ -1,4 +1,5 @@
 import MatrixKernels
+
 /// A network that applies its layers in order, as an immutable value: its architecture, the
 /// compiled steps that run it, and its weights.
 ///
@@ -30,6 +31,9 @@ public struct Network: Sendable {
     /// What inference prepares from `parameters` and `buffers` once (BatchNorms folded, weights
     /// packed); replaced by an empty one whenever they change.
     private var preparedWeights = PreparedWeights()
+    /// How many of `inferenceSteps`, from the first, inference runs a few samples at a time (see
+    /// ``forward(_:context:)``); 0 for none.
+    private let groupedSteps: Int
     /// State-dict names of `parameters`, e.g. `layers.0.weight`.
     public let parameterNames: [String]
     /// State-dict names of `buffers`, e.g. `layers.1.running_mean`.
@@ -86,6 +90,11 @@ public struct Network: Sendable {
         self.steps = ExecutionPlan.compile(layers, shapes: shapes, fuse: fuse)
         self.inferenceSteps = fuse && layers.contains(where: \.isBatchNorm)
             ? ExecutionPlan.compile(layers, shapes: shapes, fuse: true, foldBatchNorm: true) : steps
+        // The steps before the first dense layer, when there are several and one of their
+        // activations is 64 KB a sample or more (LeNet's 14 KB ran 5 % slower in groups).
+        let leading = inferenceSteps.prefix { !($0 is DenseStep) }
+        let largestActivation = leading.map { shapes[$0.layers.upperBound].reduce(1, *) }.max() ?? 0
+        self.groupedSteps = leading.count > 1 && largestActivation >= 1 << 14 ? leading.count : 0
         self.parameters = weights.parameters
         self.buffers = weights.buffers
         self.parameterNames = parameterNames
@@ -180,22 +189,18 @@ public struct Network: Sendable {
     public func forward(_ input: Tensor, context: ExecutionContext = ExecutionContext()) -> Tensor {
         checkInput(input)
         let context = inferenceContext(context)
-        // The steps before the first dense layer run a few samples at a time, each group through
-        // all of them on one thread, so that a sample's activations stay in that core's cache
-        // instead of passing through memory once per layer for the whole batch (the MNIST CNN's
-        // first convolution writes 5.5 MB per 64 images, which the second reads back): when an
-        // activation is large enough to be worth it (64 KB a sample; LeNet's 14 KB ran 5 % slower
-        // in groups). Dense layers take the whole batch: their weights are read once per call.
-        let leading = inferenceSteps.firstIndex { $0 is DenseStep } ?? inferenceSteps.count
+        // The first `groupedSteps` steps run a few samples at a time, each group through all of
+        // them on one thread, so that a sample's activations stay in that core's cache instead of
+        // passing through memory once per layer for the whole batch (the MNIST CNN's first
+        // convolution writes 5.5 MB per 64 images, which the second reads back). Dense layers take
+        // the whole batch: their weights are read once per call.
         let samplesPerGroup = 4
-        let largestActivation = inferenceSteps[..<leading].map { layerOutputShapes[$0.layers.upperBound - 1].reduce(1, *) }
-            .max() ?? 0
         var activation = input
         var first = 0
-        if leading > 1 && largestActivation >= 1 << 14 && input.shape[0] >= 2 * samplesPerGroup && context.threads > 1 {
-            activation = forwardInGroups(input, steps: inferenceSteps[..<leading], samplesPerGroup: samplesPerGroup,
+        if groupedSteps > 0 && input.shape[0] >= 2 * samplesPerGroup && context.threads > 1 {
+            activation = forwardInGroups(input, steps: inferenceSteps[..<groupedSteps], samplesPerGroup: samplesPerGroup,
                                          context: context)
-            first = leading
+            first = groupedSteps
         }
         for step in inferenceSteps[first...] {
             activation = step.forward(activation, parameters: parameters, buffers: buffers, context: context)
@@ -216,7 +221,6 @@ public struct Network: Sendable {
         oneThread.threads = 1
         let groups = (batch + samplesPerGroup - 1) / samplesPerGroup
         return Tensor(shape: [batch] + outputShape, uninitialized: { output in
-            let target = UncheckedPointer(output.baseAddress!)
             Parallel.forEach(tasks: groups, threads: context.threads) { group in
                 let samples = (group * samplesPerGroup)..<min(batch, (group + 1) * samplesPerGroup)
                 var activation = input.slice(samples)
@@ -224,7 +228,7 @@ public struct Network: Sendable {
                     activation = step.forward(activation, parameters: parameters, buffers: buffers, context: oneThread)
                 }
                 activation.withUnsafeBufferPointer {
-                    (target.pointer + samples.lowerBound * outputSize).update(from: $0.baseAddress!, count: $0.count)
+                    (output.baseAddress! + samples.lowerBound * outputSize).update(from: $0.baseAddress!, count: $0.count)
                 }
             }
         })
@@ -316,12 +320,6 @@ public struct Network: Sendable {
                         && (allowEmpty || input.shape[0] >= 1),
                      "Network: expected input [batch ≥ 1] + \(inputShape), got \(input.shape)")
     }
-}
-
-/// A pointer handed to `Parallel.forEach` tasks that write disjoint parts of it.
-private struct UncheckedPointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
 
 extension Network: Equatable {

@@ -107,20 +107,15 @@ public struct ConvolutionStep: Step {
         let gemmThreads = batch >= 2 ? 1 : context.threads
         let kernels = context.kernels
         let widths = kernels.panelWidths
+        // Every sample multiplies by the same weight: pack it once for all of them (unless the
+        // caller did).
+        let packedWeight = prepacked ?? weight.withUnsafeBufferPointer {
+            PanelPacking.packed(MatrixOperand($0.baseAddress!, rowStride: patch), rows: oc, depth: patch, width: widths.rows)
+        }
         return Tensor(shape: [batch] + sampleShape) { out in
             input.withUnsafeBufferPointer { x in
-            weight.withUnsafeBufferPointer { w in
+            packedWeight.withUnsafeBufferPointer { packedWeight in
             bias.withUnsafeBufferPointer { b in
-            (prepacked ?? []).withUnsafeBufferPointer { prepackedBuffer in
-            WorkspacePool.shared.withWorkspace { shared in
-                // Every sample multiplies by the same weight: pack it once for all of them.
-                var packedWeight = prepacked == nil ? nil : UnsafePointer(prepackedBuffer.baseAddress)
-                if packedWeight == nil {
-                    let packing = shared.floats(PanelPacking.count(rows: oc, depth: patch, width: widths.rows))
-                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: patch), rows: oc, depth: patch,
-                                      width: widths.rows, into: packing)
-                    packedWeight = UnsafePointer(packing)
-                }
                 Parallel.forEach(tasks: batch, threads: sampleThreads) { sample in
                     WorkspacePool.shared.withWorkspace { workspace in
                         let scratchArgmax = pool != nil && argmax == nil ? outputSampleSize : 0
@@ -135,7 +130,7 @@ public struct ConvolutionStep: Step {
                         }
                         // convolved[oc × oh·ow] = bias + weight[oc × patch] · columns[patch × oh·ow]
                         kernels.multiply(MatrixProduct(
-                            m: oc, n: positions, k: patch, a: .packed(packedWeight!),
+                            m: oc, n: positions, k: patch, a: .packed(packedWeight.baseAddress!),
                             b: MatrixOperand(columns, rowStride: positions),
                             c: convolved, cRowStride: positions, accumulate: true), threads: gemmThreads)
                         if let channelSums {
@@ -162,8 +157,6 @@ public struct ConvolutionStep: Step {
                         }
                     }
                 }
-            }
-            }
             }
             }
             }

@@ -31,7 +31,7 @@ public struct DenseStep: Step {
         // op(B) = wᵀ packs as its transpose, w [out × in] itself, NR wide.
         let (weight, bias, packed) = PreparedWeights.inferenceWeights(
             parameterIndex: parameterIndex, normalization: normalization, parameters: parameters, buffers: buffers,
-            context: context, packedWidth: input.shape[0] > 4 ? context.kernels.panelWidths.columns : nil)
+            context: context, packedWidth: input.shape[0] > MatrixProduct.fewRows ? context.kernels.panelWidths.columns : nil)
         var terms: SparseMatrix?
         return forward(input, weight: weight, bias: bias, context: context, terms: &terms,
                        packedWeight: packed)
@@ -39,8 +39,8 @@ public struct DenseStep: Step {
 
     /// The product, by the table path when the context describes the input's thermometer columns
     /// and the batch fits them (leaving the batch's terms in `terms`; nil otherwise), else by GEMM,
-    /// reading wᵀ from `packedWeight` when given. (Batches of at most 4 rows are multiplied by
-    /// reading w as it is, `multiplyFewRows`: callers give no packed weight for them.)
+    /// reading wᵀ from `packedWeight` when given. (Batches of at most `MatrixProduct.fewRows` rows
+    /// are multiplied by reading w as it is: callers give no packed weight for them.)
     private func forward(_ input: Tensor, weight: Tensor, bias: Tensor, context: ExecutionContext,
                          terms: inout SparseMatrix?, packedWeight: [Float]? = nil) -> Tensor {
         let (m, n, k) = (input.shape[0], outputSize, inputSize)
@@ -64,24 +64,18 @@ public struct DenseStep: Step {
                                                outputStride: n, width: n, threads: context.threads)
                     }
                 }
-            } else if let packed = packedWeight {
-                input.withUnsafeBufferPointer { x in
-                    packed.withUnsafeBufferPointer { w in
-                        // out[n × out] += x[n × in] · wᵀ, wᵀ packed beforehand.
-                        context.kernels.multiply(MatrixProduct(
-                            m: m, n: n, k: k, a: MatrixOperand(x.baseAddress!, rowStride: k), b: .packed(w.baseAddress!),
-                            c: out.baseAddress!, cRowStride: n, accumulate: true), threads: context.threads)
-                    }
-                }
             } else {
                 input.withUnsafeBufferPointer { x in
-                    weight.withUnsafeBufferPointer { w in
-                        // out[n × out] += x[n × in] · wᵀ, w stored [out × in].
+                    // out[n × out] += x[n × in] · wᵀ: w stored [out × in], or wᵀ packed beforehand.
+                    func add(_ transposedWeight: MatrixOperand) {
                         context.kernels.multiply(MatrixProduct(
-                            m: m, n: n, k: k,
-                            a: MatrixOperand(x.baseAddress!, rowStride: k),
-                            b: MatrixOperand(w.baseAddress!, rowStride: k, transposed: true),
+                            m: m, n: n, k: k, a: MatrixOperand(x.baseAddress!, rowStride: k), b: transposedWeight,
                             c: out.baseAddress!, cRowStride: n, accumulate: true), threads: context.threads)
+                    }
+                    if let packedWeight {
+                        packedWeight.withUnsafeBufferPointer { add(.packed($0.baseAddress!)) }
+                    } else {
+                        weight.withUnsafeBufferPointer { add(MatrixOperand($0.baseAddress!, rowStride: k, transposed: true)) }
                     }
                 }
             }
