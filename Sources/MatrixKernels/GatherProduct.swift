@@ -44,8 +44,45 @@ public enum GatherProduct {
             let (rowIndices, rowCoefficients, terms) = (indices + first, coefficients + first, Int(starts[r + 1]) - first)
             let out = UnsafeMutableRawPointer(output + r * outputStride)
             var c = columns.lowerBound
-            // Four vectors of the row's output at a time stay in registers over all its terms: four
-            // independent multiply-add chains, as the latency of one would otherwise bound the loop.
+            // Eight vectors of the row's output at a time stay in registers over all its terms
+            // (a 128-wide layer's whole row with AVX-512): each term's index is read once per
+            // eight vectors, and eight loads of its table row are in flight at once.
+            while c + 8 * lanes <= columns.upperBound {
+                var acc0 = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
+                var acc1 = out.loadUnaligned(fromByteOffset: (c + lanes) * 4, as: V.self)
+                var acc2 = out.loadUnaligned(fromByteOffset: (c + 2 * lanes) * 4, as: V.self)
+                var acc3 = out.loadUnaligned(fromByteOffset: (c + 3 * lanes) * 4, as: V.self)
+                var acc4 = out.loadUnaligned(fromByteOffset: (c + 4 * lanes) * 4, as: V.self)
+                var acc5 = out.loadUnaligned(fromByteOffset: (c + 5 * lanes) * 4, as: V.self)
+                var acc6 = out.loadUnaligned(fromByteOffset: (c + 6 * lanes) * 4, as: V.self)
+                var acc7 = out.loadUnaligned(fromByteOffset: (c + 7 * lanes) * 4, as: V.self)
+                for t in 0..<terms {
+                    let source = (Int(rowIndices[t]) * tableStride + c) * 4
+                    let coefficient = V(repeating: rowCoefficients[t])
+                    func term(_ vector: Int) -> V {
+                        tableBytes.loadUnaligned(fromByteOffset: source + vector * lanes * 4, as: V.self)
+                    }
+                    acc0 = M.multiplyAdd(acc0, coefficient, term(0))
+                    acc1 = M.multiplyAdd(acc1, coefficient, term(1))
+                    acc2 = M.multiplyAdd(acc2, coefficient, term(2))
+                    acc3 = M.multiplyAdd(acc3, coefficient, term(3))
+                    acc4 = M.multiplyAdd(acc4, coefficient, term(4))
+                    acc5 = M.multiplyAdd(acc5, coefficient, term(5))
+                    acc6 = M.multiplyAdd(acc6, coefficient, term(6))
+                    acc7 = M.multiplyAdd(acc7, coefficient, term(7))
+                }
+                out.storeBytes(of: acc0, toByteOffset: c * 4, as: V.self)
+                out.storeBytes(of: acc1, toByteOffset: (c + lanes) * 4, as: V.self)
+                out.storeBytes(of: acc2, toByteOffset: (c + 2 * lanes) * 4, as: V.self)
+                out.storeBytes(of: acc3, toByteOffset: (c + 3 * lanes) * 4, as: V.self)
+                out.storeBytes(of: acc4, toByteOffset: (c + 4 * lanes) * 4, as: V.self)
+                out.storeBytes(of: acc5, toByteOffset: (c + 5 * lanes) * 4, as: V.self)
+                out.storeBytes(of: acc6, toByteOffset: (c + 6 * lanes) * 4, as: V.self)
+                out.storeBytes(of: acc7, toByteOffset: (c + 7 * lanes) * 4, as: V.self)
+                c += 8 * lanes
+            }
+            // Four vectors at a time: four independent multiply-add chains, as the latency of one
+            // would otherwise bound the loop.
             while c + 4 * lanes <= columns.upperBound {
                 var acc0 = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
                 var acc1 = out.loadUnaligned(fromByteOffset: (c + lanes) * 4, as: V.self)

@@ -8,7 +8,7 @@ import Backprop
 /// Tensors: the parameters and buffers under their own names (`layers.0.weight`), the optimizer's
 /// step count as `optimizer.step` and its slots as `optimizer.<parameter name>.<slot name>`, and the
 /// best epoch's weights as `best.<parameter or buffer name>`.
-public struct TrainingCheckpoint {
+public struct TrainingCheckpoint: Sendable {
     public static let formatName = "backprop-checkpoint"
 
     /// The model's description (architecture, preprocessing, labels, provenance so far).

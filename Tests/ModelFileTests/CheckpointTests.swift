@@ -51,4 +51,30 @@ struct CheckpointTests {
         #expect(summary.epochsCompleted == 5)
         #expect(resumed.network.weights == straight.network.weights)
     }
+
+    @Test("Checkpoints are written at most once per interval; the newest unwritten one is written on request")
+    func checkpointInterval() throws {
+        let (trainer, metadata) = try makeTrainer(seed: 2)
+        let directory = temporaryDirectory()
+        func checkpoint(_ settings: String) -> TrainingCheckpoint {
+            TrainingCheckpoint(trainer: trainer, metadata: metadata, settings: settings)
+        }
+        var warnings: [String] = []
+        let hourly = TrainingFiles(output: directory + "/hourly.safetensors", checkpointInterval: .seconds(3600))
+        hourly.save(checkpoint("first"), report: { warnings.append($0) })
+        hourly.save(checkpoint("second"), report: { warnings.append($0) })
+        #expect(hourly.existingCheckpoints.isEmpty)
+        hourly.writePendingCheckpoint(report: { warnings.append($0) })
+        #expect(try TrainingCheckpoint.load(contentsOf: hourly.checkpoints[0]).settings == "second")
+        // Written once: nothing is pending any more.
+        try FileManager.default.removeItem(atPath: hourly.checkpoints[0])
+        hourly.writePendingCheckpoint(report: { warnings.append($0) })
+        #expect(hourly.existingCheckpoints.isEmpty)
+
+        let always = TrainingFiles(output: directory + "/always.safetensors", networks: 2, checkpointInterval: .zero)
+        always.save(checkpoint("third"), network: 1, report: { warnings.append($0) })
+        #expect(always.existingCheckpoints == [always.checkpoints[1]])
+        #expect(try TrainingCheckpoint.load(contentsOf: always.checkpoints[1]).settings == "third")
+        #expect(warnings.isEmpty)
+    }
 }

@@ -92,8 +92,10 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
     }
 
     /// Runs `body` over blocks of 64 columns of `0..<width` (whole vectors on every path), on up
-    /// to `threads` threads; narrow products stay on the calling thread.
+    /// to `threads` threads; narrow products stay on the calling thread, and one thread takes all
+    /// columns at once (the kernel reads each term's index once per row, not once per block).
     private static func splitColumns(_ width: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        guard threads > 1 else { return body(0..<width) }
         let block = 64
         let blocks = (width + block - 1) / block
         Parallel.forEach(tasks: blocks, threads: threads) { index in

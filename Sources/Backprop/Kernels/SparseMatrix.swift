@@ -13,19 +13,32 @@ struct SparseMatrix: Sendable {
     /// the rows of this matrix that have a term in column `c` (a counting sort, so stable).
     func transposed(columns: Int) -> SparseMatrix {
         var counts = [Int32](repeating: 0, count: columns + 1)
-        for column in indices { counts[Int(column) + 1] += 1 }
-        for c in 0..<columns { counts[c + 1] += counts[c] }
-        var result = SparseMatrix(rows: columns, starts: counts,
-                                  indices: [Int32](repeating: 0, count: indices.count),
-                                  coefficients: [Float](repeating: 0, count: indices.count))
-        var next = counts
-        for r in 0..<rows {
-            for t in Int(starts[r])..<Int(starts[r + 1]) {
-                let column = Int(indices[t])
-                let slot = Int(next[column])
-                result.indices[slot] = Int32(r)
-                result.coefficients[slot] = coefficients[t]
-                next[column] += 1
+        var result = SparseMatrix(rows: columns, starts: [], indices: .uninitialized(count: indices.count),
+                                  coefficients: .uninitialized(count: indices.count))
+        // Per batch of a house-price network (~11K terms), so through raw memory.
+        starts.withUnsafeBufferPointer { starts in
+            indices.withUnsafeBufferPointer { indices in
+                coefficients.withUnsafeBufferPointer { coefficients in
+                    counts.withUnsafeMutableBufferPointer { counts in
+                        for column in indices { counts[Int(column) + 1] += 1 }
+                        for c in 0..<columns { counts[c + 1] += counts[c] }
+                        result.starts = Array(counts)
+                        // counts[c] becomes the next free slot of row c.
+                        result.indices.withUnsafeMutableBufferPointer { rowOfTerm in
+                            result.coefficients.withUnsafeMutableBufferPointer { coefficientOfTerm in
+                                for r in 0..<rows {
+                                    for t in Int(starts[r])..<Int(starts[r + 1]) {
+                                        let column = Int(indices[t])
+                                        let slot = Int(counts[column])
+                                        rowOfTerm[slot] = Int32(r)
+                                        coefficientOfTerm[slot] = coefficients[t]
+                                        counts[column] += 1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         return result
@@ -36,16 +49,38 @@ struct SparseMatrix: Sendable {
     func selectingRows<Rows: Collection<Int>>(_ selection: Rows, reusing storage: SparseMatrix?) -> SparseMatrix {
         var result = storage ?? SparseMatrix()
         result.rows = selection.count
-        result.starts.removeAll(keepingCapacity: true)
-        result.indices.removeAll(keepingCapacity: true)
-        result.coefficients.removeAll(keepingCapacity: true)
-        result.starts.append(0)
+        result.starts.resize(to: selection.count + 1)
+        var count = 0
         for row in selection {
             precondition(row >= 0 && row < rows, "SparseMatrix.selectingRows: row \(row) of \(rows)")
-            let terms = Int(starts[row])..<Int(starts[row + 1])
-            result.indices.append(contentsOf: indices[terms])
-            result.coefficients.append(contentsOf: coefficients[terms])
-            result.starts.append(Int32(result.indices.count))
+            count += Int(starts[row + 1] - starts[row])
+        }
+        result.indices.resize(to: count)
+        result.coefficients.resize(to: count)
+        starts.withUnsafeBufferPointer { starts in
+            indices.withUnsafeBufferPointer { indices in
+                coefficients.withUnsafeBufferPointer { coefficients in
+                    result.starts.withUnsafeMutableBufferPointer { newStarts in
+                        result.indices.withUnsafeMutableBufferPointer { newIndices in
+                            result.coefficients.withUnsafeMutableBufferPointer { newCoefficients in
+                                var (next, r) = (0, 0)
+                                newStarts[0] = 0
+                                for row in selection {
+                                    let (first, terms) = (Int(starts[row]), Int(starts[row + 1] - starts[row]))
+                                    if terms > 0 {
+                                        (newIndices.baseAddress! + next).update(from: indices.baseAddress! + first, count: terms)
+                                        (newCoefficients.baseAddress! + next).update(from: coefficients.baseAddress! + first,
+                                                                                     count: terms)
+                                    }
+                                    next += terms
+                                    r += 1
+                                    newStarts[r] = Int32(next)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         return result
     }

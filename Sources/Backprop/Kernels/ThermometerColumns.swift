@@ -126,7 +126,8 @@ public struct ThermometerColumns: Sendable, Equatable {
         let outputs = weight.shape[0]
         return [Float](unsafeUninitializedCapacity: tableRows(width: width) * outputs) { table, initialized in
             weight.withUnsafeBufferPointer { w in
-                transpose(w.baseAddress!, rows: outputs, columns: width, into: table.baseAddress!)
+                transpose(w.baseAddress!, rows: outputs, columns: width, sourceStride: width,
+                          into: table.baseAddress!, destinationStride: outputs, adding: false)
             }
             var row = width
             for group in groups {
@@ -164,21 +165,9 @@ public struct ThermometerColumns: Sendable, Equatable {
                 }
                 row += group.count + 1
             }
-            for o in 0..<outputs {
-                for i in 0..<width { weightGradient[o * width + i] += table[i * outputs + o] }
-            }
-        }
-    }
-
-    /// `destination[c, r] = source[r, c]` for a `[rows, columns]` source, in 16×16 tiles.
-    private func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into destination: UnsafeMutablePointer<Float>) {
-        let tile = 16
-        for r0 in stride(from: 0, to: rows, by: tile) {
-            for c0 in stride(from: 0, to: columns, by: tile) {
-                for r in r0..<min(rows, r0 + tile) {
-                    for c in c0..<min(columns, c0 + tile) { destination[c * rows + r] = source[r * columns + c] }
-                }
-            }
+            // weightGradient[o, i] += table[i, o]
+            transpose(table.baseAddress!, rows: width, columns: outputs, sourceStride: outputs,
+                      into: weightGradient, destinationStride: width, adding: true)
         }
     }
 }

@@ -94,11 +94,13 @@ public struct DenseStep: Step {
         return output
     }
 
-    /// The context's thermometer columns when they apply to this step: it is the network's first
-    /// (its input is the network's) and the groups fit its input.
+    /// Whether this step multiplies by the table of `columns` (given a batch that fits them): it is
+    /// the network's first (its input is the network's) and the groups fit its input.
+    func readsTable(of columns: ThermometerColumns) -> Bool { layers.lowerBound == 0 && columns.fits(width: inputSize) }
+
+    /// The context's thermometer columns when they apply to this step.
     private func thermometerColumns(_ context: ExecutionContext) -> ThermometerColumns? {
-        guard layers.lowerBound == 0, let columns = context.thermometerInput, columns.fits(width: inputSize) else { return nil }
-        return columns
+        context.thermometerInput.flatMap { readsTable(of: $0) ? $0 : nil }
     }
 
     public func backward(_ incomingGradient: Tensor, parameters: [Tensor], memory: StepMemory, gradients: inout [Tensor],

@@ -144,6 +144,11 @@ extension Array where Element == Int32 {
 }
 
 extension Array where Element == Float {
+    /// An array of `count` elements the caller overwrites before reading.
+    static func uninitialized(count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
     /// Makes the array exactly `count` elements long, keeping its storage when it already is.
     mutating func resize(to count: Int) {
         if self.count != count { self = [Float](repeating: 0, count: count) }

@@ -20,6 +20,9 @@ public struct Dataset: Sendable {
         (gather(inputs, indices), gather(targets, indices))
     }
 
+    /// The targets of the samples at `indices`, in that order.
+    public func batchTargets<Indices: Collection<Int>>(_ indices: Indices) -> Tensor { gather(targets, indices) }
+
     /// A random `fraction` of the samples (at least one when fraction > 0) as validation, the rest
     /// as training, both in random order.
     public func split(validationFraction fraction: Double,

@@ -111,7 +111,7 @@ public enum DigitTraining {
         }
 
         let started = Date()
-        let summary: TrainingSummary = try trainer.fit(training.dataset, onBatch: onBatch, onEpoch: { report in
+        let fitted = Result { try trainer.fit(training.dataset, onBatch: onBatch, onEpoch: { report in
             guard isLead else { return }
             files.save(TrainingCheckpoint(trainer: trainer, metadata: metadata, settings: settings), report: onWarning)
             onEpoch(report)
@@ -123,7 +123,10 @@ public enum DigitTraining {
                     .reduce(0.0) { $0 - log(Double(max($1.0[$1.1], 1e-12))) } / Double(max(1, evaluationData.count))
                 onHeldOut(report, loss, evaluation.report.accuracy)
             }
-        }, shouldStop: shouldStop)
+        }, shouldStop: shouldStop) }
+        // A run that stops before completing keeps its checkpoint: the newest epoch's, written now.
+        if isLead, (try? fitted.get())?.stopReason ?? .interrupted == .interrupted { files.writePendingCheckpoint(report: onWarning) }
+        let summary = try fitted.get()
         let seconds = Date().timeIntervalSince(started)
 
         let saved = TrainingFiles.shouldSave(epochsCompleted: [summary.epochsCompleted])

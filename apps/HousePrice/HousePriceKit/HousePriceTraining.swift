@@ -258,7 +258,7 @@ public enum HousePriceTraining {
         let memberMetadata = metadata
         func train(_ member: Int) -> Result<TrainingSummary, any Error> {
             let trainer = trainers[member]
-            return Result {
+            let fitted = Result {
                 try trainer.fit(training, validation: validation, onBatch: { if member == 0 || group != nil { onBatch($0) } },
                                 onEpoch: { report in
                     if isLead {
@@ -268,6 +268,11 @@ public enum HousePriceTraining {
                     onEpoch(member, report)
                 }, shouldStop: shouldStop)
             }
+            // A member that stops before completing keeps its checkpoint: the newest epoch's, written now.
+            if isLead, (try? fitted.get())?.stopReason ?? .interrupted == .interrupted {
+                files.writePendingCheckpoint(network: member, report: onWarning)
+            }
+            return fitted
         }
         if group != nil {
             for member in 0..<memberCount {
