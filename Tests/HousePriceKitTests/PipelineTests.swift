@@ -194,6 +194,11 @@ struct PipelineTests {
         #expect(CellValue("0x10") == .text("0x10"))
         #expect(CellValue("1e400") == .nonFinite && CellValue("-inf") == .nonFinite)
         #expect(CellValue("?", missing: ["?"]) == .missing && CellValue("NA") == .missing)
+        // Plain decimals (read on a faster path) as the general path reads them.
+        #expect(CellValue("-122.23") == .number(-122.23) && CellValue(".5") == .number(0.5) && CellValue("+7") == .number(7))
+        #expect(CellValue("2E3") == .number(2000) && CellValue("1e999") == .nonFinite)
+        #expect(CellValue("-1", missing: ["-1"]) == .missing && CellValue("-1", missing: ["NA"]) == .number(-1))
+        #expect(CellValue("1.") == .number(1) && CellValue(".") == .text(".") && CellValue("1e") == .text("1e"))
     }
 
     @Test("Dates: every recognised form gives the same day; impossible days and other shapes are not dates")
