@@ -139,6 +139,27 @@ struct ThermometerTests {
         #expect(try trained(encodingEveryBatch: false) == trained(encodingEveryBatch: true))
     }
 
+    @Test("Each epoch's validation loss, from the validation set's terms encoded once, is what evaluating it gives")
+    func validationTermsEncodedOnce() throws {
+        let inputs = Self.fittingInputs(rows: 60, seed: 5)
+        let targets = Tensor(shape: [60, 1], scalars: (0..<60).map { Float($0 % 5) / 5 })
+        let validation = Dataset(inputs: inputs.slice(40..<60), targets: targets.slice(40..<60))
+        var random = RandomGenerator(seed: 2)
+        let network = try Network(inputShape: [Self.width], layers: [.dense(inputSize: Self.width, outputSize: 8), .relu,
+                                                                      .dense(inputSize: 8, outputSize: 1)], random: &random)
+        var configuration = TrainingConfiguration(epochs: 2, batchSize: 16, restoreBestWeights: false)
+        configuration.thermometerInput = Self.columns
+        configuration.evaluationBatchSize = 7   // 7, 7 and 6 rows: the batches select their rows of the terms
+        let trainer = Trainer(network: network, loss: MeanSquaredError(), optimizer: Adam(), configuration: configuration,
+                              random: RandomGenerator(seed: 3))
+        let summary = try trainer.fit(Dataset(inputs: inputs.slice(0..<40), targets: targets.slice(0..<40)),
+                                      validation: validation)
+        let reported = try #require(summary.history.last?.validationLoss)
+        #expect(reported == trainer.evaluate(validation).loss)
+        // (Which can fail: evaluating other inputs gives another loss.)
+        #expect(reported != trainer.evaluate(Dataset(inputs: Self.fittingInputs(rows: 20, seed: 6), targets: validation.targets)).loss)
+    }
+
     @Test("A batch with a row that does not fit takes the dense product, bit for bit")
     func rowsThatDoNotFit() throws {
         var random = RandomGenerator(seed: 6)
