@@ -24,6 +24,13 @@ public enum AVX512GEMM {
         AdamUpdate.run(Kernel.Vector.self, coefficients, w: w, grad: grad, m: m, v: v, range: range)
     }
 
+    /// ``Transpose`` compiled for this path's instructions.
+    public static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, sourceStride: Int,
+                                 into destination: UnsafeMutablePointer<Float>, destinationStride: Int, adding: Bool) {
+        Transpose.run(source, rows: rows, columns: columns, sourceStride: sourceStride, into: destination,
+                      destinationStride: destinationStride, adding: adding)
+    }
+
     /// ``FMAPeak`` on this path's vectors and multiply-add form.
     public static func fmaPeak(rounds: Int) -> Float { FMAPeak.run(Kernel.Arithmetic.self, rounds: rounds) }
 }

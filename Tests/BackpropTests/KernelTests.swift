@@ -128,6 +128,34 @@ struct KernelTests {
         #expect(abs(probe - expected) <= 1e-4 * expected, "\(path): \(probe) against \(expected)")
     }
 
+    @Test("The transpose matches a naive one on awkward shapes and strides, copying or adding", arguments: supportedKernelPaths)
+    func transposeMatchesReference(path: KernelPath) {
+        var random = RandomGenerator(seed: 12)
+        for (rows, columns) in [(1, 1), (1, 9), (7, 8), (8, 8), (9, 17), (16, 3), (24, 130), (128, 598)] {
+            let (sourceStride, destinationStride) = (columns + 3, rows + 5)
+            let source = (0..<(rows * sourceStride)).map { _ in random.uniform(-1, 1) }
+            let initial = (0..<(columns * destinationStride)).map { _ in random.uniform(-1, 1) }
+            for adding in [false, true] {
+                var expected = initial
+                for r in 0..<rows {
+                    for c in 0..<columns {
+                        let value = source[r * sourceStride + c]
+                        expected[c * destinationStride + r] = adding ? expected[c * destinationStride + r] + value : value
+                    }
+                }
+                var destination = initial
+                source.withUnsafeBufferPointer { s in
+                    destination.withUnsafeMutableBufferPointer { d in
+                        path.transpose(s.baseAddress!, rows: rows, columns: columns, sourceStride: sourceStride,
+                                       into: d.baseAddress!, destinationStride: destinationStride, adding: adding)
+                    }
+                }
+                // Bit for bit, padding between rows untouched.
+                #expect(destination == expected, "\(path) \(rows)×\(columns), adding: \(adding)")
+            }
+        }
+    }
+
     @Test("k = 0 zeroes C, or leaves it when accumulating")
     func emptyDepth() {
         var c: [Float] = [1, 2, 3, 4]

@@ -80,6 +80,20 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// ``Transpose``: `destination[c · destinationStride + r] (+)= source[r · sourceStride + c]`.
+    public func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, sourceStride: Int,
+                          into destination: UnsafeMutablePointer<Float>, destinationStride: Int, adding: Bool) {
+        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
+        switch self {
+        case .avx512: AVX512GEMM.transpose(source, rows: rows, columns: columns, sourceStride: sourceStride, into: destination,
+                                           destinationStride: destinationStride, adding: adding)
+        case .avx2: AVX2GEMM.transpose(source, rows: rows, columns: columns, sourceStride: sourceStride, into: destination,
+                                       destinationStride: destinationStride, adding: adding)
+        case .portable: PortableGEMM.transpose(source, rows: rows, columns: columns, sourceStride: sourceStride,
+                                               into: destination, destinationStride: destinationStride, adding: adding)
+        }
+    }
+
     /// ``AdamUpdate`` of elements `range` with this path's vectors (the same weights on every path).
     public func adam(_ coefficients: AdamUpdate.Coefficients, w: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
                      m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, range: Range<Int>) {

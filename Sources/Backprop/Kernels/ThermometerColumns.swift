@@ -133,12 +133,12 @@ public struct ThermometerColumns: Sendable, Equatable {
 
     /// The table for `weight` `[out, width]`: row `i < width` is the weight's column `i`; then per
     /// group its prefix sums `P[0] = 0, P[k + 1] = P[k] + column start + k`. `[tableRows, out]`.
-    func table(weight: Tensor, width: Int) -> [Float] {
+    func table(weight: Tensor, width: Int, kernels: KernelPath) -> [Float] {
         let outputs = weight.shape[0]
         return [Float](unsafeUninitializedCapacity: tableRows(width: width) * outputs) { table, initialized in
             weight.withUnsafeBufferPointer { w in
-                transpose(w.baseAddress!, rows: outputs, columns: width, sourceStride: width,
-                          into: table.baseAddress!, destinationStride: outputs, adding: false)
+                kernels.transpose(w.baseAddress!, rows: outputs, columns: width, sourceStride: width,
+                                  into: table.baseAddress!, destinationStride: outputs, adding: false)
             }
             var row = width
             for group in groups {
@@ -159,7 +159,7 @@ public struct ThermometerColumns: Sendable, Equatable {
     /// laid out as ``table(weight:width:)``) says about the weight: column `i` of the weight enters
     /// its own row and, in a group, every prefix row `P[k]` with `k` past it.
     func addWeightGradient(table gradient: inout [Float], outputs: Int, width: Int,
-                           into weightGradient: UnsafeMutablePointer<Float>) {
+                           into weightGradient: UnsafeMutablePointer<Float>, kernels: KernelPath) {
         gradient.withUnsafeMutableBufferPointer { table in
             var row = width
             for group in groups {
@@ -177,8 +177,8 @@ public struct ThermometerColumns: Sendable, Equatable {
                 row += group.count + 1
             }
             // weightGradient[o, i] += table[i, o]
-            transpose(table.baseAddress!, rows: width, columns: outputs, sourceStride: outputs,
-                      into: weightGradient, destinationStride: width, adding: true)
+            kernels.transpose(table.baseAddress!, rows: width, columns: outputs, sourceStride: outputs,
+                              into: weightGradient, destinationStride: width, adding: true)
         }
     }
 }

@@ -51,7 +51,7 @@ public struct DenseStep: Step {
         } else {
             terms = columns.flatMap { columns in input.withUnsafeBufferPointer { columns.encode($0, rows: m, width: k, reusing: terms) } }
         }
-        let table = terms.flatMap { _ in columns?.table(weight: weight, width: k) }
+        let table = terms.flatMap { _ in columns?.table(weight: weight, width: k, kernels: context.kernels) }
         return Tensor(shape: [m, n]) { out in
             bias.withUnsafeBufferPointer { b in
                 for row in 0..<m { (out.baseAddress! + row * n).update(from: b.baseAddress!, count: n) }
@@ -133,7 +133,8 @@ public struct DenseStep: Step {
                         }
                     }
                     all[parameterIndex].withUnsafeMutableBufferPointer { dw in
-                        columns.addWeightGradient(table: &table, outputs: outputSize, width: inputSize, into: dw.baseAddress!)
+                        columns.addWeightGradient(table: &table, outputs: outputSize, width: inputSize, into: dw.baseAddress!,
+                                                 kernels: context.kernels)
                     }
                 } else { input.withUnsafeBufferPointer { x in
                     // dweight[out × in] += doutᵀ[out × n] · x[n × in]
