@@ -59,9 +59,8 @@ public struct ThermometerColumns: Sendable, Equatable {
 
     /// Writes each row of `input` `[rows, width]` as terms of the table: `(column, value)` for
     /// each dense column, and `(P[k], 1)`, `(start + k, f)` for each group, leaving out the terms
-    /// that add nothing: a value or fraction of 0, and `P[0]`, a row of zeros (a California row
-    /// has ~15 % such terms). Returns nil when a row does not fit its groups. `reusing` lends its
-    /// arrays' storage.
+    /// that add nothing: a value or fraction of 0, and `P[0]`, a row of zeros. Returns nil when a
+    /// row does not fit its groups. `reusing` lends its arrays' storage.
     func encode(_ input: UnsafeBufferPointer<Float>, rows: Int, width: Int, reusing storage: SparseMatrix?) -> SparseMatrix? {
         let dense = denseColumns(width: width)
         let mostTerms = dense.count + 2 * groups.count
@@ -156,7 +155,7 @@ public struct ThermometerColumns: Sendable, Equatable {
     }
 
     /// Adds to `weightGradient` `[out, width]` what the gradient of the table (`[tableRows, out]`,
-    /// laid out as ``table(weight:width:)``) says about the weight: column `i` of the weight enters
+    /// laid out as ``table(weight:width:kernels:)``) says about the weight: column `i` of the weight enters
     /// its own row and, in a group, every prefix row `P[k]` with `k` past it.
     func addWeightGradient(table gradient: inout [Float], outputs: Int, width: Int,
                            into weightGradient: UnsafeMutablePointer<Float>, kernels: KernelPath) {

@@ -130,11 +130,11 @@ public struct Tape: Sendable {
     public init() {}
 }
 
-extension Array where Element == Int32 {
+extension Array where Element: BitwiseCopyable & AdditiveArithmetic {
     /// An array of `count` elements the caller overwrites before reading (skips zero-filling
     /// scratch that a kernel writes in full, e.g. an inference pass's pooling argmax).
-    static func uninitialized(count: Int) -> [Int32] {
-        [Int32](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    static func uninitialized(count: Int) -> [Element] {
+        [Element](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
     /// Makes the array exactly `count` elements long, keeping its storage when it is large
@@ -143,24 +143,7 @@ extension Array where Element == Int32 {
         if count < self.count {
             removeLast(self.count - count)
         } else if count > self.count {
-            append(contentsOf: repeatElement(0, count: count - self.count))
-        }
-    }
-}
-
-extension Array where Element == Float {
-    /// An array of `count` elements the caller overwrites before reading.
-    static func uninitialized(count: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-    }
-
-    /// Makes the array exactly `count` elements long, keeping its storage when it is large
-    /// enough (elements it adds are zeros).
-    mutating func resize(to count: Int) {
-        if count < self.count {
-            removeLast(self.count - count)
-        } else if count > self.count {
-            append(contentsOf: repeatElement(0, count: count - self.count))
+            append(contentsOf: repeatElement(.zero, count: count - self.count))
         }
     }
 }

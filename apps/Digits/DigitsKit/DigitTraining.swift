@@ -125,7 +125,7 @@ public enum DigitTraining {
             }
         }, shouldStop: shouldStop) }
         // A run that stops before completing keeps its checkpoint: the newest epoch's, written now.
-        if isLead, (try? fitted.get())?.stopReason ?? .interrupted == .interrupted { files.writePendingCheckpoint(report: onWarning) }
+        if isLead, ((try? fitted.get())?.stopReason ?? .interrupted) == .interrupted { files.writePendingCheckpoint(report: onWarning) }
         let summary = try fitted.get()
         let seconds = Date().timeIntervalSince(started)
 

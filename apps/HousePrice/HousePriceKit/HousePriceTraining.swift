@@ -269,7 +269,7 @@ public enum HousePriceTraining {
                 }, shouldStop: shouldStop)
             }
             // A member that stops before completing keeps its checkpoint: the newest epoch's, written now.
-            if isLead, (try? fitted.get())?.stopReason ?? .interrupted == .interrupted {
+            if isLead, ((try? fitted.get())?.stopReason ?? .interrupted) == .interrupted {
                 files.writePendingCheckpoint(network: member, report: onWarning)
             }
             return fitted
