@@ -29,12 +29,13 @@ public enum GatherProduct {
     }
 
     /// `output[r·outputStride + c] += Σ_t coefficients[t] · table[indices[t]·tableStride + c]` over
-    /// row `r`'s terms, for `r` in `0..<rows`, `c` in `columns`.
+    /// row `r`'s terms, for `r` in `0..<rows`, `c` in `columns`; `=` instead of `+=` when not
+    /// `accumulate` (the output need not be initialised then: a row without terms gets zeros).
     /// - Precondition: every index is a row of the table; `columns` fits the table and the output.
     @inlinable
     public static func gather<M: MultiplyAdd>(_: M.Type, _ sparse: SparseRows, table: UnsafePointer<Float>, tableStride: Int,
                                               output: UnsafeMutablePointer<Float>, outputStride: Int,
-                                              columns: Range<Int>) {
+                                              columns: Range<Int>, accumulate: Bool = true) {
         typealias V = M.Vector
         let (rows, starts, indices, coefficients) = (sparse.rows, sparse.starts, sparse.indices, sparse.coefficients)
         let lanes = V.scalarCount
@@ -43,19 +44,21 @@ public enum GatherProduct {
             let first = Int(starts[r])
             let (rowIndices, rowCoefficients, terms) = (indices + first, coefficients + first, Int(starts[r + 1]) - first)
             let out = UnsafeMutableRawPointer(output + r * outputStride)
+            /// The row's output vector at column `column` before its terms: what it holds, or 0.
+            func initial(_ column: Int) -> V { accumulate ? out.loadUnaligned(fromByteOffset: column * 4, as: V.self) : V() }
             var c = columns.lowerBound
             // Eight vectors of the row's output at a time stay in registers over all its terms
             // (a 128-wide layer's whole row with AVX-512): each term's index is read once per
             // eight vectors, and eight loads of its table row are in flight at once.
             while c + 8 * lanes <= columns.upperBound {
-                var acc0 = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
-                var acc1 = out.loadUnaligned(fromByteOffset: (c + lanes) * 4, as: V.self)
-                var acc2 = out.loadUnaligned(fromByteOffset: (c + 2 * lanes) * 4, as: V.self)
-                var acc3 = out.loadUnaligned(fromByteOffset: (c + 3 * lanes) * 4, as: V.self)
-                var acc4 = out.loadUnaligned(fromByteOffset: (c + 4 * lanes) * 4, as: V.self)
-                var acc5 = out.loadUnaligned(fromByteOffset: (c + 5 * lanes) * 4, as: V.self)
-                var acc6 = out.loadUnaligned(fromByteOffset: (c + 6 * lanes) * 4, as: V.self)
-                var acc7 = out.loadUnaligned(fromByteOffset: (c + 7 * lanes) * 4, as: V.self)
+                var acc0 = initial(c)
+                var acc1 = initial(c + lanes)
+                var acc2 = initial(c + 2 * lanes)
+                var acc3 = initial(c + 3 * lanes)
+                var acc4 = initial(c + 4 * lanes)
+                var acc5 = initial(c + 5 * lanes)
+                var acc6 = initial(c + 6 * lanes)
+                var acc7 = initial(c + 7 * lanes)
                 for t in 0..<terms {
                     let source = (Int(rowIndices[t]) * tableStride + c) * 4
                     let coefficient = V(repeating: rowCoefficients[t])
@@ -84,10 +87,10 @@ public enum GatherProduct {
             // Four vectors at a time: four independent multiply-add chains, as the latency of one
             // would otherwise bound the loop.
             while c + 4 * lanes <= columns.upperBound {
-                var acc0 = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
-                var acc1 = out.loadUnaligned(fromByteOffset: (c + lanes) * 4, as: V.self)
-                var acc2 = out.loadUnaligned(fromByteOffset: (c + 2 * lanes) * 4, as: V.self)
-                var acc3 = out.loadUnaligned(fromByteOffset: (c + 3 * lanes) * 4, as: V.self)
+                var acc0 = initial(c)
+                var acc1 = initial(c + lanes)
+                var acc2 = initial(c + 2 * lanes)
+                var acc3 = initial(c + 3 * lanes)
                 for t in 0..<terms {
                     let source = (Int(rowIndices[t]) * tableStride + c) * 4
                     let coefficient = V(repeating: rowCoefficients[t])
@@ -107,7 +110,7 @@ public enum GatherProduct {
             }
             // Up to three vectors left: one at a time.
             while c + lanes <= columns.upperBound {
-                var acc = out.loadUnaligned(fromByteOffset: c * 4, as: V.self)
+                var acc = initial(c)
                 for t in 0..<terms {
                     let source = (Int(rowIndices[t]) * tableStride + c) * 4
                     acc = M.multiplyAdd(acc, V(repeating: rowCoefficients[t]),
@@ -119,7 +122,7 @@ public enum GatherProduct {
             // The last columns, one lane at a time, with the same multiply-add form.
             while c < columns.upperBound {
                 var acc = V(repeating: 0)
-                acc[0] = output[r * outputStride + c]
+                if accumulate { acc[0] = output[r * outputStride + c] }
                 for t in 0..<terms {
                     var product = V(repeating: 0)
                     product[0] = table[Int(rowIndices[t]) * tableStride + c]

@@ -11,11 +11,11 @@ public enum AVX512GEMM {
         BlockedGEMM<Kernel>.multiply(product, threads: threads)
     }
 
-    /// ``GatherProduct/gather(_:_:table:tableStride:output:outputStride:columns:)`` on this path's vectors.
+    /// ``GatherProduct/gather(_:_:table:tableStride:output:outputStride:columns:accumulate:)`` on this path's vectors.
     public static func gather(_ sparse: GatherProduct.SparseRows, table: UnsafePointer<Float>, tableStride: Int,
-                              output: UnsafeMutablePointer<Float>, outputStride: Int, columns: Range<Int>) {
+                              output: UnsafeMutablePointer<Float>, outputStride: Int, columns: Range<Int>, accumulate: Bool) {
         GatherProduct.gather(Kernel.Arithmetic.self, sparse, table: table, tableStride: tableStride,
-                             output: output, outputStride: outputStride, columns: columns)
+                             output: output, outputStride: outputStride, columns: columns, accumulate: accumulate)
     }
 
     /// ``AdamUpdate`` on this path's vectors.
@@ -29,6 +29,13 @@ public enum AVX512GEMM {
                                  into destination: UnsafeMutablePointer<Float>, destinationStride: Int, adding: Bool) {
         Transpose.run(source, rows: rows, columns: columns, sourceStride: sourceStride, into: destination,
                       destinationStride: destinationStride, adding: adding)
+    }
+
+    /// ``DropoutMask`` compiled for this path's instructions.
+    public static func dropout(state: UInt64, keepThreshold: UInt32, scale: Float, input: UnsafePointer<Float>,
+                               factors: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
+        DropoutMask.run(state: state, keepThreshold: keepThreshold, scale: scale, input: input, factors: factors,
+                        output: output, count: count)
     }
 
     /// ``FMAPeak`` on this path's vectors and multiply-add form.

@@ -156,6 +156,34 @@ struct KernelTests {
         }
     }
 
+    @Test("The dropout kernel draws what the generator draws, four elements a draw, on every path and awkward counts",
+          arguments: supportedKernelPaths)
+    func dropoutMaskMatchesGenerator(path: KernelPath) {
+        let (keepThreshold, scale): (UInt32, Float) = (45_875, 1 / 0.7)
+        for count in [0, 1, 3, 4, 5, 31, 32, 33, 64, 100, 1027] {
+            let input = (0..<count).map { Float($0) - 7.5 }
+            var (factors, output) = ([Float](repeating: .nan, count: count), [Float](repeating: .nan, count: count))
+            input.withUnsafeBufferPointer { x in
+                factors.withUnsafeMutableBufferPointer { f in
+                    output.withUnsafeMutableBufferPointer { o in
+                        path.dropout(state: 99, keepThreshold: keepThreshold, scale: scale, input: x.baseAddress!,
+                                     factors: f.baseAddress!, output: o.baseAddress!, count: count)
+                    }
+                }
+            }
+            var random = RandomGenerator(seed: 99)
+            var (expectedFactors, expectedOutput) = ([Float](), [Float]())
+            var bits: UInt64 = 0
+            for i in 0..<count {
+                if i % 4 == 0 { bits = random.next() }
+                expectedFactors.append(UInt32(bits & 0xFFFF) < keepThreshold ? scale : 0)
+                expectedOutput.append(input[i] * expectedFactors[i])
+                bits >>= 16
+            }
+            #expect(factors == expectedFactors && output == expectedOutput, "\(path), \(count) elements")
+        }
+    }
+
     @Test("k = 0 zeroes C, or leaves it when accumulating")
     func emptyDepth() {
         var c: [Float] = [1, 2, 3, 4]

@@ -28,7 +28,7 @@ struct ThermometerTests {
         return Tensor(shape: [rows, width], scalars: scalars)
     }
 
-    @Test("The gather kernel matches a naive product on awkward widths, on every path, alone or split",
+    @Test("The gather kernel matches a naive product on awkward widths, on every path, alone or split, adding or overwriting",
           arguments: supportedKernelPaths, [1, 3, 16, 17, 33, 64, 130])
     func gatherMatchesReference(kernels: KernelPath, width: Int) {
         var random = RandomGenerator(seed: UInt64(width))
@@ -45,14 +45,15 @@ struct ThermometerTests {
         }
         let table = (0..<(tableRows * width)).map { _ in random.uniform(-1, 1) }
         let initial = (0..<(rows * width)).map { _ in random.uniform(-1, 1) }
-        var expected = initial.map(Double.init)
+        var products = [Double](repeating: 0, count: rows * width)
         for r in 0..<rows {
             for t in Int(starts[r])..<Int(starts[r + 1]) {
-                for c in 0..<width { expected[r * width + c] += Double(coefficients[t]) * Double(table[Int(indices[t]) * width + c]) }
+                for c in 0..<width { products[r * width + c] += Double(coefficients[t]) * Double(table[Int(indices[t]) * width + c]) }
             }
         }
-        func run(threads: Int) -> [Float] {
-            var output = initial
+        func run(threads: Int, accumulate: Bool = true) -> [Float] {
+            // Not accumulating, the output's NaNs must not be read.
+            var output = accumulate ? initial : [Float](repeating: .nan, count: initial.count)
             starts.withUnsafeBufferPointer { s in
                 indices.withUnsafeBufferPointer { i in
                     coefficients.withUnsafeBufferPointer { k in
@@ -61,7 +62,7 @@ struct ThermometerTests {
                                 kernels.gather(GatherProduct.SparseRows(rows: rows, starts: s.baseAddress!, indices: i.baseAddress!,
                                                                         coefficients: k.baseAddress!),
                                                table: t.baseAddress!, tableStride: width, output: o.baseAddress!,
-                                               outputStride: width, width: width, threads: threads)
+                                               outputStride: width, width: width, threads: threads, accumulate: accumulate)
                             }
                         }
                     }
@@ -71,8 +72,12 @@ struct ThermometerTests {
         }
         let (alone, split) = (run(threads: 1), run(threads: 2))
         #expect(alone == split)
-        let worst = zip(alone, expected).map { abs(Double($0) - $1) }.max() ?? 0
+        let worst = zip(alone, zip(initial, products)).map { abs(Double($0) - (Double($1.0) + $1.1)) }.max() ?? 0
         #expect(worst < 1e-5, "largest difference \(worst)")
+        let (overwritten, overwrittenSplit) = (run(threads: 1, accumulate: false), run(threads: 2, accumulate: false))
+        #expect(overwritten == overwrittenSplit)
+        let worstOverwritten = zip(overwritten, products).map { abs(Double($0) - $1) }.max() ?? .infinity
+        #expect(worstOverwritten < 1e-5, "largest difference \(worstOverwritten)")
     }
 
     @Test("A dense first layer on thermometer columns computes what the dense product does, forward and backward",

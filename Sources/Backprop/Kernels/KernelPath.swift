@@ -63,19 +63,21 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
         return 2 * FMAPeak.multiplyAddsPerRound * lanes
     }
 
-    /// ``GatherProduct/gather(_:_:table:tableStride:output:outputStride:columns:)`` over the columns
-    /// `0..<width`, split between up to `threads` threads (results do not depend on the split).
+    /// ``GatherProduct/gather(_:_:table:tableStride:output:outputStride:columns:accumulate:)`` over the
+    /// columns `0..<width`, split between up to `threads` threads (results do not depend on the
+    /// split); adding to the output, or overwriting it when not `accumulate`.
     public func gather(_ sparse: GatherProduct.SparseRows, table: UnsafePointer<Float>, tableStride: Int,
-                       output: UnsafeMutablePointer<Float>, outputStride: Int, width: Int, threads: Int) {
+                       output: UnsafeMutablePointer<Float>, outputStride: Int, width: Int, threads: Int,
+                       accumulate: Bool = true) {
         precondition(isSupported, "kernel path \(self) is not supported by this CPU")
         Self.splitColumns(width, threads: threads) { columns in
             switch self {
             case .avx512: AVX512GEMM.gather(sparse, table: table, tableStride: tableStride, output: output,
-                                            outputStride: outputStride, columns: columns)
+                                            outputStride: outputStride, columns: columns, accumulate: accumulate)
             case .avx2: AVX2GEMM.gather(sparse, table: table, tableStride: tableStride, output: output,
-                                        outputStride: outputStride, columns: columns)
+                                        outputStride: outputStride, columns: columns, accumulate: accumulate)
             case .portable: PortableGEMM.gather(sparse, table: table, tableStride: tableStride, output: output,
-                                                outputStride: outputStride, columns: columns)
+                                                outputStride: outputStride, columns: columns, accumulate: accumulate)
             }
         }
     }
@@ -91,6 +93,20 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
                                        destinationStride: destinationStride, adding: adding)
         case .portable: PortableGEMM.transpose(source, rows: rows, columns: columns, sourceStride: sourceStride,
                                                into: destination, destinationStride: destinationStride, adding: adding)
+        }
+    }
+
+    /// ``DropoutMask``: dropout's factors and output for `count` elements from the generator state `state`.
+    public func dropout(state: UInt64, keepThreshold: UInt32, scale: Float, input: UnsafePointer<Float>,
+                        factors: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
+        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
+        switch self {
+        case .avx512: AVX512GEMM.dropout(state: state, keepThreshold: keepThreshold, scale: scale, input: input,
+                                         factors: factors, output: output, count: count)
+        case .avx2: AVX2GEMM.dropout(state: state, keepThreshold: keepThreshold, scale: scale, input: input,
+                                     factors: factors, output: output, count: count)
+        case .portable: PortableGEMM.dropout(state: state, keepThreshold: keepThreshold, scale: scale, input: input,
+                                             factors: factors, output: output, count: count)
         }
     }
 

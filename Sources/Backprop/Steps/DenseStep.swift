@@ -124,12 +124,13 @@ public struct DenseStep: Step {
                     // The forward took the table path. Each table row's gradient gathers the rows
                     // of dout that used it (the terms transposed); then it is folded into the weight's.
                     let tableRows = columns.tableRows(width: inputSize)
-                    var table = [Float](repeating: 0, count: tableRows * outputSize)
+                    // Every row written by the gather (zeros where no row of dout used it).
+                    var table = [Float].uninitialized(count: tableRows * outputSize)
                     terms.transposed(columns: tableRows).withSparseRows { sparse in
                         table.withUnsafeMutableBufferPointer { t in
                             context.kernels.gather(sparse, table: dout.baseAddress!, tableStride: outputSize,
                                                    output: t.baseAddress!, outputStride: outputSize, width: outputSize,
-                                                   threads: context.threads)
+                                                   threads: context.threads, accumulate: false)
                         }
                     }
                     all[parameterIndex].withUnsafeMutableBufferPointer { dw in
