@@ -2,7 +2,7 @@
 
 /// A sparse matrix (compressed rows) times a dense table:
 ///
-///     output[r, c] += Σ_t coefficients[t] · table[indices[t], c]   for t in starts[r]..<starts[r + 1]
+///     output[r, c] += Σ_t coefficients[t] · table[indices[t], c]   for t in starts[r]..<ends[r]
 ///
 /// This is a dense layer whose input rows are mostly zeros, ones or repeats once the weights are
 /// rearranged into a table of rows (see `ThermometerColumns` in Backprop): a handful of table rows
@@ -14,17 +14,20 @@
 /// within a column, a row's terms are added in order, so results do not depend on how the columns
 /// are split. Multiply-adds take the instantiation's form (`M`), as the GEMM's do.
 public enum GatherProduct {
-    /// The sparse matrix: row `r`'s terms are `starts[r]..<starts[r + 1]` of `indices` (rows of
-    /// the table) and `coefficients`.
+    /// The sparse matrix: row `r`'s terms are `starts[r]..<ends[r]` of `indices` (rows of the
+    /// table) and `coefficients`. Rows need not lie one after the other: a batch's rows can be
+    /// read where a whole dataset's terms lie.
     public struct SparseRows {
         public let rows: Int
-        /// `rows + 1` offsets, non-decreasing, from 0.
+        /// `rows` offsets each.
         public let starts: UnsafePointer<Int32>
+        public let ends: UnsafePointer<Int32>
         public let indices: UnsafePointer<Int32>
         public let coefficients: UnsafePointer<Float>
 
-        public init(rows: Int, starts: UnsafePointer<Int32>, indices: UnsafePointer<Int32>, coefficients: UnsafePointer<Float>) {
-            (self.rows, self.starts, self.indices, self.coefficients) = (rows, starts, indices, coefficients)
+        public init(rows: Int, starts: UnsafePointer<Int32>, ends: UnsafePointer<Int32>, indices: UnsafePointer<Int32>,
+                    coefficients: UnsafePointer<Float>) {
+            (self.rows, self.starts, self.ends, self.indices, self.coefficients) = (rows, starts, ends, indices, coefficients)
         }
     }
 
@@ -37,12 +40,13 @@ public enum GatherProduct {
                                               output: UnsafeMutablePointer<Float>, outputStride: Int,
                                               columns: Range<Int>, accumulate: Bool = true) {
         typealias V = M.Vector
-        let (rows, starts, indices, coefficients) = (sparse.rows, sparse.starts, sparse.indices, sparse.coefficients)
+        let (rows, starts, ends) = (sparse.rows, sparse.starts, sparse.ends)
+        let (indices, coefficients) = (sparse.indices, sparse.coefficients)
         let lanes = V.scalarCount
         let tableBytes = UnsafeRawPointer(table)
         for r in 0..<rows {
             let first = Int(starts[r])
-            let (rowIndices, rowCoefficients, terms) = (indices + first, coefficients + first, Int(starts[r + 1]) - first)
+            let (rowIndices, rowCoefficients, terms) = (indices + first, coefficients + first, Int(ends[r]) - first)
             let out = UnsafeMutableRawPointer(output + r * outputStride)
             /// The row's output vector at column `column` before its terms: what it holds, or 0.
             func initial(_ column: Int) -> V { accumulate ? out.loadUnaligned(fromByteOffset: column * 4, as: V.self) : V() }

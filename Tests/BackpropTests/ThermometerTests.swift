@@ -59,8 +59,8 @@ struct ThermometerTests {
                     coefficients.withUnsafeBufferPointer { k in
                         table.withUnsafeBufferPointer { t in
                             output.withUnsafeMutableBufferPointer { o in
-                                kernels.gather(GatherProduct.SparseRows(rows: rows, starts: s.baseAddress!, indices: i.baseAddress!,
-                                                                        coefficients: k.baseAddress!),
+                                kernels.gather(GatherProduct.SparseRows(rows: rows, starts: s.baseAddress!, ends: s.baseAddress! + 1,
+                                                                        indices: i.baseAddress!, coefficients: k.baseAddress!),
                                                table: t.baseAddress!, tableStride: width, output: o.baseAddress!,
                                                outputStride: width, width: width, threads: threads, accumulate: accumulate)
                             }

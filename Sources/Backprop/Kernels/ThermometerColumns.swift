@@ -66,7 +66,8 @@ public struct ThermometerColumns: Sendable, Equatable {
         let mostTerms = dense.count + 2 * groups.count
         var matrix = storage ?? SparseMatrix()
         matrix.rows = rows
-        matrix.starts.resize(to: rows + 1)
+        matrix.starts.resize(to: rows)
+        matrix.ends.resize(to: rows)
         matrix.indices.resize(to: rows * mostTerms)
         matrix.coefficients.resize(to: rows * mostTerms)
         // Per group: its first column, its end, and its first prefix row.
@@ -79,46 +80,48 @@ public struct ThermometerColumns: Sendable, Equatable {
         let terms = bounds.withUnsafeBufferPointer { bounds in
             dense.withUnsafeBufferPointer { dense in
                 matrix.starts.withUnsafeMutableBufferPointer { starts in
-                    matrix.indices.withUnsafeMutableBufferPointer { index in
-                        matrix.coefficients.withUnsafeMutableBufferPointer { coefficient -> Int? in
-                            var t = 0
-                            starts[0] = 0
-                            for r in 0..<rows {
-                                let x = input.baseAddress! + r * width
-                                for column in dense where x[column] != 0 {
-                                    index[t] = Int32(column)
-                                    coefficient[t] = x[column]
-                                    t += 1
-                                }
-                                for g in stride(from: 0, to: bounds.count, by: 3) {
-                                    let (lower, upper, prefix) = (bounds[g], bounds[g + 1], bounds[g + 2])
-                                    var k = lower
-                                    while k < upper && x[k] == 1 { k += 1 }
-                                    var fraction: Float = 0
-                                    if k < upper {
-                                        fraction = x[k]
-                                        // Also refuses NaN, which fails every comparison.
-                                        guard fraction >= 0 && fraction < 1 else { return nil }
-                                        var j = k + 1
-                                        while j < upper {
-                                            guard x[j] == 0 else { return nil }
-                                            j += 1
+                    matrix.ends.withUnsafeMutableBufferPointer { ends in
+                        matrix.indices.withUnsafeMutableBufferPointer { index in
+                            matrix.coefficients.withUnsafeMutableBufferPointer { coefficient -> Int? in
+                                var t = 0
+                                for r in 0..<rows {
+                                    let x = input.baseAddress! + r * width
+                                    starts[r] = Int32(t)
+                                    for column in dense where x[column] != 0 {
+                                        index[t] = Int32(column)
+                                        coefficient[t] = x[column]
+                                        t += 1
+                                    }
+                                    for g in stride(from: 0, to: bounds.count, by: 3) {
+                                        let (lower, upper, prefix) = (bounds[g], bounds[g + 1], bounds[g + 2])
+                                        var k = lower
+                                        while k < upper && x[k] == 1 { k += 1 }
+                                        var fraction: Float = 0
+                                        if k < upper {
+                                            fraction = x[k]
+                                            // Also refuses NaN, which fails every comparison.
+                                            guard fraction >= 0 && fraction < 1 else { return nil }
+                                            var j = k + 1
+                                            while j < upper {
+                                                guard x[j] == 0 else { return nil }
+                                                j += 1
+                                            }
+                                        }
+                                        if k > lower {
+                                            index[t] = Int32(prefix + k - lower)
+                                            coefficient[t] = 1
+                                            t += 1
+                                        }
+                                        if fraction != 0 {
+                                            index[t] = Int32(k)
+                                            coefficient[t] = fraction
+                                            t += 1
                                         }
                                     }
-                                    if k > lower {
-                                        index[t] = Int32(prefix + k - lower)
-                                        coefficient[t] = 1
-                                        t += 1
-                                    }
-                                    if fraction != 0 {
-                                        index[t] = Int32(k)
-                                        coefficient[t] = fraction
-                                        t += 1
-                                    }
+                                    ends[r] = Int32(t)
                                 }
-                                starts[r + 1] = Int32(t)
+                                return t
                             }
-                            return t
                         }
                     }
                 }
