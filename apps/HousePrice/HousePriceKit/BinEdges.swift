@@ -14,7 +14,9 @@ public enum BinPlacement: String, Codable, CaseIterable, Sendable {
 enum BinEdges {
     /// Edges at the `k / bins` quantiles of `sorted` (duplicates merged).
     static func quantiles(_ sorted: [Double], bins: Int) -> [Double] {
-        guard bins >= 2, Set(sorted).count >= bins else { return [] }
+        // Distinct values, counted where the sorted array changes (not through a Set, which hashed every value).
+        let distinct = sorted.isEmpty ? 0 : 1 + zip(sorted, sorted.dropFirst()).count { $0 != $1 }
+        guard bins >= 2, distinct >= bins else { return [] }
         var edges: [Double] = []
         for k in 0...bins {
             let edge = sorted[min(sorted.count - 1, k * (sorted.count - 1) / bins)]

@@ -16,10 +16,10 @@ public struct NumericScale: Codable, Equatable, Sendable {
     /// Features it writes per row.
     public var width: Int { 1 + (missingIndicator ? 1 : 0) + max(0, binEdges.count - 1) }
 
-    /// Fits the scale on training values (`missing` more rows had none), with the bin edges given
-    /// (see `BinEdges`).
+    /// Fits the scale on training values (`missing` more rows had none), with the bin edges that
+    /// `binEdges` chooses given the values sorted (see `BinEdges`; the values are sorted once).
     /// - Precondition: `numbers` is not empty (callers skip columns without values).
-    init(fitting numbers: [Double], missing: Int, binEdges: [Double]) {
+    init(fitting numbers: [Double], missing: Int, binEdges: (_ sorted: [Double]) -> [Double]) {
         precondition(!numbers.isEmpty, "NumericScale: no values to fit")
         let sorted = numbers.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
@@ -29,7 +29,7 @@ public struct NumericScale: Codable, Equatable, Sendable {
         self.mean = mean
         self.deviation = deviation
         self.missingIndicator = missing > 0
-        self.binEdges = binEdges
+        self.binEdges = binEdges(sorted)
     }
 
     /// Appends the features of `value` (nil: missing).

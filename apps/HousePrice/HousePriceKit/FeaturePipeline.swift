@@ -135,12 +135,13 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         func scale(_ values: [(row: Int, value: Double?)]) -> NumericScale {
             let present = values.compactMap { $0.value == nil ? nil : ($0.row, $0.value!) }
             let numbers = present.map(\.1)
-            let edges = switch binPlacement {
-            case .quantiles: BinEdges.quantiles(numbers.sorted(), bins: bins)
-            case .target: BinEdges.targetTree(values: numbers, targets: present.map { transformTarget(targets[$0.0]!, log: logTarget) },
-                                              bins: bins)
+            return NumericScale(fitting: numbers, missing: values.count - numbers.count) { sorted in
+                switch binPlacement {
+                case .quantiles: BinEdges.quantiles(sorted, bins: bins)
+                case .target: BinEdges.targetTree(values: numbers, targets: present.map { transformTarget(targets[$0.0]!, log: logTarget) },
+                                                  bins: bins)
+                }
             }
-            return NumericScale(fitting: numbers, missing: values.count - numbers.count, binEdges: edges)
         }
         for column in typed.columns {
             let index = table.column(column.name)!
@@ -216,8 +217,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             // A position needs both coordinates: with fewer than two such rows there is nothing to fit.
             let complete = points.filter { $0.lat != nil && $0.lon != nil }.count
             if inRange && complete >= 2 {
-                let location = LocationEncoding(latitude: pair.latitude, longitude: pair.longitude, coordinates: points) { values in
-                    BinEdges.quantiles(values.sorted(), bins: bins)
+                let location = LocationEncoding(latitude: pair.latitude, longitude: pair.longitude, coordinates: points) { sorted in
+                    BinEdges.quantiles(sorted, bins: bins)
                 }
                 locations.append(location)
                 warnings.append("\"\(pair.latitude)\" and \"\(pair.longitude)\" are read as a location too (\(location.angles.count) "

@@ -41,9 +41,9 @@ public struct LocationEncoding: Codable, Equatable, Sendable {
     }
 
     /// Fits on the training rows' coordinates (nil: missing), with `edges` choosing each
-    /// projection's bin edges.
+    /// projection's bin edges from its values sorted.
     init(latitude: String, longitude: String, coordinates: [(lat: Double?, lon: Double?)],
-         edges: ([Double]) -> [Double]) {
+         edges: (_ sorted: [Double]) -> [Double]) {
         let latitudes = coordinates.compactMap(\.lat).sorted()
         let median = latitudes.isEmpty ? 0 : latitudes[latitudes.count / 2]
         self.latitude = latitude
@@ -54,7 +54,7 @@ public struct LocationEncoding: Codable, Equatable, Sendable {
         let projected = coordinates.map { Self.projected(latitude: $0.lat, longitude: $0.lon, scale: scale, angles: angles) }
         projections = angles.indices.map { k in
             let values = projected.compactMap { $0[k] }
-            return NumericScale(fitting: values, missing: projected.count - values.count, binEdges: edges(values))
+            return NumericScale(fitting: values, missing: projected.count - values.count, binEdges: edges)
         }
     }
 
