@@ -9,8 +9,8 @@ import Synchronization
 ///   replace them), and `--resume` needs at least one;
 /// - a checkpoint that cannot be written is reported once, and training goes on;
 /// - a network's checkpoint is written at most every `checkpointInterval` (each write is flushed
-///   to disk; house-price epochs take ~40 ms, and writing after every one made the default
-///   California run take 5.4 s instead of 4.6); the newest one not yet written is kept and written
+///   to disk; a house-price epoch takes tens of milliseconds, and writing after every one made the
+///   default California run take 5.4 s instead of 4.6); the newest one not yet written is kept and written
 ///   when training stops for any other reason than completing (`writePendingCheckpoint`), so an
 ///   interrupted run resumes from its last epoch;
 /// - the model replaces `output` only once at least one epoch has finished (`shouldSave`), so
