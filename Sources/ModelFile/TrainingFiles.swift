@@ -10,9 +10,9 @@ import Synchronization
 /// - a checkpoint that cannot be written is reported once, and training goes on;
 /// - a network's checkpoint is written at most every `checkpointInterval` (each write is flushed
 ///   to disk; a house-price epoch takes tens of milliseconds, and writing after every one made the
-///   default California run take 5.4 s instead of 4.6); the newest one not yet written is kept and written
-///   when training stops for any other reason than completing (`writePendingCheckpoint`), so an
-///   interrupted run resumes from its last epoch;
+///   default California run take 5.4 s instead of 4.6); the newest one not yet written is kept and
+///   written when the network's training returns (`writePendingCheckpoint`), so an interrupted run
+///   resumes from each network's last epoch;
 /// - the model replaces `output` only once at least one epoch has finished (`shouldSave`), so
 ///   stopping a run early never swaps a trained model for an untrained one;
 /// - the checkpoints are removed only when the run completes.
@@ -69,8 +69,8 @@ public final class TrainingFiles: Sendable {
         if due { write(checkpoint, network: index, report: report) }
     }
 
-    /// Writes network `index`'s newest checkpoint if it has not been written: for a run that
-    /// stops before completing (interrupted, or failed), which keeps its checkpoints.
+    /// Writes network `index`'s newest checkpoint if it has not been written yet: when its training
+    /// returns, however it ended (a run that does not complete keeps its checkpoints).
     public func writePendingCheckpoint(network index: Int = 0, report: (String) -> Void) {
         let pending = writes.withLock { writes in
             defer { writes[index].pending = nil }

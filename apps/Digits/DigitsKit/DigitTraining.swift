@@ -124,8 +124,8 @@ public enum DigitTraining {
                 onHeldOut(report, loss, evaluation.report.accuracy)
             }
         }, shouldStop: shouldStop) }
-        // A run that stops before completing keeps its checkpoint: the newest epoch's, written now.
-        if isLead, ((try? fitted.get())?.stopReason ?? .interrupted) == .interrupted { files.writePendingCheckpoint(report: onWarning) }
+        // The newest epoch's checkpoint, for a run that does not complete and keeps it.
+        if isLead { files.writePendingCheckpoint(report: onWarning) }
         let summary = try fitted.get()
         let seconds = Date().timeIntervalSince(started)
 

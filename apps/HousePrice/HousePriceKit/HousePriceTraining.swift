@@ -268,10 +268,9 @@ public enum HousePriceTraining {
                     onEpoch(member, report)
                 }, shouldStop: shouldStop)
             }
-            // A member that stops before completing keeps its checkpoint: the newest epoch's, written now.
-            if isLead, ((try? fitted.get())?.stopReason ?? .interrupted) == .interrupted {
-                files.writePendingCheckpoint(network: member, report: onWarning)
-            }
+            // The newest epoch's checkpoint, whatever the outcome: a member that completes before
+            // another is interrupted keeps its checkpoint too, and --resume should find it done.
+            if isLead { files.writePendingCheckpoint(network: member, report: onWarning) }
             return fitted
         }
         if group != nil {
