@@ -18,7 +18,7 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
     public typealias Vector = Kernel.Vector
 
     /// KC: depth of one packed block.
-    @inlinable static var depthBlock: Int { 256 }
+    @inlinable static var depthBlock: Int { MatrixProduct.depthBlock }
     /// MC: rows of C per task, a multiple of MR.
     @inlinable static var rowBlock: Int { Kernel.rows &* 12 }
     /// NC: columns of C per task, a multiple of NR.

@@ -71,6 +71,10 @@ public struct MatrixProduct: @unchecked Sendable {
     /// 1–4) read B as it is, as dot products: a B packed beforehand is not what they read.
     public static let fewRows = 4
 
+    /// KC, the depth of one packed block: the blocked GEMM sums each element over k in blocks of
+    /// this many, in order (a product of depth at most this is one sum from 0 per element).
+    public static let depthBlock = 256
+
     /// 2·m·n·k, the floating-point operations the product performs.
     @inlinable
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }

@@ -38,6 +38,16 @@ public enum AVX2GEMM {
                         output: output, count: count)
     }
 
+    /// ``DirectConvolution`` with this path's vectors and multiply-add form (the GEMM's own sums).
+    public static func directConvolution(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outputChannels: Int,
+                                         channels: Int, kernelSize: Int,
+                                         padded: UnsafePointer<Float>, paddedWidth: Int, outputHeight: Int, outputWidth: Int,
+                                         output: UnsafeMutablePointer<Float>) {
+        DirectConvolution.run(Kernel.Arithmetic.self, weight: weight, bias: bias, outputChannels: outputChannels, channels: channels,
+                              kernelSize: kernelSize, padded: padded, paddedWidth: paddedWidth, outputHeight: outputHeight,
+                              outputWidth: outputWidth, output: output)
+    }
+
     /// ``FMAPeak`` on this path's vectors and multiply-add form.
     public static func fmaPeak(rounds: Int) -> Float { FMAPeak.run(Kernel.Arithmetic.self, rounds: rounds) }
 }

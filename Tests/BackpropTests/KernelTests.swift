@@ -184,6 +184,57 @@ struct KernelTests {
         }
     }
 
+    @Test("The direct convolution gives the bits of the GEMM over im2col columns, on every path and awkward shapes",
+          arguments: supportedKernelPaths)
+    func directConvolutionMatchesGEMM(path: KernelPath) {
+        var random = RandomGenerator(seed: 21)
+        // (channels, height, width, kernel, padding, output channels): widths below, at and past
+        // a vector, channel counts off the blocks of eight, one-pixel kernels.
+        let shapes = [(1, 28, 28, 5, 2, 6), (1, 28, 28, 3, 0, 32), (6, 14, 14, 5, 0, 16), (2, 5, 7, 3, 1, 3),
+                      (3, 9, 40, 1, 0, 9), (1, 4, 3, 3, 2, 8), (4, 17, 33, 3, 1, 17)]
+        for (c, h, w, k, p, oc) in shapes {
+            let g = ConvolutionGeometry(channels: c, height: h, width: w, kernelSize: k, stride: 1, padding: p)
+            let (oh, ow, patch, positions) = (g.outputHeight, g.outputWidth, g.patchSize, g.outputPositions)
+            let input = (0..<(c * h * w)).map { _ in random.uniform(-1, 1) }
+            let weight = (0..<(oc * patch)).map { _ in random.uniform(-1, 1) }
+            let bias = (0..<oc).map { _ in random.uniform(-1, 1) }
+            // What ConvolutionStep did before: the bias, plus the packed weight times the columns.
+            var expected = (0..<(oc * positions)).map { bias[$0 / positions] }
+            var columns = [Float](repeating: .nan, count: patch * positions)
+            input.withUnsafeBufferPointer { x in columns.withUnsafeMutableBufferPointer { im2col(g, input: x.baseAddress!, columns: $0.baseAddress!) } }
+            let packed = weight.withUnsafeBufferPointer {
+                PanelPacking.packed(MatrixOperand($0.baseAddress!, rowStride: patch), rows: oc, depth: patch, width: path.panelWidths.rows)
+            }
+            packed.withUnsafeBufferPointer { a in
+                columns.withUnsafeBufferPointer { b in
+                    expected.withUnsafeMutableBufferPointer { out in
+                        path.multiply(MatrixProduct(m: oc, n: positions, k: patch, a: .packed(a.baseAddress!),
+                                                    b: MatrixOperand(b.baseAddress!, rowStride: positions),
+                                                    c: out.baseAddress!, cRowStride: positions, accumulate: true), threads: 1)
+                    }
+                }
+            }
+            let width = DirectConvolution.paddedWidth(outputWidth: ow, kernelSize: k, lanes: path.lanes)
+            var paddedInput = [Float](repeating: .nan, count: c * (oh + k - 1) * width)
+            input.withUnsafeBufferPointer { x in
+                paddedInput.withUnsafeMutableBufferPointer { padded(g, input: x.baseAddress!, into: $0.baseAddress!, width: width) }
+            }
+            var direct = [Float](repeating: .nan, count: oc * positions)
+            weight.withUnsafeBufferPointer { wp in
+                bias.withUnsafeBufferPointer { bp in
+                    paddedInput.withUnsafeBufferPointer { xp in
+                        direct.withUnsafeMutableBufferPointer { out in
+                            path.directConvolution(weight: wp.baseAddress!, bias: bp.baseAddress!, outputChannels: oc, channels: c,
+                                                   kernelSize: k, padded: xp.baseAddress!, paddedWidth: width, outputHeight: oh,
+                                                   outputWidth: ow, output: out.baseAddress!)
+                        }
+                    }
+                }
+            }
+            #expect(direct == expected, "\(path): \(c)×\(h)×\(w), \(k)×\(k) padding \(p), \(oc) channels")
+        }
+    }
+
     @Test("k = 0 zeroes C, or leaves it when accumulating")
     func emptyDepth() {
         var c: [Float] = [1, 2, 3, 4]

@@ -214,3 +214,19 @@ private struct PatchRow {
     /// Output columns whose input column lies inside the image, within 0..<ow.
     var inside: Range<Int>
 }
+
+/// One sample `input [c, h, w]` with its zero padding, for a stride-1 ``DirectConvolution``:
+/// `padded [c, h + 2p, width]` (overwritten), row `p + y` holding input row `y` from column `p`,
+/// zeros elsewhere (`width` ≥ w + 2p).
+package func padded(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>,
+                    width: Int) {
+    let (h, w, p) = (g.height, g.width, g.padding)
+    let paddedHeight = h &+ 2 &* p
+    padded.update(repeating: 0, count: g.channels &* paddedHeight &* width)
+    for channel in 0..<g.channels {
+        for y in 0..<h {
+            (padded + ((channel &* paddedHeight &+ p &+ y) &* width &+ p))
+                .update(from: input + (channel &* h &+ y) &* w, count: w)
+        }
+    }
+}

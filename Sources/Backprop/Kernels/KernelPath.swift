@@ -54,14 +54,7 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
     }
 
     /// Flops in one round of ``fmaPeak(rounds:)``: two per multiply-add and lane.
-    public var peakFlopsPerRound: Int {
-        let lanes = switch self {
-        case .avx512: AVX512GEMM.Kernel.Vector.scalarCount
-        case .avx2: AVX2GEMM.Kernel.Vector.scalarCount
-        case .portable: PortableGEMM.Kernel.Vector.scalarCount
-        }
-        return 2 * FMAPeak.multiplyAddsPerRound * lanes
-    }
+    public var peakFlopsPerRound: Int { 2 * FMAPeak.multiplyAddsPerRound * lanes }
 
     /// ``GatherProduct/gather(_:_:table:tableStride:output:outputStride:columns:accumulate:)`` over the
     /// columns `0..<width`, split between up to `threads` threads (results do not depend on the
@@ -107,6 +100,35 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
                                      factors: factors, output: output, count: count)
         case .portable: PortableGEMM.dropout(state: state, keepThreshold: keepThreshold, scale: scale, input: input,
                                              factors: factors, output: output, count: count)
+        }
+    }
+
+    /// ``DirectConvolution``: one sample's stride-1 convolution from its padded input, the same
+    /// sums as this path's GEMM over its im2col columns when the patch fits one depth block.
+    public func directConvolution(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outputChannels: Int,
+                                  channels: Int, kernelSize: Int,
+                                  padded: UnsafePointer<Float>, paddedWidth: Int, outputHeight: Int, outputWidth: Int,
+                                  output: UnsafeMutablePointer<Float>) {
+        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
+        switch self {
+        case .avx512: AVX512GEMM.directConvolution(weight: weight, bias: bias, outputChannels: outputChannels, channels: channels,
+                                                   kernelSize: kernelSize, padded: padded, paddedWidth: paddedWidth,
+                                                   outputHeight: outputHeight, outputWidth: outputWidth, output: output)
+        case .avx2: AVX2GEMM.directConvolution(weight: weight, bias: bias, outputChannels: outputChannels, channels: channels,
+                                               kernelSize: kernelSize, padded: padded, paddedWidth: paddedWidth,
+                                               outputHeight: outputHeight, outputWidth: outputWidth, output: output)
+        case .portable: PortableGEMM.directConvolution(weight: weight, bias: bias, outputChannels: outputChannels, channels: channels,
+                                                       kernelSize: kernelSize, padded: padded, paddedWidth: paddedWidth,
+                                                       outputHeight: outputHeight, outputWidth: outputWidth, output: output)
+        }
+    }
+
+    /// Vector lanes of this path's kernels.
+    public var lanes: Int {
+        switch self {
+        case .avx512: AVX512GEMM.Kernel.Vector.scalarCount
+        case .avx2: AVX2GEMM.Kernel.Vector.scalarCount
+        case .portable: PortableGEMM.Kernel.Vector.scalarCount
         }
     }
 

@@ -52,6 +52,16 @@ public struct ConvolutionStep: Step {
             + (relu ? " + ReLU" : "") + (pool.map { " + max-pool \($0.kernelSize)×\($0.kernelSize)" + ($0.stride != $0.kernelSize ? " stride \($0.stride)" : "") } ?? "")
     }
 
+    /// Whether the forward convolves each sample where it lies (``DirectConvolution``) instead of
+    /// as a GEMM over its im2col columns: for stride 1, few input channels, and a patch of one
+    /// depth block (then both give the same bits).
+    func usesDirectConvolution(patch: Int) -> Bool {
+        stride == 1 && inputChannels <= Self.directConvolutionChannels && patch <= MatrixProduct.depthBlock
+    }
+
+    /// Input channels up to which the forward convolves directly.
+    static let directConvolutionChannels = 8
+
     private func geometry(height: Int, width: Int) -> ConvolutionGeometry {
         ConvolutionGeometry(channels: inputChannels, height: height, width: width,
                             kernelSize: kernelSize, stride: stride, padding: padding)
@@ -107,9 +117,12 @@ public struct ConvolutionStep: Step {
         let gemmThreads = batch >= 2 ? 1 : context.threads
         let kernels = context.kernels
         let widths = kernels.panelWidths
+        let direct = usesDirectConvolution(patch: patch)
+        let paddedWidth = DirectConvolution.paddedWidth(outputWidth: ow, kernelSize: kernelSize, lanes: kernels.lanes)
+        let paddedSize = inputChannels * (oh + kernelSize - 1) * paddedWidth
         // Every sample multiplies by the same weight: pack it once for all of them (unless the
         // caller did).
-        let packedWeight = prepacked ?? weight.withUnsafeBufferPointer {
+        let packedWeight = direct ? [] : prepacked ?? weight.withUnsafeBufferPointer {
             PanelPacking.packed(MatrixOperand($0.baseAddress!, rowStride: patch), rows: oc, depth: patch, width: widths.rows)
         }
         return Tensor(shape: [batch] + sampleShape) { out in
@@ -119,20 +132,35 @@ public struct ConvolutionStep: Step {
                 Parallel.forEach(tasks: batch, threads: sampleThreads) { sample in
                     WorkspacePool.shared.withWorkspace { workspace in
                         let scratchArgmax = pool != nil && argmax == nil ? outputSampleSize : 0
-                        let columns = workspace.floats(patch * positions + (pool != nil ? oc * positions : 0) + scratchArgmax)
-                        // columns[patch × oh·ow] = im2col(x[sample])
-                        im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
-                        // Pooled steps convolve into scratch; the others straight into the output.
-                        let convolved = pool != nil ? columns + patch * positions
-                                                    : out.baseAddress! + sample * outputSampleSize
-                        for channel in 0..<oc {
-                            (convolved + channel * positions).update(repeating: b[channel], count: positions)
+                        let columns = workspace.floats((direct ? paddedSize : patch * positions)
+                                                       + (pool != nil ? oc * positions : 0) + scratchArgmax)
+                        if direct {
+                            // columns[c, h + 2p, paddedWidth] = x[sample] with its zero padding
+                            padded(g, input: x.baseAddress! + sample * g.inputSize, into: columns, width: paddedWidth)
+                        } else {
+                            // columns[patch × oh·ow] = im2col(x[sample])
+                            im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
                         }
+                        // Pooled steps convolve into scratch; the others straight into the output.
+                        let convolved = pool != nil ? columns + (direct ? paddedSize : patch * positions)
+                                                    : out.baseAddress! + sample * outputSampleSize
                         // convolved[oc × oh·ow] = bias + weight[oc × patch] · columns[patch × oh·ow]
-                        kernels.multiply(MatrixProduct(
-                            m: oc, n: positions, k: patch, a: .packed(packedWeight.baseAddress!),
-                            b: MatrixOperand(columns, rowStride: positions),
-                            c: convolved, cRowStride: positions, accumulate: true), threads: gemmThreads)
+                        if direct {
+                            weight.withUnsafeBufferPointer { w in
+                                kernels.directConvolution(weight: w.baseAddress!, bias: b.baseAddress!, outputChannels: oc,
+                                                          channels: inputChannels, kernelSize: kernelSize, padded: columns,
+                                                          paddedWidth: paddedWidth, outputHeight: oh, outputWidth: ow,
+                                                          output: convolved)
+                            }
+                        } else {
+                            for channel in 0..<oc {
+                                (convolved + channel * positions).update(repeating: b[channel], count: positions)
+                            }
+                            kernels.multiply(MatrixProduct(
+                                m: oc, n: positions, k: patch, a: .packed(packedWeight.baseAddress!),
+                                b: MatrixOperand(columns, rowStride: positions),
+                                c: convolved, cRowStride: positions, accumulate: true), threads: gemmThreads)
+                        }
                         if let channelSums {
                             for channel in 0..<oc {
                                 channelSums[sample * oc + channel] = sum(convolved + channel * positions, count: positions)
@@ -148,7 +176,7 @@ public struct ConvolutionStep: Step {
                             if let argmax {
                                 poolSample(into: argmax + sample * outputSampleSize)
                             } else {
-                                (columns + patch * positions + oc * positions)
+                                (convolved + oc * positions)
                                     .withMemoryRebound(to: Int32.self, capacity: outputSampleSize, poolSample(into:))
                             }
                         } else if relu {
