@@ -14,7 +14,9 @@ import MatrixKernels
 /// columns[c·k·k, oh·ow]`, which writes NCHW directly. Samples run in parallel; the columns live
 /// in a per-task workspace and are rebuilt in backward rather than stored for the batch. The
 /// weight is packed for the GEMM once per call, not once per sample, and backward writes its
-/// columns in the GEMM's packed layout directly (`im2colPatchPanels`).
+/// columns in the GEMM's packed layout directly (`im2colPatchPanels`). A stride-1 forward with
+/// few input channels convolves each sample where it lies instead (`DirectConvolution`: the
+/// same sums in the same order, so the same bits).
 ///
 /// The epilogue activates and pools each sample's convolution output while it is still in cache,
 /// so the full-size output never reaches memory. Backward needs only the pooled output and the
