@@ -11,8 +11,8 @@ def multiply_function(rows, group, name, public):
     """The inner loop over `depth` for the first `rows` of each `group`-float A group."""
     L = []
     L.append("    @inlinable @inline(__always)")
-    L.append(f"    {'public ' if public else '@usableFromInline '}static func {name}(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,")
-    L.append(" " * (len(f"    {'public ' if public else '@usableFromInline '}static func {name}(")) + "c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {")
+    L.append(f"    {'public ' if public else ''}static func {name}(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,")
+    L.append(" " * (len(f"    {'public ' if public else ''}static func {name}(")) + "c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {")
     L.append("        let width = Vector.scalarCount")
     for r in range(rows):
         L.append(f"        var c{r}x0 = Vector(), c{r}x1 = Vector()")

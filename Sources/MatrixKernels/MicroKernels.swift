@@ -90,8 +90,8 @@ public enum MicroKernel12x2<Arithmetic: MultiplyAdd>: MicroKernel {
     /// `multiply` for the first 4 rows of each 12-float A group only: a panel's last rows
     /// (a 64-row product's last 4) at the cost of 4 rows instead of 12.
     @inlinable @inline(__always)
-    @usableFromInline static func multiplyTop4(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
-                                               c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
+    static func multiplyTop4(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                             c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
         let width = Vector.scalarCount
         var c0x0 = Vector(), c0x1 = Vector()
         var c1x0 = Vector(), c1x1 = Vector()
@@ -127,8 +127,8 @@ public enum MicroKernel12x2<Arithmetic: MultiplyAdd>: MicroKernel {
     /// `multiply` for the first 8 rows of each 12-float A group only: a panel's last rows
     /// (a 64-row product's last 4) at the cost of 8 rows instead of 12.
     @inlinable @inline(__always)
-    @usableFromInline static func multiplyTop8(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
-                                               c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
+    static func multiplyTop8(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                             c: UnsafeMutablePointer<Float>, cRowStride: Int, accumulate: Bool) {
         let width = Vector.scalarCount
         var c0x0 = Vector(), c0x1 = Vector()
         var c1x0 = Vector(), c1x1 = Vector()

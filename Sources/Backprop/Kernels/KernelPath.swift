@@ -32,26 +32,31 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
 
     public var description: String { rawValue }
 
-    /// Widths of the panels this path's kernel reads (see `PanelPacking`): `rows` (MR) for a
-    /// packed op(A), `columns` (NR) for a packed op(B)ᵀ.
-    public var panelWidths: (rows: Int, columns: Int) {
+    /// The path's compiled kernels.
+    private var kernels: any InstructionSetKernels.Type {
         switch self {
-        case .avx512: (AVX512GEMM.Kernel.rows, AVX512GEMM.Kernel.columns)
-        case .avx2: (AVX2GEMM.Kernel.rows, AVX2GEMM.Kernel.columns)
-        case .portable: (PortableGEMM.Kernel.rows, PortableGEMM.Kernel.columns)
+        case .avx512: AVX512GEMM.self
+        case .avx2: AVX2GEMM.self
+        case .portable: PortableGEMM.self
         }
     }
 
+    /// The path's kernels, once checked that this CPU can run them.
+    private var supportedKernels: any InstructionSetKernels.Type {
+        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
+        return kernels
+    }
+
+    /// Widths of the panels this path's kernel reads (see `PanelPacking`): `rows` (MR) for a
+    /// packed op(A), `columns` (NR) for a packed op(B)ᵀ.
+    public var panelWidths: (rows: Int, columns: Int) { kernels.panelWidths }
+
+    /// Vector lanes of this path's kernels.
+    public var lanes: Int { kernels.lanes }
+
     /// Runs `rounds` rounds of ``FMAPeak`` with this path's vectors on the calling thread; each
     /// performs ``peakFlopsPerRound`` floating-point operations.
-    public func fmaPeak(rounds: Int) -> Float {
-        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
-        return switch self {
-        case .avx512: AVX512GEMM.fmaPeak(rounds: rounds)
-        case .avx2: AVX2GEMM.fmaPeak(rounds: rounds)
-        case .portable: PortableGEMM.fmaPeak(rounds: rounds)
-        }
-    }
+    public func fmaPeak(rounds: Int) -> Float { supportedKernels.fmaPeak(rounds: rounds) }
 
     /// Flops in one round of ``fmaPeak(rounds:)``: two per multiply-add and lane.
     public var peakFlopsPerRound: Int { 2 * FMAPeak.multiplyAddsPerRound * lanes }
@@ -62,85 +67,41 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
     public func gather(_ sparse: GatherProduct.SparseRows, table: UnsafePointer<Float>, tableStride: Int,
                        output: UnsafeMutablePointer<Float>, outputStride: Int, width: Int, threads: Int,
                        accumulate: Bool = true) {
-        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
+        let kernels = supportedKernels
         Self.splitColumns(width, threads: threads) { columns in
-            switch self {
-            case .avx512: AVX512GEMM.gather(sparse, table: table, tableStride: tableStride, output: output,
-                                            outputStride: outputStride, columns: columns, accumulate: accumulate)
-            case .avx2: AVX2GEMM.gather(sparse, table: table, tableStride: tableStride, output: output,
-                                        outputStride: outputStride, columns: columns, accumulate: accumulate)
-            case .portable: PortableGEMM.gather(sparse, table: table, tableStride: tableStride, output: output,
-                                                outputStride: outputStride, columns: columns, accumulate: accumulate)
-            }
+            kernels.gather(sparse, table: table, tableStride: tableStride, output: output, outputStride: outputStride,
+                           columns: columns, accumulate: accumulate)
         }
     }
 
     /// ``Transpose``: `destination[c · destinationStride + r] (+)= source[r · sourceStride + c]`.
     public func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, sourceStride: Int,
                           into destination: UnsafeMutablePointer<Float>, destinationStride: Int, adding: Bool) {
-        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
-        switch self {
-        case .avx512: AVX512GEMM.transpose(source, rows: rows, columns: columns, sourceStride: sourceStride, into: destination,
-                                           destinationStride: destinationStride, adding: adding)
-        case .avx2: AVX2GEMM.transpose(source, rows: rows, columns: columns, sourceStride: sourceStride, into: destination,
-                                       destinationStride: destinationStride, adding: adding)
-        case .portable: PortableGEMM.transpose(source, rows: rows, columns: columns, sourceStride: sourceStride,
-                                               into: destination, destinationStride: destinationStride, adding: adding)
-        }
+        supportedKernels.transpose(source, rows: rows, columns: columns, sourceStride: sourceStride, into: destination,
+                                   destinationStride: destinationStride, adding: adding)
     }
 
     /// ``DropoutMask``: dropout's factors and output for `count` elements from the generator state `state`.
     public func dropout(state: UInt64, keepThreshold: UInt32, scale: Float, input: UnsafePointer<Float>,
                         factors: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
-        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
-        switch self {
-        case .avx512: AVX512GEMM.dropout(state: state, keepThreshold: keepThreshold, scale: scale, input: input,
-                                         factors: factors, output: output, count: count)
-        case .avx2: AVX2GEMM.dropout(state: state, keepThreshold: keepThreshold, scale: scale, input: input,
-                                     factors: factors, output: output, count: count)
-        case .portable: PortableGEMM.dropout(state: state, keepThreshold: keepThreshold, scale: scale, input: input,
-                                             factors: factors, output: output, count: count)
-        }
+        supportedKernels.dropout(state: state, keepThreshold: keepThreshold, scale: scale, input: input, factors: factors,
+                                 output: output, count: count)
     }
 
     /// ``DirectConvolution``: one sample's stride-1 convolution from its padded input, the same
     /// sums as this path's GEMM over its im2col columns when the patch fits one depth block.
     public func directConvolution(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outputChannels: Int,
-                                  channels: Int, kernelSize: Int,
-                                  padded: UnsafePointer<Float>, paddedWidth: Int, outputHeight: Int, outputWidth: Int,
-                                  output: UnsafeMutablePointer<Float>) {
-        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
-        switch self {
-        case .avx512: AVX512GEMM.directConvolution(weight: weight, bias: bias, outputChannels: outputChannels, channels: channels,
-                                                   kernelSize: kernelSize, padded: padded, paddedWidth: paddedWidth,
-                                                   outputHeight: outputHeight, outputWidth: outputWidth, output: output)
-        case .avx2: AVX2GEMM.directConvolution(weight: weight, bias: bias, outputChannels: outputChannels, channels: channels,
-                                               kernelSize: kernelSize, padded: padded, paddedWidth: paddedWidth,
-                                               outputHeight: outputHeight, outputWidth: outputWidth, output: output)
-        case .portable: PortableGEMM.directConvolution(weight: weight, bias: bias, outputChannels: outputChannels, channels: channels,
-                                                       kernelSize: kernelSize, padded: padded, paddedWidth: paddedWidth,
-                                                       outputHeight: outputHeight, outputWidth: outputWidth, output: output)
-        }
-    }
-
-    /// Vector lanes of this path's kernels.
-    public var lanes: Int {
-        switch self {
-        case .avx512: AVX512GEMM.Kernel.Vector.scalarCount
-        case .avx2: AVX2GEMM.Kernel.Vector.scalarCount
-        case .portable: PortableGEMM.Kernel.Vector.scalarCount
-        }
+                                  channels: Int, kernelSize: Int, padded: UnsafePointer<Float>, paddedWidth: Int,
+                                  outputHeight: Int, outputWidth: Int, output: UnsafeMutablePointer<Float>) {
+        supportedKernels.directConvolution(weight: weight, bias: bias, outputChannels: outputChannels, channels: channels,
+                                           kernelSize: kernelSize, padded: padded, paddedWidth: paddedWidth,
+                                           outputHeight: outputHeight, outputWidth: outputWidth, output: output)
     }
 
     /// ``AdamUpdate`` of elements `range` with this path's vectors (the same weights on every path).
     public func adam(_ coefficients: AdamUpdate.Coefficients, w: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
                      m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, range: Range<Int>) {
-        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
-        switch self {
-        case .avx512: AVX512GEMM.adam(coefficients, w: w, grad: grad, m: m, v: v, range: range)
-        case .avx2: AVX2GEMM.adam(coefficients, w: w, grad: grad, m: m, v: v, range: range)
-        case .portable: PortableGEMM.adam(coefficients, w: w, grad: grad, m: m, v: v, range: range)
-        }
+        supportedKernels.adam(coefficients, w: w, grad: grad, m: m, v: v, range: range)
     }
 
     /// Runs `body` over blocks of 64 columns of `0..<width` (whole vectors on every path), on up
@@ -157,11 +118,6 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
 
     /// Computes `product` on up to `threads` threads with this path's kernel.
     public func multiply(_ product: MatrixProduct, threads: Int) {
-        precondition(isSupported, "kernel path \(self) is not supported by this CPU")
-        switch self {
-        case .avx512: AVX512GEMM.multiply(product, threads: threads)
-        case .avx2: AVX2GEMM.multiply(product, threads: threads)
-        case .portable: PortableGEMM.multiply(product, threads: threads)
-        }
+        supportedKernels.multiply(product, threads: threads)
     }
 }
