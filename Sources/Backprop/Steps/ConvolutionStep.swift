@@ -71,10 +71,11 @@ public struct ConvolutionStep: Step {
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], context: ExecutionContext) -> Tensor {
         // Outside training a BatchNorm normalises with its running statistics: it folds.
-        // The weight [oc, c·k·k] is the product's A, packed MR wide.
+        // The weight [oc, c·k·k] is the product's A, packed MR wide (a direct convolution reads it as it is).
+        let direct = usesDirectConvolution(patch: inputChannels * kernelSize * kernelSize)
         let (weight, bias, packed) = PreparedWeights.inferenceWeights(
             parameterIndex: parameterIndex, normalization: normalization ?? batchNorm?.folded, parameters: parameters,
-            buffers: buffers, context: context, packedWidth: context.kernels.panelWidths.rows)
+            buffers: buffers, context: context, packedWidth: direct ? nil : context.kernels.panelWidths.rows)
         return convolve(input, weight, bias, argmax: nil, context, packedWeight: packed)
     }
 
