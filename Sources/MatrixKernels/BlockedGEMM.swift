@@ -147,10 +147,12 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
     @inlinable
     static func multiplyFewRows(_ p: MatrixProduct, threads: Int) {
         let width = Vector.scalarCount
-        // Memory-bound: a second thread pays once the weights exceed ~1 MB.
+        // Memory-bound: a second thread pays once the weights exceed ~1 MB, or ~8 MB for one row,
+        // which one core streams at ~100 GB/s (a sleeping worker joins ~40 µs late: with two
+        // threads, the one-image dense 9216→128 layer, 4.7 MB, took 56 µs instead of 47).
         let columnsPerTask = 16
         let tasks = (p.n &+ columnsPerTask &- 1) / columnsPerTask
-        let workers = threads > 1 && p.n &* p.k >= 1 << 18 ? threads : 1
+        let workers = threads > 1 && p.n &* p.k >= (p.m == 1 ? 1 << 21 : 1 << 18) ? threads : 1
         if p.m == 1 {
             multiplyOneRow(p, tasks: tasks, columnsPerTask: columnsPerTask, workers: workers)
             return
@@ -198,43 +200,125 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
 
     /// `multiplyFewRows` for one row of A (a single image or sample): four accumulators along k,
     /// so that consecutive multiply-adds do not wait for each other (with one chain per row, a
-    /// one-image dense 9216→128 layer ran at the multiply-add latency: 77 µs).
+    /// one-image dense 9216→128 layer ran at the multiply-add latency: 77 µs), and four columns
+    /// (rows of B) at a time, so that each vector of A is loaded once for four of B's and four
+    /// streams of B are in flight (one column at a time, the same layer read its 4.7 MB of
+    /// weights at ~70 GB/s, 67 µs; four at a time, 47 µs with AVX-512, 52 with AVX2). Not with
+    /// 4-lane vectors: the portable kernel's separate multiply and add spill the sixteen
+    /// accumulators (75 → 90 µs). Every column sums in the same order either way.
     @inlinable
     static func multiplyOneRow(_ p: MatrixProduct, tasks: Int, columnsPerTask: Int, workers: Int) {
-        let width = Vector.scalarCount
-        let a = UnsafeRawPointer(p.a.base)
+        let fourAtATime = Vector.scalarCount >= 8
         Parallel.forEach(tasks: tasks, threads: workers) { task in
-            for j in (task &* columnsPerTask)..<min(p.n, (task &+ 1) &* columnsPerTask) {
-                let b = UnsafeRawPointer(p.b.base + j &* p.b.rowStride)
-                var (s0, s1, s2, s3) = (Vector(), Vector(), Vector(), Vector())
-                var l = 0
-                while l &+ 4 &* width <= p.k {
-                    let offset = l &* MemoryLayout<Float>.stride
-                    let step = width &* MemoryLayout<Float>.stride
-                    s0 = Kernel.Arithmetic.multiplyAdd(s0, a.loadUnaligned(fromByteOffset: offset, as: Vector.self),
-                                                       b.loadUnaligned(fromByteOffset: offset, as: Vector.self))
-                    s1 = Kernel.Arithmetic.multiplyAdd(s1, a.loadUnaligned(fromByteOffset: offset &+ step, as: Vector.self),
-                                                       b.loadUnaligned(fromByteOffset: offset &+ step, as: Vector.self))
-                    s2 = Kernel.Arithmetic.multiplyAdd(s2, a.loadUnaligned(fromByteOffset: offset &+ 2 &* step, as: Vector.self),
-                                                       b.loadUnaligned(fromByteOffset: offset &+ 2 &* step, as: Vector.self))
-                    s3 = Kernel.Arithmetic.multiplyAdd(s3, a.loadUnaligned(fromByteOffset: offset &+ 3 &* step, as: Vector.self),
-                                                       b.loadUnaligned(fromByteOffset: offset &+ 3 &* step, as: Vector.self))
-                    l &+= 4 &* width
-                }
-                while l &+ width <= p.k {
-                    let offset = l &* MemoryLayout<Float>.stride
-                    s0 = Kernel.Arithmetic.multiplyAdd(s0, a.loadUnaligned(fromByteOffset: offset, as: Vector.self),
-                                                       b.loadUnaligned(fromByteOffset: offset, as: Vector.self))
-                    l &+= width
-                }
-                var total = ((s0 + s1) + (s2 + s3)).sum()
-                while l < p.k {
-                    total += p.a.base[l] * p.b.base[j &* p.b.rowStride &+ l]
-                    l &+= 1
-                }
-                p.c[j] = p.accumulate ? p.c[j] + total : total
+            let end = min(p.n, (task &+ 1) &* columnsPerTask)
+            var j = task &* columnsPerTask
+            while fourAtATime && j &+ 4 <= end {
+                dotFourColumns(p, from: j)
+                j &+= 4
+            }
+            while j < end {
+                dotOneColumn(p, j)
+                j &+= 1
             }
         }
+    }
+
+    /// C[0, j] (+)= A[0, :] · B[j, :] with four accumulators along k.
+    @inlinable @inline(__always)
+    static func dotOneColumn(_ p: MatrixProduct, _ j: Int) {
+        let width = Vector.scalarCount
+        let step = width &* MemoryLayout<Float>.stride
+        let a = UnsafeRawPointer(p.a.base)
+        let b = UnsafeRawPointer(p.b.base + j &* p.b.rowStride)
+        var (s0, s1, s2, s3) = (Vector(), Vector(), Vector(), Vector())
+        var l = 0
+        while l &+ 4 &* width <= p.k {
+            let offset = l &* MemoryLayout<Float>.stride
+            s0 = fma(s0, load(a, offset), b, offset)
+            s1 = fma(s1, load(a, offset &+ step), b, offset &+ step)
+            s2 = fma(s2, load(a, offset &+ 2 &* step), b, offset &+ 2 &* step)
+            s3 = fma(s3, load(a, offset &+ 3 &* step), b, offset &+ 3 &* step)
+            l &+= 4 &* width
+        }
+        while l &+ width <= p.k {
+            let offset = l &* MemoryLayout<Float>.stride
+            s0 = fma(s0, load(a, offset), b, offset)
+            l &+= width
+        }
+        var total = ((s0 + s1) + (s2 + s3)).sum()
+        while l < p.k {
+            total += p.a.base[l] * p.b.base[j &* p.b.rowStride &+ l]
+            l &+= 1
+        }
+        p.c[j] = p.accumulate ? p.c[j] + total : total
+    }
+
+    /// `dotOneColumn` for columns j..<j+4 at once: the same sums in the same order, sixteen
+    /// accumulators.
+    @inlinable @inline(__always)
+    static func dotFourColumns(_ p: MatrixProduct, from j: Int) {
+        let width = Vector.scalarCount
+        let step = width &* MemoryLayout<Float>.stride
+        let a = UnsafeRawPointer(p.a.base)
+        let b0 = UnsafeRawPointer(p.b.base + j &* p.b.rowStride)
+        let rowBytes = p.b.rowStride &* MemoryLayout<Float>.stride
+        let (b1, b2, b3) = (b0 + rowBytes, b0 + 2 &* rowBytes, b0 + 3 &* rowBytes)
+        // s<column><chain>: chain c sums the c-th vector of every 4-vector group, as in dotOneColumn.
+        var (s00, s01, s02, s03) = (Vector(), Vector(), Vector(), Vector())
+        var (s10, s11, s12, s13) = (Vector(), Vector(), Vector(), Vector())
+        var (s20, s21, s22, s23) = (Vector(), Vector(), Vector(), Vector())
+        var (s30, s31, s32, s33) = (Vector(), Vector(), Vector(), Vector())
+        var l = 0
+        while l &+ 4 &* width <= p.k {
+            let offset = l &* MemoryLayout<Float>.stride
+            let a0 = load(a, offset)
+            s00 = fma(s00, a0, b0, offset); s10 = fma(s10, a0, b1, offset)
+            s20 = fma(s20, a0, b2, offset); s30 = fma(s30, a0, b3, offset)
+            let o1 = offset &+ step, a1 = load(a, o1)
+            s01 = fma(s01, a1, b0, o1); s11 = fma(s11, a1, b1, o1); s21 = fma(s21, a1, b2, o1); s31 = fma(s31, a1, b3, o1)
+            let o2 = offset &+ 2 &* step, a2 = load(a, o2)
+            s02 = fma(s02, a2, b0, o2); s12 = fma(s12, a2, b1, o2); s22 = fma(s22, a2, b2, o2); s32 = fma(s32, a2, b3, o2)
+            let o3 = offset &+ 3 &* step, a3 = load(a, o3)
+            s03 = fma(s03, a3, b0, o3); s13 = fma(s13, a3, b1, o3); s23 = fma(s23, a3, b2, o3); s33 = fma(s33, a3, b3, o3)
+            l &+= 4 &* width
+        }
+        while l &+ width <= p.k {
+            let offset = l &* MemoryLayout<Float>.stride
+            let a0 = load(a, offset)
+            s00 = fma(s00, a0, b0, offset); s10 = fma(s10, a0, b1, offset)
+            s20 = fma(s20, a0, b2, offset); s30 = fma(s30, a0, b3, offset)
+            l &+= width
+        }
+        var totals = (((s00 + s01) + (s02 + s03)).sum(), ((s10 + s11) + (s12 + s13)).sum(),
+                      ((s20 + s21) + (s22 + s23)).sum(), ((s30 + s31) + (s32 + s33)).sum())
+        let (f0, f1, f2, f3) = (b0.assumingMemoryBound(to: Float.self), b1.assumingMemoryBound(to: Float.self),
+                                b2.assumingMemoryBound(to: Float.self), b3.assumingMemoryBound(to: Float.self))
+        while l < p.k {
+            let al = p.a.base[l]
+            totals.0 += al * f0[l]
+            totals.1 += al * f1[l]
+            totals.2 += al * f2[l]
+            totals.3 += al * f3[l]
+            l &+= 1
+        }
+        let c = p.c + j
+        if p.accumulate {
+            (c[0], c[1], c[2], c[3]) = (c[0] + totals.0, c[1] + totals.1, c[2] + totals.2, c[3] + totals.3)
+        } else {
+            (c[0], c[1], c[2], c[3]) = totals
+        }
+    }
+
+    /// The vector at `offset` bytes from `pointer`.
+    @inlinable @inline(__always)
+    static func load(_ pointer: UnsafeRawPointer, _ offset: Int) -> Vector {
+        pointer.loadUnaligned(fromByteOffset: offset, as: Vector.self)
+    }
+
+    /// `s + a · (the vector at offset bytes from b)`.
+    @inlinable @inline(__always)
+    static func fma(_ s: Vector, _ a: Vector, _ b: UnsafeRawPointer, _ offset: Int) -> Vector {
+        Kernel.Arithmetic.multiplyAdd(s, a, load(b, offset))
     }
 
     @inlinable

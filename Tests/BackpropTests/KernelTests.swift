@@ -12,6 +12,7 @@ struct KernelTests {
         (150, 530, 260),                        // crosses the 144-row, 512-column and 256-deep blocks
         (200, 300, 300),                        // big enough (3.6e7 flops) to run on two threads
         (1, 300, 1000), (3, 300, 1000),         // one and a few rows, long k, split over threads
+        (1, 19, 70),                            // one row: four columns at a time and three left over
         (64, 96, 300),                          // one row tile: op(B) read in place, no ragged panel
     ]
 
