@@ -42,7 +42,8 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         }
         let mr = Kernel.rows, nr = Kernel.columns
         let panelCount = (p.n &+ nr &- 1) / nr
-        let workers = (threads > 1 && p.flops >= parallelFlopThreshold) ? threads : 1
+        let workers = threads > 1 && (p.flops >= parallelFlopThreshold || Parallel.workersAreAwake && p.flops >= 2e6)
+            ? threads : 1
 
         // Shrink tiles until there are a few tasks per worker, so that a worker slowed by another
         // process leaves its share to the others instead of holding everyone up.
@@ -152,7 +153,8 @@ public enum BlockedGEMM<Kernel: MicroKernel> {
         // threads, the one-image dense 9216→128 layer, 4.7 MB, took 56 µs instead of 47).
         let columnsPerTask = 16
         let tasks = (p.n &+ columnsPerTask &- 1) / columnsPerTask
-        let workers = threads > 1 && p.n &* p.k >= (p.m == 1 ? 1 << 21 : 1 << 18) ? threads : 1
+        let workers = threads > 1 && p.n &* p.k >= (Parallel.workersAreAwake ? 1 << 16 : p.m == 1 ? 1 << 21 : 1 << 18)
+            ? threads : 1
         if p.m == 1 {
             multiplyOneRow(p, tasks: tasks, columnsPerTask: columnsPerTask, workers: workers)
             return

@@ -16,6 +16,10 @@ public enum Parallel {
             for task in 0..<tasks { body(task) }
             return
         }
+        if let awake = AwakeWorkers.current, !awake.inJob, tasks <= AwakeWorkers.maximumTasks {
+            awake.run(tasks: tasks, body)
+            return
+        }
         let next = Atomic<Int>(0)
         // concurrentPerform runs iteration 0 on the calling thread; with `workers` iterations at
         // most that many threads ever run our tasks, which is how `threads` is honoured.

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Testing
 import Backprop
 
@@ -153,6 +154,35 @@ struct NetworkTests {
             let wholeBatch = Self.stepByStep(network, input, context: network.inferenceContext(context))
             #expect(network.forward(input, context: context) == wholeBatch, "batch of \(batch)")
         }
+    }
+
+    @Test("Short calls, run with the other threads kept awake, give exactly the one-thread outputs, from many callers at once",
+          arguments: supportedKernelPaths)
+    func awakeWorkersInference(kernels: KernelPath) throws {
+        var random = RandomGenerator(seed: 9)
+        // 1.35 M multiply-adds a sample: batches of 2-7 take the awake-workers path (2e6-1e8).
+        let network = try Network(inputShape: [1, 32, 32], layers: [
+            .conv2d(inputChannels: 1, outputChannels: 16, kernelSize: 3, stride: 1, padding: 1), .relu,
+            .conv2d(inputChannels: 16, outputChannels: 8, kernelSize: 3, stride: 1, padding: 1), .relu,
+            .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dense(inputSize: 8 * 16 * 16, outputSize: 10),
+        ], random: &random)
+        let inputs = [2, 3, 7].map { uniformValues([$0, 1, 32, 32], seed: UInt64($0)) }
+        let oneThread = inputs.map { network.forward($0, context: ExecutionContext(threads: 1, kernels: kernels)) }
+        let context = ExecutionContext(threads: 2, kernels: kernels)
+        for (input, expected) in zip(inputs, oneThread) {
+            #expect(network.forward(input, context: context) == expected, "batch of \(input.shape[0])")
+        }
+        // Eight callers at once: one of them at a time keeps workers awake, all get exact outputs.
+        let mismatches = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { caller in
+            for round in 0..<20 {
+                let index = (caller + round) % inputs.count
+                if network.forward(inputs[index], context: context) != oneThread[index] {
+                    mismatches.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        #expect(mismatches.load(ordering: .relaxed) == 0, "concurrent callers got other outputs")
     }
 
     /// The network's inference steps run one after the other on the whole batch, with `context`.

@@ -59,6 +59,58 @@ struct ParallelTests {
         #expect(failures.load(ordering: .relaxed) == 0)
     }
 
+    @Test("With workers kept awake: every task once, region after region, nested, waiting for the slowest, from many callers")
+    func awakeWorkers() throws {
+        #expect(!Parallel.workersAreAwake)
+        let answer = Parallel.withAwakeWorkers(threads: 2) { () -> Int in
+            #expect(Parallel.workersAreAwake)
+            for round in 0..<5_000 {
+                let tasks = 1 + round % 7
+                #expect(counts(tasks: tasks, threads: 2) == [Int](repeating: 1, count: tasks))
+            }
+            // A task's own regions are plain fork-joins: the awake workers serve one region at a time.
+            let inner = UnsafeMutableBufferPointer<Int>.allocate(capacity: 6)
+            defer { inner.deallocate() }
+            inner.initialize(repeating: 0)
+            let awakeInTask = Atomic<Int>(0)
+            let outer = counts(tasks: 6, threads: 2) { task in
+                if Parallel.workersAreAwake { awakeInTask.add(1, ordering: .relaxed) }
+                inner[task] = counts(tasks: 10, threads: 2).reduce(0, +)
+            }
+            #expect(outer == [Int](repeating: 1, count: 6))
+            #expect(Array(inner) == [Int](repeating: 10, count: 6))
+            #expect(awakeInTask.load(ordering: .relaxed) == 0)
+            let finished = Atomic<Int>(0)
+            Parallel.forEach(tasks: 4, threads: 2) { task in
+                if task == 3 { for _ in 0..<20_000 { _ = finished.load(ordering: .relaxed) } }
+                finished.add(1, ordering: .relaxed)
+            }
+            #expect(finished.load(ordering: .relaxed) == 4)
+            return 42
+        }
+        #expect(answer == 42)
+        #expect(!Parallel.workersAreAwake)
+        // Eight callers at once: one at a time gets awake workers, the others run as usual.
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { caller in
+            for round in 0..<200 {
+                Parallel.withAwakeWorkers(threads: 2) {
+                    for region in 0..<3 {
+                        let tasks = 1 + (caller + round + region) % 9
+                        if counts(tasks: tasks, threads: 2) != [Int](repeating: 1, count: tasks) {
+                            failures.add(1, ordering: .relaxed)
+                        }
+                    }
+                }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        // An error thrown inside leaves no workers awake behind it.
+        struct Stop: Error {}
+        #expect(throws: Stop.self) { try Parallel.withAwakeWorkers(threads: 2) { throw Stop() } }
+        #expect(!Parallel.workersAreAwake)
+    }
+
     @Test("The call returns only after its slowest task has finished")
     func waitsForAllTasks() {
         for _ in 0..<50 {

@@ -34,6 +34,8 @@ public struct Network: Sendable {
     /// How many of `inferenceSteps`, from the first, inference runs a few samples at a time (see
     /// ``forward(_:context:)``); 0 for none.
     private let groupedSteps: Int
+    /// Multiply-adds of one sample's forward pass through the convolutions and dense layers.
+    private let multiplyAddsPerSample: Int
     /// State-dict names of `parameters`, e.g. `layers.0.weight`.
     public let parameterNames: [String]
     /// State-dict names of `buffers`, e.g. `layers.1.running_mean`.
@@ -95,6 +97,14 @@ public struct Network: Sendable {
         let leading = inferenceSteps.prefix { !($0 is DenseStep) }
         let largestActivation = leading.map { shapes[$0.layers.upperBound].reduce(1, *) }.max() ?? 0
         self.groupedSteps = leading.count > 1 && largestActivation >= 1 << 14 ? leading.count : 0
+        self.multiplyAddsPerSample = zip(layers, shapes.dropFirst()).reduce(0) { total, layer in
+            switch layer.0 {
+            case let .conv2d(inputChannels, _, kernelSize, _, _):
+                total + inputChannels * kernelSize * kernelSize * layer.1.reduce(1, *)
+            case let .dense(inputSize, outputSize): total + inputSize * outputSize
+            default: total
+            }
+        }
         self.parameters = weights.parameters
         self.buffers = weights.buffers
         self.parameterNames = parameterNames
@@ -195,14 +205,27 @@ public struct Network: Sendable {
         // convolution writes 5.5 MB per 64 images, which the second reads back). Dense layers take
         // the whole batch: their weights are read once per call.
         let samplesPerGroup = 4
-        var activation = input
-        var first = 0
         if groupedSteps > 0 && input.shape[0] >= 2 * samplesPerGroup && context.threads > 1 {
-            activation = forwardInGroups(input, steps: inferenceSteps[..<groupedSteps], samplesPerGroup: samplesPerGroup,
-                                         context: context)
-            first = groupedSteps
+            let activation = forwardInGroups(input, steps: inferenceSteps[..<groupedSteps],
+                                             samplesPerGroup: samplesPerGroup, context: context)
+            return forward(activation, steps: inferenceSteps[groupedSteps...], context: context)
         }
-        for step in inferenceSteps[first...] {
+        // A call of ~10-400 µs is made of regions too short for a sleeping thread to join in
+        // time (one image through the MNIST CNN: 2.4e7 multiply-adds, ~150 µs on one core): keep
+        // the other threads awake for it, so that its convolution and dense layers use them.
+        let multiplyAdds = Double(input.shape[0]) * Double(multiplyAddsPerSample)
+        if context.threads > 1 && multiplyAdds >= 2e6 && multiplyAdds <= 1e8 {
+            return Parallel.withAwakeWorkers(threads: context.threads) {
+                forward(input, steps: inferenceSteps[...], context: context)
+            }
+        }
+        return forward(input, steps: inferenceSteps[...], context: context)
+    }
+
+    /// `steps` one after the other on the whole batch.
+    private func forward(_ input: Tensor, steps: ArraySlice<any Step>, context: ExecutionContext) -> Tensor {
+        var activation = input
+        for step in steps {
             activation = step.forward(activation, parameters: parameters, buffers: buffers, context: context)
         }
         return activation

@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Synchronization
+
+// Why: a sleeping worker thread joins a parallel region ~40-50 µs after it is called on these
+// machines (`bench --only forkjoin`), so work shorter than ~100 µs (one image through a CNN) gains
+// nothing from a second thread. A pool that spins between all jobs did not pay either: it made
+// LeNet training 0.9× (see README). Workers that stay awake only for the length of one short
+// call — woken at its start, spinning between its parallel regions, leaving at its end — are
+// awake when its second and later regions begin, and cost nothing outside it.
+
+/// The workers of one `Parallel.withAwakeWorkers` call and the job they take tasks from.
+///
+/// The job is one 64-bit word: generation (24 bits) | task count (20 bits) | next task (20 bits).
+/// A task is claimed by a compare-and-exchange of that word, so a worker that read an old job's
+/// word can never claim from a newer one; the job's body is read only after a successful claim,
+/// and the caller replaces it only once every task of its job has finished.
+final class AwakeWorkers: @unchecked Sendable {
+    static let generationShift: UInt64 = 40, tasksShift: UInt64 = 20, field: UInt64 = (1 << 20) - 1
+    /// Jobs of more tasks than one 20-bit field holds run as before.
+    static let maximumTasks = Int(field)
+
+    let state = Atomic<UInt64>(0)
+    let finished = Atomic<Int>(0)
+    let closed = Atomic<Bool>(false)
+    /// The current job's body; written by the caller only while no task is claimed or running.
+    var body: UncheckedSendable<(Int) -> Void>?
+    /// True while the caller runs one of the job's tasks (a nested region then runs serially).
+    var inJob = false
+
+    /// Starts `count` workers (they join when the OS wakes them; nothing waits for that).
+    init(count: Int) {
+        for _ in 0..<count {
+            DispatchQueue.global(qos: .userInitiated).async { [self] in work() }
+        }
+    }
+
+    /// A worker: claims tasks of whichever job is current, spinning while there is none, until closed.
+    private func work() {
+        var idle = 0
+        while true {
+            if claimAndRun() {
+                idle = 0
+                continue
+            }
+            if closed.load(ordering: .acquiring) { return }
+            idle &+= 1
+            // The caller may have been preempted: let another thread have this core now and then.
+            if idle & 1023 == 0 { sched_yield() }
+        }
+    }
+
+    /// Claims one task of the current job and runs it; false when there is none to claim.
+    @inline(__always)
+    private func claimAndRun() -> Bool {
+        var word = state.load(ordering: .acquiring)
+        while true {
+            let tasks = (word >> Self.tasksShift) & Self.field, next = word & Self.field
+            if next >= tasks { return false }
+            let (exchanged, original) = state.compareExchange(expected: word, desired: word &+ 1,
+                                                              ordering: .acquiringAndReleasing)
+            if exchanged {
+                body!.value(Int(next))
+                finished.wrappingAdd(1, ordering: .releasing)
+                return true
+            }
+            word = original
+        }
+    }
+
+    /// Runs `body(task)` for every task in `0..<tasks` on the caller and the awake workers.
+    func run(tasks: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            self.body = UncheckedSendable(body)
+            finished.store(0, ordering: .relaxed)
+            let generation = ((state.load(ordering: .relaxed) >> Self.generationShift) &+ 1) & ((1 << 24) - 1)
+            state.store(generation << Self.generationShift | UInt64(tasks) << Self.tasksShift, ordering: .releasing)
+            inJob = true
+            while claimAndRun() {}
+            inJob = false
+            // Every task is claimed; wait for those a worker is still running.
+            while finished.load(ordering: .acquiring) < tasks {}
+            self.body = nil
+        }
+    }
+
+    /// The awake workers of the `withAwakeWorkers` call this thread is in, if any.
+    static var current: AwakeWorkers? {
+        guard let pointer = pthread_getspecific(key) else { return nil }
+        return Unmanaged<AwakeWorkers>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    static func setCurrent(_ workers: AwakeWorkers?) {
+        pthread_setspecific(key, workers.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+
+    /// One call at a time in the whole process keeps workers awake, so that concurrent callers
+    /// (a server's requests) never have more threads spinning than cores to spare.
+    static let inUse = Atomic<Bool>(false)
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        // Not inside precondition(): this module is built with -Ounchecked, which drops it.
+        let status = pthread_key_create(&key, nil)
+        if status != 0 { fatalError("pthread_key_create failed: \(status)") }
+        return key
+    }()
+}
+
+extension Parallel {
+    /// Runs `body` with `threads - 1` worker threads kept awake for its duration, so that the
+    /// parallel regions inside it (`forEach` on this thread) start at once instead of waiting for
+    /// a sleeping thread to wake. For short calls made of several regions (a few images through a
+    /// network: ~100 µs); the workers spin until `body` returns, so never for long work. When
+    /// another call in this process already keeps workers awake, or `threads` is 1, `body` runs
+    /// as it would without.
+    public static func withAwakeWorkers<R>(threads: Int, _ body: () throws -> R) rethrows -> R {
+        guard threads > 1, AwakeWorkers.current == nil,
+              AwakeWorkers.inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else { return try body() }
+        let workers = AwakeWorkers(count: threads - 1)
+        AwakeWorkers.setCurrent(workers)
+        defer {
+            AwakeWorkers.setCurrent(nil)
+            workers.closed.store(true, ordering: .releasing)
+            AwakeWorkers.inUse.store(false, ordering: .releasing)
+        }
+        return try body()
+    }
+
+    /// True on a thread inside `withAwakeWorkers` whose workers are awake: a parallel region then
+    /// costs about a microsecond, so work far below the usual thresholds for a second thread is
+    /// worth splitting.
+    public static var workersAreAwake: Bool {
+        guard let workers = AwakeWorkers.current else { return false }
+        return !workers.inJob
+    }
+}
