@@ -160,24 +160,31 @@ struct NetworkTests {
           arguments: supportedKernelPaths)
     func awakeWorkersInference(kernels: KernelPath) throws {
         var random = RandomGenerator(seed: 9)
-        // 1.35 M multiply-adds a sample: batches of 2-7 take the awake-workers path (2e6-1e8).
-        let network = try Network(inputShape: [1, 32, 32], layers: [
+        // 4.9 M multiply-adds a sample: batches of 1-20 keep workers awake (2e6-1e8), and one
+        // sample's second convolution (16 → 32, padded, pooled) runs in bands of output rows.
+        let pooled = try Network(inputShape: [1, 32, 32], layers: [
             .conv2d(inputChannels: 1, outputChannels: 16, kernelSize: 3, stride: 1, padding: 1), .relu,
-            .conv2d(inputChannels: 16, outputChannels: 8, kernelSize: 3, stride: 1, padding: 1), .relu,
-            .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dense(inputSize: 8 * 16 * 16, outputSize: 10),
+            .conv2d(inputChannels: 16, outputChannels: 32, kernelSize: 3, stride: 1, padding: 1), .relu,
+            .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dense(inputSize: 32 * 16 * 16, outputSize: 10),
         ], random: &random)
-        let inputs = [2, 3, 7].map { uniformValues([$0, 1, 32, 32], seed: UInt64($0)) }
-        let oneThread = inputs.map { network.forward($0, context: ExecutionContext(threads: 1, kernels: kernels)) }
+        // 2.2 M: a convolution in bands without padding or pooling, 28 rows in bands of 5 and 3.
+        let plain = try Network(inputShape: [12, 30, 30], layers: [
+            .conv2d(inputChannels: 12, outputChannels: 24, kernelSize: 3, stride: 1, padding: 0), .relu,
+            .flatten, .dense(inputSize: 24 * 28 * 28, outputSize: 10),
+        ], random: &random)
+        let cases = [1, 2, 3, 7].map { (pooled, uniformValues([$0, 1, 32, 32], seed: UInt64($0))) }
+            + [1, 2].map { (plain, uniformValues([$0, 12, 30, 30], seed: UInt64(10 + $0))) }
+        let oneThread = cases.map { $0.0.forward($0.1, context: ExecutionContext(threads: 1, kernels: kernels)) }
         let context = ExecutionContext(threads: 2, kernels: kernels)
-        for (input, expected) in zip(inputs, oneThread) {
-            #expect(network.forward(input, context: context) == expected, "batch of \(input.shape[0])")
+        for ((network, input), expected) in zip(cases, oneThread) {
+            #expect(network.forward(input, context: context) == expected, "\(network.inputShape), batch of \(input.shape[0])")
         }
         // Eight callers at once: one of them at a time keeps workers awake, all get exact outputs.
         let mismatches = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 8) { caller in
             for round in 0..<20 {
-                let index = (caller + round) % inputs.count
-                if network.forward(inputs[index], context: context) != oneThread[index] {
+                let index = (caller + round) % cases.count
+                if cases[index].0.forward(cases[index].1, context: context) != oneThread[index] {
                     mismatches.add(1, ordering: .relaxed)
                 }
             }

@@ -4,18 +4,21 @@
 // With the weight viewed as [oc, c·kh·kw], the convolution of one sample is then one GEMM:
 // output[oc, oh·ow] = weight · columns.
 
-/// Unfolds one sample `input [c, h, w]` into `columns [c·k·k, oh·ow]` (overwritten).
-package func im2col(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>) {
-    let (oh, ow, k, s, p) = (g.outputHeight, g.outputWidth, g.kernelSize, g.stride, g.padding)
-    let positions = oh &* ow
+/// Unfolds one sample `input [c, h, w]` into `columns [c·k·k, oh·ow]` (overwritten); with
+/// `outputRows`, only the columns of those output rows, `[c·k·k, outputRows.count·ow]`.
+package func im2col(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
+                    outputRows: Range<Int>? = nil) {
+    let (ow, k, s, p) = (g.outputWidth, g.kernelSize, g.stride, g.padding)
+    let rows = outputRows ?? 0..<g.outputHeight
+    let positions = rows.count &* ow
     var row = columns
     for channel in 0..<g.channels {
         let plane = input + channel &* g.height &* g.width
         for i in 0..<k {
             for j in 0..<k {
                 let valid = g.validOutputColumns(kernelColumn: j)
-                for oy in 0..<oh {
-                    let target = row + oy &* ow
+                for oy in rows {
+                    let target = row + (oy &- rows.lowerBound) &* ow
                     let iy = oy &* s &- p &+ i
                     if iy < 0 || iy >= g.height || valid.isEmpty {
                         target.update(repeating: 0, count: ow)

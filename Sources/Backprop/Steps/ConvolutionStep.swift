@@ -64,7 +64,7 @@ public struct ConvolutionStep: Step {
     /// Input channels up to which the forward convolves directly.
     static let directConvolutionChannels = 8
 
-    private func geometry(height: Int, width: Int) -> ConvolutionGeometry {
+    func geometry(height: Int, width: Int) -> ConvolutionGeometry {
         ConvolutionGeometry(channels: inputChannels, height: height, width: width,
                             kernelSize: kernelSize, stride: stride, padding: padding)
     }
@@ -76,6 +76,9 @@ public struct ConvolutionStep: Step {
         let (weight, bias, packed) = PreparedWeights.inferenceWeights(
             parameterIndex: parameterIndex, normalization: normalization ?? batchNorm?.folded, parameters: parameters,
             buffers: buffers, context: context, packedWidth: direct ? nil : context.kernels.panelWidths.rows)
+        if convolvesInBands(input, direct: direct, context: context) {
+            return convolveInBands(input, weight, bias, context: context, packedWeight: packed)
+        }
         return convolve(input, weight, bias, argmax: nil, context, packedWeight: packed)
     }
 
