@@ -136,7 +136,7 @@ extension Parallel {
     /// network: ~100 µs); the workers spin until `body` returns, so never for long work. When
     /// another call in this process already keeps workers awake, or `threads` is 1, `body` runs
     /// as it would without.
-    public static func withAwakeWorkers<R>(threads: Int, _ body: () throws -> R) rethrows -> R {
+    public static func withAwakeWorkers<R, Failure: Error>(threads: Int, _ body: () throws(Failure) -> R) throws(Failure) -> R {
         guard threads > 1, AwakeWorkers.current == nil,
               AwakeWorkers.inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else { return try body() }
