@@ -200,4 +200,24 @@ struct StepReferenceTests {
         #expect(run(threads: 1).scalars == output.scalars)
         #expect(network.forward(input).scalars == input.scalars)
     }
+
+    @Test("A data-parallel share's dropout equals the matching rows of the whole batch's, shares starting mid-draw and mid-chunk")
+    func dropoutShares() throws {
+        let (perRow, rows) = (7, 5_000)   // 35,000 elements: three 16,384-element chunks; rows start at any lane of a draw
+        let input = Tensor(shape: [rows, perRow], scalars: (0..<(rows * perRow)).map { Float($0 % 89) + 1 })
+        let network = try network([perRow], [.dropout(rate: 0.4)])
+        func run(_ rowRange: Range<Int>, share: BatchShare?) -> [Float] {
+            var copy = network
+            var tape = Tape()
+            var context = ExecutionContext(threads: 2, random: RandomGenerator(seed: 17))
+            context.share = share
+            return copy.forward(input.slice(rowRange), tape: &tape, context: &context).scalars
+        }
+        let whole = run(0..<rows, share: nil)
+        for rowRange in [0..<1, 1..<2, 3..<700, 2340..<2341, 2341..<4999, 4990..<5000, 1..<5000] {
+            let share = run(rowRange, share: BatchShare(offset: rowRange.lowerBound, total: rows))
+            #expect(share == Array(whole[(rowRange.lowerBound * perRow)..<(rowRange.upperBound * perRow)]),
+                    "rows \(rowRange)")
+        }
+    }
 }

@@ -22,32 +22,48 @@ public struct DropoutStep: Step {
     /// `shard.total` rows: each element's mask is the one the whole batch's pass below would give
     /// it (same seed, same per-chunk streams over the batch's flat layout, same four elements per
     /// draw), so a data-parallel share equals the matching rows of the one-process pass.
+    ///
+    /// Within each chunk it meets, the elements up to the chunk's next whole draw come from the
+    /// draw that holds the first of them; the rest go through the dropout kernel, from the
+    /// chunk's stream advanced to that draw (SplitMix64 skips ahead by adding multiples of γ).
     private func shardForward(_ input: Tensor, memory: inout StepMemory, seed: UInt64, keepThreshold: UInt64, scale: Float,
-                      chunk: Int, shard: BatchShare) -> Tensor {
+                              chunk: Int, shard: BatchShare, kernels: KernelPath) -> Tensor {
         let count = input.count
         let perRow = input.shape[0] == 0 ? 0 : count / input.shape[0]
         let first = shard.offset * perRow
-        var output = input
-        var factors = [Float](repeating: 0, count: count)
-        var global = first
-        while global < first + count {
-            let index = global / chunk
-            var random = RandomGenerator(seed: seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03))
-            let chunkStart = index * chunk
-            // Skip to the draw that holds `global` (four elements per draw, from the chunk's start).
-            for _ in 0..<((global - chunkStart) / 4) { _ = random.next() }
-            var bits = random.next() >> (16 * UInt64((global - chunkStart) % 4))
-            let end = min(first + count, chunkStart + chunk)
-            while global < end {
-                let factor = bits & 0xFFFF < keepThreshold ? scale : 0
-                factors[global - first] = factor
-                output.scalars[global - first] *= factor
-                global += 1
-                if (global - chunkStart) % 4 == 0 { bits = random.next() } else { bits >>= 16 }
+        memory.factors.resize(to: count)
+        return Tensor(shape: input.shape) { out in
+            input.withUnsafeBufferPointer { x in
+                memory.factors.withUnsafeMutableBufferPointer { m in
+                    var global = first
+                    while global < first + count {
+                        let index = global / chunk
+                        let chunkStart = index * chunk
+                        let end = min(first + count, chunkStart + chunk)
+                        // The chunk's stream, advanced past the draws before the one that holds `global`.
+                        var state = (seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03))
+                            &+ UInt64((global - chunkStart) / 4) &* DropoutMask.gamma
+                        var lane = (global - chunkStart) % 4
+                        if lane > 0 {
+                            state &+= DropoutMask.gamma
+                            var bits = DropoutMask.mix(state) >> (16 * UInt64(lane))
+                            while lane < 4 && global < end {
+                                let factor: Float = bits & 0xFFFF < keepThreshold ? scale : 0
+                                m[global - first] = factor
+                                out[global - first] = x[global - first] * factor
+                                (global, lane, bits) = (global + 1, lane + 1, bits >> 16)
+                            }
+                        }
+                        if global < end {
+                            kernels.dropout(state: state, keepThreshold: UInt32(keepThreshold), scale: scale,
+                                            input: x.baseAddress! + (global - first), factors: m.baseAddress! + (global - first),
+                                            output: out.baseAddress! + (global - first), count: end - global)
+                            global = end
+                        }
+                    }
+                }
             }
         }
-        memory.factors = factors
-        return output
     }
 
     public func forward(_ input: Tensor, parameters: [Tensor], buffers: [Tensor], memory: inout StepMemory,
@@ -67,7 +83,7 @@ public struct DropoutStep: Step {
         let chunk = 1 << 14
         if let shard = context.share, shard.total != input.shape[0] || shard.offset != 0 {
             return shardForward(input, memory: &memory, seed: seed, keepThreshold: keepThreshold, scale: scale,
-                                chunk: chunk, shard: shard)
+                                chunk: chunk, shard: shard, kernels: context.kernels)
         }
         let chunks = (count + chunk - 1) / chunk
         let threads = count >= 1 << 16 ? context.threads : 1
