@@ -56,7 +56,7 @@ let package = Package(
         // started the tool, so that neither the build nor a normal run needs it.
         .target(name: "CMPIShim"),
         .target(name: "MPIRuntime", dependencies: ["CMPIShim", "Backprop"]),
-        .target(name: "MatrixKernels", swiftSettings: kernelOptimisation),
+        .target(name: "MatrixKernels", dependencies: ["CSystemSupport"], swiftSettings: kernelOptimisation),
         .target(name: "MatrixKernelsAVX512", dependencies: ["MatrixKernels"],
                 swiftSettings: kernelOptimisation + targetFlags("x86-64-v4")),
         .target(name: "MatrixKernelsAVX2", dependencies: ["MatrixKernels"],

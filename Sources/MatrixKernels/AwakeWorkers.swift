@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSystemSupport
 import Dispatch
 import Synchronization
 
@@ -58,6 +59,7 @@ final class AwakeWorkers: @unchecked Sendable {
                 continue
             }
             if closed.load(ordering: .acquiring) { return }
+            backprop_spin_pause()
             idle &+= 1
             // The caller may have been preempted: let another thread have this core now and then.
             if idle & 1023 == 0 { sched_yield() }
@@ -95,7 +97,7 @@ final class AwakeWorkers: @unchecked Sendable {
             while claimAndRun(fromFront: true) {}
             inJob = false
             // Every task is claimed; wait for those a worker is still running.
-            while finished.load(ordering: .acquiring) < tasks {}
+            while finished.load(ordering: .acquiring) < tasks { backprop_spin_pause() }
             self.body = nil
         }
     }

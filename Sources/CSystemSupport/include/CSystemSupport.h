@@ -17,4 +17,14 @@ int backprop_available_processors(void);
 /// being unmapped and page-faulted back in on the next allocation. No-op elsewhere.
 void backprop_keep_freed_memory(void);
 
+/// Tells the CPU that the calling thread is spinning on a memory location, so that it gives the
+/// core's resources to other hardware threads and leaves the loop without a memory-order stall.
+static inline void backprop_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif
