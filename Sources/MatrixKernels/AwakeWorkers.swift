@@ -20,8 +20,8 @@ import Synchronization
 ///
 /// The job is one 64-bit word: generation (24 bits) | first unclaimed task (20 bits) | one past
 /// the last unclaimed task (20 bits). The caller claims tasks from the front, the workers from the
-/// back, so each thread tends to take the same part of a job call after call, and the part of a
-/// dense layer's weights it read last time is still in its own core's cache. A task is claimed
+/// back, so each thread tends to take the same part of a job call after call (the part of a
+/// dense layer's weights it read last time may still be in its core's cache). A task is claimed
 /// by a compare-and-exchange of the word, so a worker that read an old job's word can never claim
 /// from a newer one; the job's body is read only after a successful claim, and the caller
 /// replaces it only once every task of its job has finished.
@@ -40,7 +40,8 @@ final class AwakeWorkers: @unchecked Sendable {
     private let paddingAfter = CacheLinePadding()
     /// The current job's body; written by the caller only while no task is claimed or running.
     var body: UncheckedSendable<(Int) -> Void>?
-    /// True while the caller runs one of the job's tasks (a nested region then runs serially).
+    /// True while the caller runs one of the job's tasks (a region nested in a task is then an
+    /// ordinary fork-join: the awake workers serve one region at a time).
     var inJob = false
 
     /// Starts `count` workers (they join when the OS wakes them; nothing waits for that).

@@ -9,7 +9,8 @@ public enum Parallel {
     /// Tasks are handed out one at a time from a shared counter rather than split in fixed
     /// halves: when another process holds one core, the thread that still has a core simply
     /// takes more tasks, so two threads never run slower than one. Results must not depend on
-    /// which thread runs a task (callers give every task its own output range).
+    /// which thread runs a task (callers give every task its own output range). Inside
+    /// ``withAwakeWorkers(threads:_:)``, on its thread, the tasks go to its awake workers.
     public static func forEach(tasks: Int, threads: Int, _ body: (_ task: Int) -> Void) {
         let workers = min(max(threads, 1), tasks)
         if workers <= 1 {
