@@ -117,6 +117,18 @@ final class AwakeWorkers: @unchecked Sendable {
     /// (a server's requests) never have more threads spinning than cores to spare.
     static let inUse = Atomic<Bool>(false)
 
+    /// When the last `withAwakeWorkers` call of the process ended (CLOCK_MONOTONIC nanoseconds).
+    static let lastCallEnd = Atomic<Int>(0)
+    /// How soon after the previous call one must start to count as part of a burst: a dispatch
+    /// thread that ran the last call's worker is then still awake and warm.
+    static let burstGap = 200_000
+
+    static func monotonicNanoseconds() -> Int {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return time.tv_sec &* 1_000_000_000 &+ time.tv_nsec
+    }
+
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         // Not inside precondition(): this module is built with -Ounchecked, which drops it.
@@ -139,8 +151,17 @@ extension Parallel {
     /// network: ~100 µs); the workers spin until `body` returns, so never for long work. When
     /// another call in this process already keeps workers awake, or `threads` is 1, `body` runs
     /// as it would without.
-    public static func withAwakeWorkers<R, Failure: Error>(threads: Int, _ body: () throws(Failure) -> R) throws(Failure) -> R {
+    ///
+    /// With `onlyInBursts`, only a call that starts within 200 µs of the previous one's end keeps
+    /// workers awake: after a pause the worker comes from a sleeping thread on a cold core, joins
+    /// late, and the caller then waits for the tasks it took (one MNIST CNN image every 3 ms took
+    /// 232 µs with awake workers against 185 without; back to back, 104 against 165).
+    public static func withAwakeWorkers<R, Failure: Error>(threads: Int, onlyInBursts: Bool = false,
+                                                           _ body: () throws(Failure) -> R) throws(Failure) -> R {
+        let start = onlyInBursts ? AwakeWorkers.monotonicNanoseconds() : 0
+        defer { if onlyInBursts { AwakeWorkers.lastCallEnd.store(AwakeWorkers.monotonicNanoseconds(), ordering: .relaxed) } }
         guard threads > 1, AwakeWorkers.current == nil,
+              !onlyInBursts || start &- AwakeWorkers.lastCallEnd.load(ordering: .relaxed) <= AwakeWorkers.burstGap,
               AwakeWorkers.inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else { return try body() }
         let workers = AwakeWorkers(count: threads - 1)

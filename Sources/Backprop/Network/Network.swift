@@ -211,11 +211,12 @@ public struct Network: Sendable {
             return forward(activation, steps: inferenceSteps[groupedSteps...], context: context)
         }
         // A call of ~10-400 µs is made of regions too short for a sleeping thread to join in
-        // time (one image through the MNIST CNN: 2.4e7 multiply-adds, ~150 µs on one core): keep
-        // the other threads awake for it, so that its convolution and dense layers use them.
+        // time (one image through the MNIST CNN: 2.4e7 multiply-adds, ~150 µs on one core): when
+        // it follows another call closely, keep the other threads awake for it, so that its
+        // convolution and dense layers use them.
         let multiplyAdds = Double(input.shape[0]) * Double(multiplyAddsPerSample)
         if context.threads > 1 && multiplyAdds >= 2e6 && multiplyAdds <= 1e8 {
-            return Parallel.withAwakeWorkers(threads: context.threads) {
+            return Parallel.withAwakeWorkers(threads: context.threads, onlyInBursts: true) {
                 forward(input, steps: inferenceSteps[...], context: context)
             }
         }
