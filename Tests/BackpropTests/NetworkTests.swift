@@ -143,11 +143,7 @@ struct NetworkTests {
     func groupedInference(kernels: KernelPath) throws {
         var random = RandomGenerator(seed: 8)
         // 16×32×32 = 16,384 floats after the first convolution: large enough to be run in groups.
-        let network = try Network(inputShape: [1, 32, 32], layers: [
-            .conv2d(inputChannels: 1, outputChannels: 16, kernelSize: 3, stride: 1, padding: 1), .relu,
-            .conv2d(inputChannels: 16, outputChannels: 8, kernelSize: 3, stride: 1, padding: 1), .relu,
-            .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dense(inputSize: 8 * 16 * 16, outputSize: 10),
-        ], random: &random)
+        let network = try Self.twoConvolutions(secondChannels: 8, random: &random)
         let context = ExecutionContext(threads: 2, kernels: kernels)
         for batch in [10, 9] {   // groups of 4, 4 and 2; of 4, 4 and 1
             let input = uniformValues([batch, 1, 32, 32], seed: UInt64(batch))
@@ -162,11 +158,7 @@ struct NetworkTests {
         var random = RandomGenerator(seed: 9)
         // 4.9 M multiply-adds a sample: batches of 1-20 keep workers awake (2e6-1e8), and one
         // sample's second convolution (16 → 32, padded, pooled) runs in bands of output rows.
-        let pooled = try Network(inputShape: [1, 32, 32], layers: [
-            .conv2d(inputChannels: 1, outputChannels: 16, kernelSize: 3, stride: 1, padding: 1), .relu,
-            .conv2d(inputChannels: 16, outputChannels: 32, kernelSize: 3, stride: 1, padding: 1), .relu,
-            .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dense(inputSize: 32 * 16 * 16, outputSize: 10),
-        ], random: &random)
+        let pooled = try Self.twoConvolutions(secondChannels: 32, random: &random)
         // 2.2 M: a convolution in bands without padding or pooling, 28 rows in bands of 5 and 3.
         let plain = try Network(inputShape: [12, 30, 30], layers: [
             .conv2d(inputChannels: 12, outputChannels: 24, kernelSize: 3, stride: 1, padding: 0), .relu,
@@ -190,6 +182,15 @@ struct NetworkTests {
             }
         }
         #expect(mismatches.load(ordering: .relaxed) == 0, "concurrent callers got other outputs")
+    }
+
+    /// [1, 32, 32] → conv 1→16 → conv 16→`secondChannels` (3×3, padded, ReLU) → max-pool 2 → dense → 10.
+    static func twoConvolutions(secondChannels: Int, random: inout RandomGenerator) throws -> Network {
+        try Network(inputShape: [1, 32, 32], layers: [
+            .conv2d(inputChannels: 1, outputChannels: 16, kernelSize: 3, stride: 1, padding: 1), .relu,
+            .conv2d(inputChannels: 16, outputChannels: secondChannels, kernelSize: 3, stride: 1, padding: 1), .relu,
+            .maxPool2d(kernelSize: 2, stride: 2), .flatten, .dense(inputSize: secondChannels * 16 * 16, outputSize: 10),
+        ], random: &random)
     }
 
     /// The network's inference steps run one after the other on the whole batch, with `context`.
