@@ -6,7 +6,8 @@ extension ConvolutionStep {
     ///
     /// Why bands rather than the GEMM's own tiles: a tile reads im2col columns another thread
     /// wrote (663 KB for the MNIST CNN's second convolution), and in some processes that
-    /// convolution took 136 µs on two threads against 105 on one (in bands: 96); each band
+    /// convolution took 136 µs on two threads against 105 on one (in bands: 96; measured with a
+    /// temporary variant of `bench --profile cnn`, which now prints the banded one); each band
     /// unfolds the columns it multiplies, and only the input (86 KB) crosses between cores.
     func convolvesInBands(_ input: Tensor, direct: Bool, context: ExecutionContext) -> Bool {
         input.rank == 4 && input.shape[0] == 1 && !direct && context.threads > 1 && Parallel.workersAreAwake
