@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed samples per figure (the median is reported).")
     var runs = 5
 
-    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits, photo and forkjoin on request).")
+    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits, photo, normalize and forkjoin on request).")
     var only = "gemm,cnn,lenet,mlp"
 
     @Flag(help: "Print one JSON object per figure instead of a table.")
@@ -69,6 +69,7 @@ struct Bench: ParsableCommand {
             try benchmark(architecture, path: path, timer: &timer, peak: peak)
         }
         if selected.contains("photo") { try benchmarkPhoto(timer: &timer) }
+        if selected.contains("normalize") { try benchmarkNormalize(timer: &timer) }
         if selected.contains("forkjoin") { benchmarkForkJoin(timer: &timer) }
     }
 
