@@ -23,6 +23,8 @@ extension Bench {
         func decode(_ bytes: [UInt8]) -> GrayImage { try! PNGDecoder.decode(bytes).compositedOverContrastingBackground() }
         let images = files.map(decode)
         let normalizer = DigitNormalizer()
+        let perImage = 1 / Double(count)
+        let repetitions = quick ? 3 : 7
         timer.measureLatency("folder_decode_1t", repetitions: repetitions, scale: perImage) {
             for file in files { _ = decode(file) }
         }
