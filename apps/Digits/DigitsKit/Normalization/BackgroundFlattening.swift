@@ -43,18 +43,35 @@ extension GrayImage {
             let gx = Swift.max(0, Swift.min(Float(columns - 1), (Float(x) + 0.5) / cellWidth - 0.5))
             return (Int(gx), Swift.min(columns - 1, Int(gx) + 1), gx - Float(Int(gx)))
         }
+        // The level along the grid row of each pixel column, for the two grid rows a pixel row lies
+        // between: recomputed only when those change (at most once per grid row), so the loop over
+        // the pixels only blends two levels, and vectorises. The same products and sums, in the same
+        // order, as interpolating each pixel from its four cell centres.
+        var (upper, lower) = ([Float](repeating: 0, count: width), [Float](repeating: 0, count: width))
+        var rowPair = (-1, -1)
         background.withUnsafeBufferPointer { grid in
             pixels.withUnsafeBufferPointer { source in
                 output.pixels.withUnsafeMutableBufferPointer { target in
-                    for y in 0..<height {
-                        let gy = Swift.max(0, Swift.min(Float(rows - 1), (Float(y) + 0.5) / cellHeight - 0.5))
-                        let (y0, fy) = (Int(gy), gy - Float(Int(gy)))
-                        let y1 = Swift.min(rows - 1, y0 + 1)
-                        for x in 0..<width {
-                            let (x0, x1, fx) = spans[x]
-                            let level = (grid[y0 * columns + x0] * (1 - fx) + grid[y0 * columns + x1] * fx) * (1 - fy)
-                                + (grid[y1 * columns + x0] * (1 - fx) + grid[y1 * columns + x1] * fx) * fy
-                            target[y * width + x] = Swift.max(0, source[y * width + x] - level)
+                    upper.withUnsafeMutableBufferPointer { upper in
+                        lower.withUnsafeMutableBufferPointer { lower in
+                            for y in 0..<height {
+                                let gy = Swift.max(0, Swift.min(Float(rows - 1), (Float(y) + 0.5) / cellHeight - 0.5))
+                                let (y0, fy) = (Int(gy), gy - Float(Int(gy)))
+                                let y1 = Swift.min(rows - 1, y0 + 1)
+                                if rowPair != (y0, y1) {
+                                    rowPair = (y0, y1)
+                                    for x in 0..<width {
+                                        let (x0, x1, fx) = spans[x]
+                                        upper[x] = grid[y0 * columns + x0] * (1 - fx) + grid[y0 * columns + x1] * fx
+                                        lower[x] = grid[y1 * columns + x0] * (1 - fx) + grid[y1 * columns + x1] * fx
+                                    }
+                                }
+                                let (row, above, below) = (y * width, 1 - fy, fy)
+                                for x in 0..<width {
+                                    let level = upper[x] * above + lower[x] * below
+                                    target[row + x] = Swift.max(0, source[row + x] - level)
+                                }
+                            }
                         }
                     }
                 }

@@ -82,35 +82,50 @@ package enum InkSegmentation {
         return Float(first + last + 2) / Float(2 * bins)
     }
 
+    /// Which of `values` are above `threshold`.
+    package static func mask(_ values: [Float], above threshold: Float) -> [Bool] {
+        // Filled in place: `map` appended one Bool at a time, ~1 ns per pixel of every image.
+        [Bool](unsafeUninitializedCapacity: values.count) { mask, initialized in
+            values.withUnsafeBufferPointer { values in
+                for i in values.indices { mask[i] = values[i] > threshold }
+            }
+            initialized = values.count
+        }
+    }
+
     /// Labels the 8-connected components of `mask` (`width × height`). Returns, per pixel, the
-    /// component index or -1 for background, and the components.
+    /// component index or -1 for background, and the components, in the order their first pixel
+    /// comes in the rows.
     package static func components(_ mask: [Bool], width: Int, height: Int) -> (labels: [Int32], components: [Component]) {
+        precondition(mask.count == width * height, "components: \(mask.count) pixels for \(width)×\(height)")
         var labels = [Int32](repeating: -1, count: mask.count)
         var components: [Component] = []
         var stack: [Int] = []
-        for start in mask.indices where mask[start] && labels[start] < 0 {
-            let label = Int32(components.count)
-            var component = Component()
-            labels[start] = label
-            stack.append(start)
-            while let index = stack.popLast() {
-                let (x, y) = (index % width, index / width)
-                component.add(x: x, y: y)
-                for dy in -1...1 {
-                    let ny = y + dy
-                    guard ny >= 0, ny < height else { continue }
-                    for dx in -1...1 {
-                        let nx = x + dx
-                        guard nx >= 0, nx < width else { continue }
-                        let neighbour = ny * width + nx
-                        if mask[neighbour] && labels[neighbour] < 0 {
-                            labels[neighbour] = label
-                            stack.append(neighbour)
+        // Through raw buffers: the scan visits every pixel and the fill eight neighbours of each
+        // piece of ink, and checked array accesses made this ~6 % of classifying a folder.
+        mask.withUnsafeBufferPointer { mask in
+            labels.withUnsafeMutableBufferPointer { labels in
+                for start in mask.indices where mask[start] && labels[start] < 0 {
+                    let label = Int32(components.count)
+                    var component = Component()
+                    labels[start] = label
+                    stack.append(start)
+                    while let index = stack.popLast() {
+                        let (x, y) = (index % width, index / width)
+                        component.add(x: x, y: y)
+                        for ny in max(0, y - 1)...min(height - 1, y + 1) {
+                            for nx in max(0, x - 1)...min(width - 1, x + 1) {
+                                let neighbour = ny * width + nx
+                                if mask[neighbour] && labels[neighbour] < 0 {
+                                    labels[neighbour] = label
+                                    stack.append(neighbour)
+                                }
+                            }
                         }
                     }
+                    components.append(component)
                 }
             }
-            components.append(component)
         }
         return (labels, components)
     }
@@ -151,14 +166,17 @@ package enum InkSegmentation {
     /// The mean stroke width of `mask`, in pixels: twice the ink area over the length of its
     /// outline (a stroke of width w and length L has area w·L and an outline of about 2·L).
     package static func strokeWidth(_ mask: [Bool], width: Int, height: Int) -> Float {
+        precondition(mask.count == width * height, "strokeWidth: \(mask.count) pixels for \(width)×\(height)")
         var (area, edges) = (0, 0)
-        for y in 0..<height {
-            for x in 0..<width where mask[y * width + x] {
-                area += 1
-                if x == 0 || !mask[y * width + x - 1] { edges += 1 }
-                if x == width - 1 || !mask[y * width + x + 1] { edges += 1 }
-                if y == 0 || !mask[(y - 1) * width + x] { edges += 1 }
-                if y == height - 1 || !mask[(y + 1) * width + x] { edges += 1 }
+        mask.withUnsafeBufferPointer { mask in
+            for y in 0..<height {
+                for x in 0..<width where mask[y * width + x] {
+                    area += 1
+                    if x == 0 || !mask[y * width + x - 1] { edges += 1 }
+                    if x == width - 1 || !mask[y * width + x + 1] { edges += 1 }
+                    if y == 0 || !mask[(y - 1) * width + x] { edges += 1 }
+                    if y == height - 1 || !mask[(y + 1) * width + x] { edges += 1 }
+                }
             }
         }
         return edges > 0 ? 2 * Float(area) / Float(edges) : 0
