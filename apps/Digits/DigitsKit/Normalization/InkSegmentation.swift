@@ -100,25 +100,40 @@ package enum InkSegmentation {
         precondition(mask.count == width * height, "components: \(mask.count) pixels for \(width)×\(height)")
         var labels = [Int32](repeating: -1, count: mask.count)
         var components: [Component] = []
-        var stack: [Int] = []
-        // Through raw buffers: the scan visits every pixel and the fill eight neighbours of each
-        // piece of ink, and checked array accesses made this ~6 % of classifying a folder.
+        // Pixels labelled but not yet expanded, as (x, y): each pixel enters once, when labelled,
+        // so the stack never holds more than every pixel. Raw buffers throughout: the scan visits
+        // every pixel and the fill eight neighbours of each piece of ink (checked accesses and
+        // array appends made this ~6 % of classifying a folder).
+        let stack = UnsafeMutableBufferPointer<(x: Int, y: Int)>.allocate(capacity: max(1, mask.count))
+        defer { stack.deallocate() }
         mask.withUnsafeBufferPointer { mask in
             labels.withUnsafeMutableBufferPointer { labels in
-                for start in mask.indices where mask[start] && labels[start] < 0 {
+                var start = 0
+                while start < mask.count {
+                    // Eight pixels at a time through the mostly empty paper (a Bool is one byte, 0 or 1).
+                    if start + 8 <= mask.count
+                        && UnsafeRawPointer(mask.baseAddress! + start).loadUnaligned(as: UInt64.self) == 0 {
+                        start += 8
+                        continue
+                    }
+                    defer { start += 1 }
+                    guard mask[start] && labels[start] < 0 else { continue }
                     let label = Int32(components.count)
                     var component = Component()
                     labels[start] = label
-                    stack.append(start)
-                    while let index = stack.popLast() {
-                        let (x, y) = (index % width, index / width)
+                    stack[0] = (start % width, start / width)
+                    var depth = 1
+                    while depth > 0 {
+                        depth -= 1
+                        let (x, y) = stack[depth]
                         component.add(x: x, y: y)
                         for ny in max(0, y - 1)...min(height - 1, y + 1) {
                             for nx in max(0, x - 1)...min(width - 1, x + 1) {
                                 let neighbour = ny * width + nx
                                 if mask[neighbour] && labels[neighbour] < 0 {
                                     labels[neighbour] = label
-                                    stack.append(neighbour)
+                                    stack[depth] = (nx, ny)
+                                    depth += 1
                                 }
                             }
                         }
