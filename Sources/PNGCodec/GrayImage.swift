@@ -52,8 +52,15 @@ public struct GrayAlphaImage: Equatable, Sendable {
     /// Composites the image over a uniform background of gray level `background`.
     public func composited(over background: Float) -> GrayImage {
         guard let opacities else { return GrayImage(width: width, height: height, pixels: gray) }
-        return GrayImage(width: width, height: height,
-                         pixels: zip(gray, opacities).map { value, opacity in opacity * value + (1 - opacity) * background })
+        let pixels = [Float](unsafeUninitializedCapacity: gray.count) { pixels, initialized in
+            gray.withUnsafeBufferPointer { gray in
+                opacities.withUnsafeBufferPointer { opacities in
+                    for i in gray.indices { pixels[i] = opacities[i] * gray[i] + (1 - opacities[i]) * background }
+                }
+            }
+            initialized = gray.count
+        }
+        return GrayImage(width: width, height: height, pixels: pixels)
     }
 
     /// Composites over the background that keeps the drawing visible: transparent areas become
@@ -61,13 +68,30 @@ public struct GrayAlphaImage: Equatable, Sendable {
     /// A black digit on a transparent canvas (the usual export of drawing apps) thus becomes a
     /// black digit on white paper, not a black square.
     public func compositedOverContrastingBackground() -> GrayImage {
-        guard hasTransparency else { return GrayImage(width: width, height: height, pixels: gray) }
-        var weighted: Float = 0, weight: Float = 0
-        for (value, opacity) in zip(gray, alpha) {
-            weighted += value * opacity
-            weight += opacity
+        guard let opacities, hasTransparency else { return GrayImage(width: width, height: height, pixels: gray) }
+        // The opacity-weighted mean level, summed in eight interleaved parts (one running sum made
+        // each addition wait for the last: ~4 cycles per pixel).
+        var (weighted, weight) = (SIMD8<Float>(), SIMD8<Float>())
+        var tail: (weighted: Float, weight: Float) = (0, 0)
+        gray.withUnsafeBufferPointer { gray in
+            opacities.withUnsafeBufferPointer { opacities in
+                var i = 0
+                while i + 8 <= gray.count {
+                    let value = UnsafeRawPointer(gray.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let opacity = UnsafeRawPointer(opacities.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+                    weighted += value * opacity
+                    weight += opacity
+                    i += 8
+                }
+                while i < gray.count {
+                    tail.weighted += gray[i] * opacities[i]
+                    tail.weight += opacities[i]
+                    i += 1
+                }
+            }
         }
-        let inkLevel = weight > 0 ? weighted / weight : 0
+        let totalWeight = weight.sum() + tail.weight
+        let inkLevel = totalWeight > 0 ? (weighted.sum() + tail.weighted) / totalWeight : 0
         return composited(over: inkLevel > 0.5 ? 0 : 1)
     }
 }

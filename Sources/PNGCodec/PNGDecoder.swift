@@ -60,18 +60,31 @@ public enum PNGDecoder {
                 let finished = samples.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
                 // finish_read frees libpng's state itself, on success and on failure.
                 guard finished != 0 else { return .failure(.invalid(message(&image))) }
-                var opacities = [Float](repeating: 0, count: pixels)
-                gray = [Float](repeating: 0, count: pixels)
+                // Through raw buffers, each output written once (no zero-fill, no checked writes).
                 let encode = sRGBFromLinear16
-                for i in 0..<pixels {
-                    let (value, opacity) = (samples[2 * i], samples[2 * i + 1])
-                    opacities[i] = Float(opacity) / 65535
-                    if opacity == 65535 {
-                        gray[i] = encode[Int(value)]
-                    } else if opacity > 0 {
-                        // Associated alpha: the stored value is linear gray × opacity.
-                        gray[i] = sRGBEncode(min(1, Float(value) / Float(opacity)))
+                var opacities = [Float](unsafeUninitializedCapacity: pixels) { opacities, initialized in
+                    samples.withUnsafeBufferPointer { samples in
+                        for i in 0..<pixels { opacities[i] = Float(samples[2 * i + 1]) / 65535 }
                     }
+                    initialized = pixels
+                }
+                gray = [Float](unsafeUninitializedCapacity: pixels) { gray, initialized in
+                    samples.withUnsafeBufferPointer { samples in
+                        encode.withUnsafeBufferPointer { encode in
+                            for i in 0..<pixels {
+                                let (value, opacity) = (samples[2 * i], samples[2 * i + 1])
+                                if opacity == 65535 {
+                                    gray[i] = encode[Int(value)]
+                                } else if opacity > 0 {
+                                    // Associated alpha: the stored value is linear gray × opacity.
+                                    gray[i] = sRGBEncode(min(1, Float(value) / Float(opacity)))
+                                } else {
+                                    gray[i] = 0
+                                }
+                            }
+                        }
+                    }
+                    initialized = pixels
                 }
                 alpha = opacities
             } else {
@@ -89,7 +102,12 @@ public enum PNGDecoder {
                 func channel(_ offset: Int) -> [Float] {
                     [Float](unsafeUninitializedCapacity: pixels) { values, initialized in
                         samples.withUnsafeBufferPointer { source in
-                            for i in 0..<pixels { values[i] = Float(source[channels * i + offset]) / 255 }
+                            // One loop per channel count, so each has a constant stride and vectorises.
+                            if channels == 1 {
+                                for i in 0..<pixels { values[i] = Float(source[i]) / 255 }
+                            } else {
+                                for i in 0..<pixels { values[i] = Float(source[2 * i + offset]) / 255 }
+                            }
                         }
                         initialized = pixels
                     }
