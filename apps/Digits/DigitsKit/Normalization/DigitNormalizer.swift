@@ -285,8 +285,9 @@ public struct DigitNormalizer: Sendable {
     package func inkIsDark(_ image: GrayImage) -> Bool {
         let borderSaysDark = borderLevel(image) > 0.5
         let threshold = InkSegmentation.otsuThreshold(image.pixels)
+        // Counted without overflow checks, so that the loop vectorises.
         let brightCount = image.pixels.withUnsafeBufferPointer { pixels in
-            pixels.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }
+            pixels.reduce(0) { $0 &+ ($1 > threshold ? 1 : 0) }
         }
         let minoritySaysDark = Float(brightCount) / Float(image.pixels.count) > 0.5
         guard borderSaysDark != minoritySaysDark else { return borderSaysDark }
