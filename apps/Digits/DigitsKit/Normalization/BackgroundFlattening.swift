@@ -66,10 +66,12 @@ extension GrayImage {
                                         lower[x] = grid[y1 * columns + x0] * (1 - fx) + grid[y1 * columns + x1] * fx
                                     }
                                 }
-                                let (row, above, below) = (y * width, 1 - fy, fy)
+                                let (above, below) = (1 - fy, fy)
+                                let (sourceRow, targetRow) = (source.baseAddress! + y * width, target.baseAddress! + y * width)
                                 for x in 0..<width {
                                     let level = upper[x] * above + lower[x] * below
-                                    target[row + x] = Swift.max(0, source[row + x] - level)
+                                    let difference = sourceRow[x] - level
+                                    targetRow[x] = difference >= 0 ? difference : 0   // as Swift.max(0, difference)
                                 }
                             }
                         }
