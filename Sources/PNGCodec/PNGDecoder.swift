@@ -51,6 +51,7 @@ public enum PNGDecoder {
                 png_image_free(&image)
                 return .failure(.invalid("declares \(width)×\(height) pixels, which \(raw.count) bytes cannot hold"))
             }
+            _ = cpng_skip_adler32(&image)
             let pixels = width * height
             var gray: [Float], alpha: [Float]?
             if image.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0 {

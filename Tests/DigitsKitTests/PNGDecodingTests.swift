@@ -119,6 +119,21 @@ struct PNGDecodingTests {
         }
     }
 
+    @Test("The image data's Adler-32 is not recomputed (each chunk's CRC already covers the data): a wrong one still decodes")
+    func adler32NotChecked() throws {
+        let samples = Array(0..<64)
+        var bytes = PNGEncoder(width: 8, height: 8, colorType: .gray, bitDepth: 8).encode(samples: samples)
+        let idat = try #require(findChunk("IDAT", in: bytes))
+        let length = Int(bytes[idat - 4]) << 24 | Int(bytes[idat - 3]) << 16 | Int(bytes[idat - 2]) << 8 | Int(bytes[idat - 1])
+        // The zlib stream's last four bytes are its Adler-32; the chunk's CRC is made right again.
+        bytes[idat + 4 + length - 1] ^= 0x01
+        fixCRC(&bytes, chunkStart: idat - 4)
+        // If this fails, libpng checks the Adler-32 again: `cpng_skip_adler32` no longer finds its
+        // read structures (see Sources/CPNG/shim.h), and decoding pays for the check.
+        let image = try PNGDecoder.decode(bytes)
+        #expect(image.gray.map { Int(($0 * 255).rounded()) } == samples)
+    }
+
     @Test("A 100000×100000 header is refused before any pixel memory is allocated")
     func hugeDimensions() throws {
         var bytes = PNGEncoder(width: 8, height: 8, colorType: .gray, bitDepth: 8).encode(samples: Array(0..<64))
