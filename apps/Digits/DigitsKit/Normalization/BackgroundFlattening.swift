@@ -35,7 +35,6 @@ extension GrayImage {
                 background[row * columns + column] = lowest
             }
         }
-        var output = self
         let (cellWidth, cellHeight) = (Float(width) / Float(columns), Float(height) / Float(rows))
         // Each column's position between cell centres (clamped at the outer half-cells) depends
         // on x alone: computed once, not once per row.
@@ -49,9 +48,10 @@ extension GrayImage {
         // order, as interpolating each pixel from its four cell centres.
         var (upper, lower) = ([Float](repeating: 0, count: width), [Float](repeating: 0, count: width))
         var rowPair = (-1, -1)
-        background.withUnsafeBufferPointer { grid in
-            pixels.withUnsafeBufferPointer { source in
-                output.pixels.withUnsafeMutableBufferPointer { target in
+        // Every output pixel is written below: the buffer is not filled (nor copied from `self`) first.
+        let flattened = [Float](unsafeUninitializedCapacity: pixels.count) { target, initialized in
+            background.withUnsafeBufferPointer { grid in
+                pixels.withUnsafeBufferPointer { source in
                     upper.withUnsafeMutableBufferPointer { upper in
                         lower.withUnsafeMutableBufferPointer { lower in
                             for y in 0..<height {
@@ -78,8 +78,9 @@ extension GrayImage {
                     }
                 }
             }
+            initialized = pixels.count
         }
-        return output
+        return GrayImage(width: width, height: height, pixels: flattened)
     }
 
     /// The value of rank `rank` (0-based) among `values`, which it reorders: what sorting would
