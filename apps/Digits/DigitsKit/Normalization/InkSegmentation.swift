@@ -142,8 +142,15 @@ package enum InkSegmentation {
                         depth -= 1
                         let (x, y) = stack[depth]
                         component.add(x: x, y: y)
-                        for ny in max(0, y - 1)...min(height - 1, y + 1) {
-                            for nx in max(0, x - 1)...min(width - 1, x + 1) {
+                        // The eight neighbours (the pixel itself is labelled already), without
+                        // bounds tests away from the border.
+                        let interior = x > 0 && y > 0 && x < width - 1 && y < height - 1
+                        for dy in -1...1 {
+                            let ny = y + dy
+                            guard interior || (ny >= 0 && ny < height) else { continue }
+                            for dx in -1...1 {
+                                let nx = x + dx
+                                guard interior || (nx >= 0 && nx < width) else { continue }
                                 let neighbour = ny * width + nx
                                 if mask[neighbour] && labels[neighbour] < 0 {
                                     labels[neighbour] = label
