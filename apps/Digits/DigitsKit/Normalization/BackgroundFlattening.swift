@@ -20,7 +20,7 @@ extension GrayImage {
                 for y in (row * height / rows)..<((row + 1) * height / rows) {
                     values.append(contentsOf: pixels[(y * width + left)..<(y * width + right)])
                 }
-                medians[row * columns + column] = values.isEmpty ? 0 : Self.select(&values, rank: values.count / 2)
+                medians[row * columns + column] = values.isEmpty ? 0 : Self.median(&values)
             }
         }
         var background = medians
@@ -81,6 +81,28 @@ extension GrayImage {
             initialized = pixels.count
         }
         return GrayImage(width: width, height: height, pixels: flattened)
+    }
+
+    /// The value of rank `count / 2` among `values` (which it may reorder), as `select` finds it.
+    /// When one level fills more than half of the values (blank paper, a canvas, a clipped white
+    /// scan), that level is the answer: it fills a block of more than half of the sorted order,
+    /// which must cover the middle. That is checked first, in one vector pass, for the level
+    /// `select` would take as its first pivot; otherwise `select` runs (on uniform paper its
+    /// partitions swapped every pair of equal values, most of flattening's time).
+    package static func median(_ values: inout [Float]) -> Float {
+        precondition(!values.isEmpty, "median of no values")
+        let (first, middle, last) = (values[0], values[(values.count - 1) / 2], values[values.count - 1])
+        let candidate = Swift.max(Swift.min(first, middle), Swift.min(Swift.max(first, middle), last))
+        let count = values.withUnsafeBufferPointer { values in
+            var (lanes, i) = (SIMD8<Int32>(), 0)
+            while i + 8 <= values.count {
+                let chunk = UnsafeRawPointer(values.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+                lanes &+= SIMD8<Int32>().replacing(with: 1, where: chunk .== candidate)
+                i += 8
+            }
+            return Int(lanes.wrappedSum()) + values[i...].reduce(0) { $0 + ($1 == candidate ? 1 : 0) }
+        }
+        return count * 2 > values.count ? candidate : select(&values, rank: values.count / 2)
     }
 
     /// The value of rank `rank` (0-based) among `values`, which it reorders: what sorting would

@@ -347,7 +347,7 @@ public struct DigitNormalizer: Sendable {
                 }
             }
         }
-        return GrayImage.select(&border, rank: border.count / 2)
+        return GrayImage.median(&border)
     }
 
     /// The `fraction` quantile, to 1/4096, of those `values` (in [0, 1]) that are `included`,
