@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import DigitsKit
 import PNGCodec
+import Backprop
 
 /// Each step of the preprocessing for real captures, on images these tests construct: a photo's
 /// uneven light, a threshold from the image, specks and ruled lines, stroke width, thin pens in
@@ -44,6 +45,51 @@ struct RealCaptureTests {
         // With an empty gap between the classes, the threshold is its middle.
         let gap = InkSegmentation.otsuThreshold([Float](repeating: 0.1, count: 50) + [Float](repeating: 0.9, count: 50))
         #expect(abs(gap - 0.5) < 0.01, "\(gap)")
+    }
+
+    @Test("Otsu's histogram counts what a bin-by-bin count gives: runs of one bin around 16 long, bin edges, clamps, NaN")
+    func levelCounts() {
+        func naive(_ values: [Float]) -> [Int] {
+            var counts = [Int](repeating: 0, count: 256)
+            for value in values {
+                let scaled = Double(value) * 256
+                counts[scaled.isNaN || scaled < 1 ? 0 : (scaled >= 255 ? 255 : Int(scaled))] += 1
+            }
+            return counts
+        }
+        var random = RandomGenerator(seed: 21)
+        let specials: [Float] = [0, -0.0, -3, 1, 2, .nan, .infinity, -.infinity, 1.0 / 256, 255.0 / 256,
+                                 Float(100) / 256, Float(100) / 256 - Float.ulpOfOne, 0.999_999]
+        for count in [0, 1, 15, 16, 17, 31, 32, 33, 100, 1000] {
+            for kind in 0..<4 {
+                let values: [Float] = (0..<count).map { index in
+                    switch kind {
+                    case 0: random.uniform(0, 1)
+                    case 1: index % 19 < 17 ? 0.5 : random.uniform(0, 1)                  // runs of one bin, broken
+                    case 2: Float(100 + (index / 15) % 2) / 256                             // runs across a bin edge
+                    default: specials[random.index(below: specials.count)]
+                    }
+                }
+                #expect(InkSegmentation.levelCounts(values) == naive(values), "count \(count), kind \(kind)")
+            }
+        }
+    }
+
+    @Test("The median is what sorting gives, whether or not one level fills more than half of the values")
+    func median() {
+        var random = RandomGenerator(seed: 22)
+        for count in [1, 2, 3, 8, 9, 64, 101, 1000] {
+            // The share of one repeated level: none, just under, exactly and just over half, most.
+            for repeated in Set([0, count / 2 - 1, count / 2, count / 2 + 1, count * 9 / 10].filter { $0 >= 0 }) {
+                for level: Float in [0, 0.5, 1] {
+                    var values = (0..<count).map { $0 < repeated ? level : random.uniform(0, 1) }
+                    for index in values.indices.reversed() { values.swapAt(index, random.index(below: index + 1)) }
+                    let expected = values.sorted()[count / 2]
+                    var copy = values
+                    #expect(GrayImage.median(&copy) == expected, "count \(count), \(repeated) of level \(level)")
+                }
+            }
+        }
     }
 
     @Test("A lighting gradient and grey paper are flattened away; the stroke stays")

@@ -32,8 +32,38 @@ package enum InkSegmentation {
     /// the classes equally well (an empty gap between them), the middle of the gap. Values above
     /// the threshold are the upper class; an image of one level has none (the threshold is 1).
     package static func otsuThreshold(_ values: [Float]) -> Float {
-        let bins = 256
-        // Counted in integers through a raw buffer: this pass over every pixel ran three times per
+        let bins = levelBins
+        let histogram = levelCounts(values).map(Double.init)
+        let total = Double(values.count)
+        let weightedTotal = histogram.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
+        var (first, last, bestVariance) = (0, 0, -1.0)
+        var (lowCount, lowWeighted) = (0.0, 0.0)
+        for bin in 0..<(bins - 1) {
+            lowCount += histogram[bin]
+            lowWeighted += Double(bin) * histogram[bin]
+            let highCount = total - lowCount
+            guard lowCount > 0, highCount > 0 else { continue }
+            let difference = lowWeighted / lowCount - (weightedTotal - lowWeighted) / highCount
+            let variance = lowCount * highCount * difference * difference
+            if variance > bestVariance * (1 + 1e-12) {
+                (first, last, bestVariance) = (bin, bin, variance)
+            } else if variance >= bestVariance * (1 - 1e-12) {
+                last = bin
+            }
+        }
+        guard bestVariance >= 0 else { return 1 }
+        return Float(first + last + 2) / Float(2 * bins)
+    }
+
+    /// Bins of `levelCounts`.
+    package static let levelBins = 256
+
+    /// How many of `values` fall in each of `levelBins` equal bins of [0, 1]: bin b holds
+    /// [b/256, (b+1)/256), except that everything below 1/256 (and NaN) counts in bin 0 and
+    /// everything from 255/256 up in bin 255.
+    package static func levelCounts(_ values: [Float]) -> [Int] {
+        let bins = levelBins
+        // Counted in integers through a raw buffer: this pass over every pixel runs three times per
         // image and was a quarter of the normaliser's time with a checked [Double] histogram.
         // Four histograms, pixel i counted in the (i mod 4)th: most pixels of a page fall in one
         // bin, and a single histogram made each increment wait for the one before (measured 1.4×
@@ -75,26 +105,7 @@ package enum InkSegmentation {
                 }
             }
         }
-        let histogram = (0..<bins).map { Double(counts[$0] + counts[bins + $0] + counts[2 * bins + $0] + counts[3 * bins + $0]) }
-        let total = Double(values.count)
-        let weightedTotal = histogram.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
-        var (first, last, bestVariance) = (0, 0, -1.0)
-        var (lowCount, lowWeighted) = (0.0, 0.0)
-        for bin in 0..<(bins - 1) {
-            lowCount += histogram[bin]
-            lowWeighted += Double(bin) * histogram[bin]
-            let highCount = total - lowCount
-            guard lowCount > 0, highCount > 0 else { continue }
-            let difference = lowWeighted / lowCount - (weightedTotal - lowWeighted) / highCount
-            let variance = lowCount * highCount * difference * difference
-            if variance > bestVariance * (1 + 1e-12) {
-                (first, last, bestVariance) = (bin, bin, variance)
-            } else if variance >= bestVariance * (1 - 1e-12) {
-                last = bin
-            }
-        }
-        guard bestVariance >= 0 else { return 1 }
-        return Float(first + last + 2) / Float(2 * bins)
+        return (0..<bins).map { counts[$0] + counts[bins + $0] + counts[2 * bins + $0] + counts[3 * bins + $0] }
     }
 
     /// Which of `values` are above `threshold`.
