@@ -111,6 +111,48 @@ struct RealCaptureTests {
         #expect(inkMin > 0.3, "ink down to \(inkMin)")
     }
 
+    @Test("Components from runs equal a pixel-by-pixel flood fill's: labels, order, areas and boxes",
+          arguments: [(1, 1), (1, 40), (40, 1), (7, 5), (8, 8), (17, 9), (33, 31), (100, 64)])
+    func componentsMatchFloodFill(width: Int, height: Int) {
+        /// The naive twin: 8-connected flood fill from each unlabelled pixel of ink in row order.
+        func floodFill(_ mask: [Bool]) -> ([Int32], [InkSegmentation.Component]) {
+            var labels = [Int32](repeating: -1, count: mask.count)
+            var components: [InkSegmentation.Component] = []
+            for start in mask.indices where mask[start] && labels[start] < 0 {
+                var component = InkSegmentation.Component()
+                labels[start] = Int32(components.count)
+                var stack = [start]
+                while let index = stack.popLast() {
+                    let (x, y) = (index % width, index / width)
+                    component.add(y: y, from: x, to: x + 1)
+                    for ny in max(0, y - 1)...min(height - 1, y + 1) {
+                        for nx in max(0, x - 1)...min(width - 1, x + 1) where mask[ny * width + nx] && labels[ny * width + nx] < 0 {
+                            labels[ny * width + nx] = Int32(components.count)
+                            stack.append(ny * width + nx)
+                        }
+                    }
+                }
+                components.append(component)
+            }
+            return (labels, components)
+        }
+        var random = RandomGenerator(seed: UInt64(width * 1000 + height))
+        // Sparse specks, a middle density where pieces join along diagonals, dense ink, stripes
+        // (long runs, eight-byte steps), and nothing at all.
+        for density: Float in [0.05, 0.35, 0.6, 0.9, 0] {
+            for stripes in [false, true] {
+                let mask = (0..<(width * height)).map { index in
+                    stripes ? (index / width) % 3 != 0 && random.uniform(0, 1) < max(density, 0.97) && density > 0
+                            : random.uniform(0, 1) < density
+                }
+                let (labels, components) = InkSegmentation.components(mask, width: width, height: height)
+                let (expectedLabels, expectedComponents) = floodFill(mask)
+                #expect(labels == expectedLabels, "\(width)×\(height), density \(density), stripes \(stripes)")
+                #expect(components == expectedComponents, "\(width)×\(height), density \(density), stripes \(stripes)")
+            }
+        }
+    }
+
     @Test("Components: specks, grain and a ruled line along the page are dropped; a detached bar is kept")
     func componentSelection() throws {
         // A "5"-like digit: a ring plus a detached bar above it, a ruled line across the top edge of
