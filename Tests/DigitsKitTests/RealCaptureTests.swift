@@ -193,6 +193,32 @@ struct RealCaptureTests {
         }
     }
 
+    @Test("Stroke width from counted transitions equals counting each ink pixel's paper neighbours",
+          arguments: [(1, 1), (1, 9), (9, 1), (2, 2), (7, 5), (16, 3), (33, 31)])
+    func strokeWidthMatchesNeighbourCount(width: Int, height: Int) {
+        /// The naive twin: for each ink pixel, each of its four sides that meets paper or the edge.
+        func naive(_ mask: [Bool]) -> Float {
+            var (area, edges) = (0, 0)
+            for y in 0..<height {
+                for x in 0..<width where mask[y * width + x] {
+                    area += 1
+                    if x == 0 || !mask[y * width + x - 1] { edges += 1 }
+                    if x == width - 1 || !mask[y * width + x + 1] { edges += 1 }
+                    if y == 0 || !mask[(y - 1) * width + x] { edges += 1 }
+                    if y == height - 1 || !mask[(y + 1) * width + x] { edges += 1 }
+                }
+            }
+            return edges > 0 ? 2 * Float(area) / Float(edges) : 0
+        }
+        var random = RandomGenerator(seed: UInt64(width * 100 + height))
+        for density: Float in [0, 0.1, 0.5, 0.9, 1] {
+            let mask = (0..<(width * height)).map { _ in random.uniform(0, 1) < density }
+            #expect(InkSegmentation.strokeWidth(mask, width: width, height: height) == naive(mask),
+                    "\(width)×\(height), density \(density)")
+        }
+        #expect(InkSegmentation.strokeWidth([], width: 0, height: 0) == 0)
+    }
+
     @Test("A 2-px pen in a 400-px canvas is thickened to about MNIST's stroke width, not a hairline")
     func thinStrokesThickened() throws {
         let thin = canvas(400, 400) { x, y in self.ring(x, y, cx: 200, cy: 200, r: 150, w: 2) }

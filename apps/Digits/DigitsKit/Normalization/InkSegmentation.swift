@@ -239,15 +239,32 @@ package enum InkSegmentation {
     /// outline (a stroke of width w and length L has area w·L and an outline of about 2·L).
     package static func strokeWidth(_ mask: [Bool], width: Int, height: Int) -> Float {
         precondition(mask.count == width * height, "strokeWidth: \(mask.count) pixels for \(width)×\(height)")
+        guard width > 0 && height > 0 else { return 0 }
+        // The outline's length is the number of places where ink meets paper or the picture's
+        // edge: changes between neighbours along each row and each column, counting the outside
+        // as paper. Counted as sums of bytes (a Bool is one byte, 0 or 1), which vectorise, instead
+        // of testing the four neighbours of each ink pixel.
         var (area, edges) = (0, 0)
         mask.withUnsafeBufferPointer { mask in
-            for y in 0..<height {
-                for x in 0..<width where mask[y * width + x] {
-                    area += 1
-                    if x == 0 || !mask[y * width + x - 1] { edges += 1 }
-                    if x == width - 1 || !mask[y * width + x + 1] { edges += 1 }
-                    if y == 0 || !mask[(y - 1) * width + x] { edges += 1 }
-                    if y == height - 1 || !mask[(y + 1) * width + x] { edges += 1 }
+            mask.withMemoryRebound(to: UInt8.self) { mask in
+                for y in 0..<height {
+                    let row = mask.baseAddress! + y * width
+                    // Within a row in 32 bits (a row has at most 2³² pixels), which vectorises better.
+                    var (ink, across) = (UInt32(0), UInt32(row[0]) + UInt32(row[width - 1]))
+                    for x in 0..<width { ink &+= UInt32(row[x]) }
+                    for x in 1..<max(1, width) { across &+= UInt32(row[x] ^ row[x - 1]) }
+                    // Down the columns: against the row above, or the outside for the first row;
+                    // the last row also meets the outside below.
+                    var down = UInt32(0)
+                    if y == 0 {
+                        down = ink
+                    } else {
+                        let above = row - width
+                        for x in 0..<width { down &+= UInt32(row[x] ^ above[x]) }
+                    }
+                    if y == height - 1 { down &+= ink }
+                    area &+= Int(ink)
+                    edges &+= Int(across) &+ Int(down)
                 }
             }
         }
