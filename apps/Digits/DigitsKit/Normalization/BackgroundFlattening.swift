@@ -93,15 +93,7 @@ extension GrayImage {
         precondition(!values.isEmpty, "median of no values")
         let (first, middle, last) = (values[0], values[(values.count - 1) / 2], values[values.count - 1])
         let candidate = Swift.max(Swift.min(first, middle), Swift.min(Swift.max(first, middle), last))
-        let count = values.withUnsafeBufferPointer { values in
-            var (lanes, i) = (SIMD8<Int32>(), 0)
-            while i + 8 <= values.count {
-                let chunk = UnsafeRawPointer(values.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
-                lanes &+= SIMD8<Int32>().replacing(with: 1, where: chunk .== candidate)
-                i += 8
-            }
-            return Int(lanes.wrappedSum()) + values[i...].reduce(0) { $0 + ($1 == candidate ? 1 : 0) }
-        }
+        let count = InkSegmentation.count(values, lanes: { $0 .== candidate }, each: { $0 == candidate })
         return count * 2 > values.count ? candidate : select(&values, rank: values.count / 2)
     }
 

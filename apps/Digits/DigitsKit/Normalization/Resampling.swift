@@ -78,13 +78,4 @@ extension GrayImage {
         return width < self.width || height < self.height ? areaResampled(width: width, height: height)
                                                           : bilinearResampled(width: width, height: height)
     }
-
-    /// The `width × height` region whose top-left pixel is (`x`, `y`).
-    package func cropped(x: Int, y: Int, width: Int, height: Int) -> GrayImage {
-        var output = GrayImage(width: width, height: height)
-        for row in 0..<height {
-            for column in 0..<width { output.pixels[row * width + column] = pixels[(y + row) * self.width + x + column] }
-        }
-        return output
-    }
 }
