@@ -9,7 +9,8 @@ extension Bench {
     /// test digits rendered as users' PNGs (`DigitImageRenderer`, every style in turn: 64–512 px,
     /// as `make-digit-images` and `Benchmarks/classify-folder.sh` make them). Reports microseconds
     /// per image for decoding, for the whole normaliser, and for its stages each on its own input
-    /// (so the stages do not add up to the whole: the normaliser's own loops are the rest).
+    /// (they do not add up to the whole: the ink levels include the polarity and the flattening,
+    /// and the normaliser's own loops over the kept ink are the rest).
     func benchmarkNormalize(timer: inout SampleTimer) throws {
         let test = try MNISTDirectory("data/mnist").test(DigitPreprocessing())
         let preprocessing = DigitPreprocessing()
