@@ -93,11 +93,19 @@ package enum InkSegmentation {
                     if sameBin {
                         counts[first] &+= 16
                     } else {
-                        for j in stride(from: i, to: i + 16, by: 4) {
-                            counts[bin(values[j])] &+= 1
-                            counts[bins + bin(values[j + 1])] &+= 1
-                            counts[2 * bins + bin(values[j + 2])] &+= 1
-                            counts[3 * bins + bin(values[j + 3])] &+= 1
+                        // The sixteen bins in vectors, without branches: clamped as `bin` does,
+                        // then truncated exactly (rounding to an integer by adding 2²³, one less
+                        // where that rounded up), the integer read from the float's low bits.
+                        let clamped = scaled.replacing(with: 0, where: .!(scaled .>= 1))
+                            .replacing(with: Float(bins - 1), where: scaled .>= Float(bins - 1))
+                        let rounded = (clamped + 8_388_608) - 8_388_608
+                        let whole = rounded.replacing(with: rounded - 1, where: rounded .> clamped)
+                        let lanes = unsafeBitCast(whole + 8_388_608, to: SIMD16<UInt32>.self) & 0xFF
+                        for lane in stride(from: 0, to: 16, by: 4) {
+                            counts[Int(lanes[lane])] &+= 1
+                            counts[bins + Int(lanes[lane + 1])] &+= 1
+                            counts[2 * bins + Int(lanes[lane + 2])] &+= 1
+                            counts[3 * bins + Int(lanes[lane + 3])] &+= 1
                         }
                     }
                     i += 16
