@@ -10,7 +10,8 @@ public enum Parallel {
     /// halves: when another process holds one core, the thread that still has a core simply
     /// takes more tasks, so two threads never run slower than one. Results must not depend on
     /// which thread runs a task (callers give every task its own output range). Inside
-    /// ``withAwakeWorkers(threads:_:)``, on its thread, the tasks go to its awake workers.
+    /// ``withAwakeWorkers(threads:onlyInBursts:_:)``, on its thread, the tasks go to its awake
+    /// workers.
     public static func forEach(tasks: Int, threads: Int, _ body: (_ task: Int) -> Void) {
         let workers = min(max(threads, 1), tasks)
         if workers <= 1 {

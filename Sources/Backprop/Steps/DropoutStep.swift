@@ -18,6 +18,12 @@ public struct DropoutStep: Step {
         input
     }
 
+    /// The state that starts the random stream of chunk `index` of a batch's flat elements: the
+    /// whole batch's pass and a data-parallel share's must start each chunk alike.
+    private static func chunkStream(seed: UInt64, index: Int) -> UInt64 {
+        seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03)
+    }
+
     /// The forward pass of rows `shard.offset ..< shard.offset + batch` of a batch of
     /// `shard.total` rows: each element's mask is the one the whole batch's pass below would give
     /// it (same seed, same per-chunk streams over the batch's flat layout, same four elements per
@@ -41,7 +47,7 @@ public struct DropoutStep: Step {
                         let chunkStart = index * chunk
                         let end = min(first + count, chunkStart + chunk)
                         // The chunk's stream, advanced past the draws before the one that holds `global`.
-                        var state = (seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03))
+                        var state = Self.chunkStream(seed: seed, index: index)
                             &+ UInt64((global - chunkStart) / 4) &* DropoutMask.gamma
                         var lane = (global - chunkStart) % 4
                         if lane > 0 {
@@ -92,7 +98,7 @@ public struct DropoutStep: Step {
                 memory.factors.withUnsafeMutableBufferPointer { m in
                     Parallel.forEach(tasks: chunks, threads: threads) { index in
                         let start = index * chunk
-                        context.kernels.dropout(state: seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03),
+                        context.kernels.dropout(state: Self.chunkStream(seed: seed, index: index),
                                                 keepThreshold: UInt32(keepThreshold), scale: scale,
                                                 input: x.baseAddress! + start, factors: m.baseAddress! + start,
                                                 output: out.baseAddress! + start, count: min(count, start + chunk) - start)
