@@ -40,7 +40,7 @@ extension Bench {
         let inks = images.compactMap { normalizer.inkLevels($0, flattenBackground: true) }
         let masks = inks.map { ink in
             let threshold = max(DigitNormalizer.cropThreshold, InkSegmentation.otsuThreshold(ink.pixels))
-            return ink.pixels.map { $0 > threshold }
+            return InkSegmentation.mask(ink.pixels, above: threshold)
         }
         timer.measureLatency("normalize_stage_polarity_1t", repetitions: repetitions, scale: perImage) {
             for image in images { _ = normalizer.inkIsDark(image) }

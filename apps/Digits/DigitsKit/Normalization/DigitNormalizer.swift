@@ -348,9 +348,7 @@ public struct DigitNormalizer: Sendable {
             values.withUnsafeBufferPointer { values in
                 func add(_ value: Float) {
                     guard above ? value > threshold : value <= threshold else { return }
-                    // The bin in Float first, so that the conversion needs no range check; NaN counts as 0.
-                    let scaled = value * Float(bins)
-                    counts[scaled >= 1 ? (scaled < Float(bins - 1) ? Int(scaled) : bins - 1) : 0] &+= 1
+                    counts[InkSegmentation.bin(value, bins: bins)] &+= 1
                     count &+= 1
                     maximum = max(maximum, value)
                 }

@@ -58,6 +58,15 @@ package enum InkSegmentation {
         return Float(first + last + 2) / Float(2 * bins)
     }
 
+    /// The bin of `value` among `bins` equal bins of [0, 1], values below the first bin's top (and
+    /// NaN, which fails both tests) in bin 0 and values from the last bin's bottom up in the last.
+    /// Chosen in Float first, so that the conversion to Int needs no range check.
+    @inline(__always)
+    package static func bin(_ value: Float, bins: Int) -> Int {
+        let scaled = value * Float(bins)
+        return scaled >= 1 ? (scaled < Float(bins - 1) ? Int(scaled) : bins - 1) : 0
+    }
+
     /// Bins of `levelCounts`.
     package static let levelBins = 256
 
@@ -70,15 +79,11 @@ package enum InkSegmentation {
         // image and was a quarter of the normaliser's time with a checked [Double] histogram.
         // Four histograms, pixel i counted in the (i mod 4)th: most pixels of a page fall in one
         // bin, and a single histogram made each increment wait for the one before (measured 1.4×
-        // faster). The bin is chosen in Float first, so the conversion to Int needs no range check.
+        // faster).
         var counts = [Int](repeating: 0, count: 4 * bins)
         counts.withUnsafeMutableBufferPointer { counts in
             values.withUnsafeBufferPointer { values in
-                func bin(_ value: Float) -> Int {
-                    let scaled = value * Float(bins)
-                    // NaN fails both tests and counts as 0.
-                    return scaled >= 1 ? (scaled < Float(bins - 1) ? Int(scaled) : bins - 1) : 0
-                }
+                func bin(_ value: Float) -> Int { InkSegmentation.bin(value, bins: bins) }
                 var i = 0
                 while i + 16 <= values.count {
                     // Sixteen pixels of one bin (paper, a canvas, the flattened background: most of
