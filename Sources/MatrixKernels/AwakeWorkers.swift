@@ -155,7 +155,8 @@ extension Parallel {
     /// With `onlyInBursts`, only a call that starts within 200 µs of the previous one's end keeps
     /// workers awake: after a pause the worker comes from a sleeping thread on a cold core, joins
     /// late, and the caller then waits for the tasks it took (one MNIST CNN image every 3 ms took
-    /// 232 µs with awake workers against 185 on one thread; back to back, 104 against 165).
+    /// 232 µs with awake workers against 185 on one thread; back to back, 104 µs against the
+    /// previous build's 199: README, "one image on both cores").
     public static func withAwakeWorkers<R, Failure: Error>(threads: Int, onlyInBursts: Bool = false,
                                                            _ body: () throws(Failure) -> R) throws(Failure) -> R {
         let start = onlyInBursts ? AwakeWorkers.monotonicNanoseconds() : 0

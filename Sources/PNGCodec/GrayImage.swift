@@ -69,8 +69,8 @@ public struct GrayAlphaImage: Equatable, Sendable {
     /// black digit on white paper, not a black square.
     public func compositedOverContrastingBackground() -> GrayImage {
         guard let opacities, hasTransparency else { return GrayImage(width: width, height: height, pixels: gray) }
-        // The opacity-weighted mean level, summed in eight interleaved parts (one running sum made
-        // each addition wait for the last: ~4 cycles per pixel).
+        // The opacity-weighted mean level, summed in eight interleaved parts (one running sum
+        // makes each addition wait for the last).
         var (weighted, weight) = (SIMD8<Float>(), SIMD8<Float>())
         var tail: (weighted: Float, weight: Float) = (0, 0)
         gray.withUnsafeBufferPointer { gray in

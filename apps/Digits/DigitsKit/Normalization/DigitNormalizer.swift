@@ -98,7 +98,8 @@ public struct DigitNormalizer: Sendable {
         // Keep the kept pieces and their anti-aliased fringe (2 px around them); the rest is
         // background. Nothing outside the kept pieces' box grown by the fringe can be kept, and
         // the crop reads nothing else, so the work stays inside that region, often a fraction of the
-        // picture (clearing every pixel outside it was ~10 % of classifying a folder).
+        // picture (in a profile of classifying a folder, these loops over the whole picture were
+        // 16 % of the time).
         let fringe = 2
         var box = components[main]
         for index in kept {
@@ -279,7 +280,7 @@ public struct DigitNormalizer: Sendable {
         }
         if flattenBackground { ink = ink.subtractingBackground() }
         let threshold = InkSegmentation.otsuThreshold(ink.pixels)
-        // The ink's pixels are counted where they lie, not copied out (a copy cost ~1 ns per pixel).
+        // The ink's pixels are counted where they lie, not copied out.
         guard let inkPeak = percentile(ink.pixels, 0.9, threshold: threshold, above: true) else { return nil }
         // The paper's level: 0 once flattened, else the median of the pixels that are not ink
         // (not the border's, which a digit filling a tight crop covers).

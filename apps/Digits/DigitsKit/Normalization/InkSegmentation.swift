@@ -142,7 +142,7 @@ package enum InkSegmentation {
 
     /// Which of `values` are above `threshold`.
     package static func mask(_ values: [Float], above threshold: Float) -> [Bool] {
-        // Filled in place: `map` appended one Bool at a time, ~1 ns per pixel of every image.
+        // Filled in place: `map` appended one Bool at a time, checking capacity for each pixel.
         [Bool](unsafeUninitializedCapacity: values.count) { mask, initialized in
             values.withUnsafeBufferPointer { values in
                 for i in values.indices { mask[i] = values[i] > threshold }
