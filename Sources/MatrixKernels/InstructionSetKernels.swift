@@ -23,6 +23,10 @@ public protocol InstructionSetKernels {
     static func directConvolution(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outputChannels: Int,
                                   channels: Int, kernelSize: Int, padded: UnsafePointer<Float>, paddedWidth: Int,
                                   outputHeight: Int, outputWidth: Int, output: UnsafeMutablePointer<Float>)
+    static func winogradConvolution(_ geometry: WinogradConvolution.Geometry, input: UnsafePointer<Float>,
+                                    packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>, tiles: Range<Int>,
+                                    tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,
+                                    mode: WinogradConvolution.Output, scratch: UnsafeMutablePointer<Float>)
     static func fmaPeak(rounds: Int) -> Float
 }
 
@@ -78,6 +82,16 @@ extension InstructionSetKernels {
         DirectConvolution.run(Kernel.Arithmetic.self, weight: weight, bias: bias, outputChannels: outputChannels,
                               channels: channels, kernelSize: kernelSize, padded: padded, paddedWidth: paddedWidth,
                               outputHeight: outputHeight, outputWidth: outputWidth, output: output)
+    }
+
+    /// ``WinogradConvolution`` on this kernel's vectors and GEMM.
+    @inlinable
+    public static func winogradConvolution(_ geometry: WinogradConvolution.Geometry, input: UnsafePointer<Float>,
+                                           packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>, tiles: Range<Int>,
+                                           tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,
+                                           mode: WinogradConvolution.Output, scratch: UnsafeMutablePointer<Float>) {
+        WinogradConvolution.run(Kernel.self, geometry, input: input, packedWeight: packedWeight, bias: bias, tiles: tiles,
+                                tilesPerBlock: tilesPerBlock, output: output, mode: mode, scratch: scratch)
     }
 
     /// ``FMAPeak`` on this kernel's vectors and multiply-add form.

@@ -76,6 +76,45 @@ struct StepReferenceTests {
         }
     }
 
+    @Test("Convolution by Winograd (inference of 3×3 stride-1 layers) matches the direct formula",
+          arguments: supportedKernelPaths, [1, 2])
+    func winogradConvolution(path: KernelPath, threads: Int) throws {
+        // Odd and even output sides, one tile, blocks that start inside a tile row (300 tiles),
+        // channel counts that fill no vector, padding 0–2, and the MNIST CNN's second layer.
+        let shapes: [(n: Int, c: Int, o: Int, h: Int, w: Int, p: Int)] = [
+            (1, 9, 1, 3, 3, 0), (3, 9, 7, 8, 6, 0), (2, 12, 17, 9, 10, 1), (1, 33, 20, 20, 21, 2),
+            (1, 10, 5, 30, 40, 1), (4, 32, 64, 26, 26, 0),
+        ]
+        let context = ExecutionContext(threads: threads, kernels: path)
+        for shape in shapes {
+            let conv = LayerSpec.conv2d(inputChannels: shape.c, outputChannels: shape.o, kernelSize: 3, stride: 1,
+                                        padding: shape.p)
+            let (oh, ow) = (shape.h + 2 * shape.p - 2, shape.w + 2 * shape.p - 2)
+            for (relu, pool) in [(false, false), (true, false), (false, true), (true, true)] where !pool || min(oh, ow) >= 2 {
+                let layers = [conv] + (relu ? [.relu] : []) + (pool ? [.maxPool2d(kernelSize: 2, stride: 2)] : [])
+                let network = try network([shape.c, shape.h, shape.w], layers)
+                let step = try #require(network.steps.first as? ConvolutionStep)
+                // Pooling takes Winograd's path only when its windows are the tiles.
+                #expect(step.convolvesByWinograd(height: shape.h, width: shape.w) == (!pool || (oh % 2 == 0 && ow % 2 == 0)))
+                let input = uniformValues([shape.n, shape.c, shape.h, shape.w], seed: 11)
+                let convolved = ConvolutionStep.referenceForward(input: input, weight: network.parameters[0],
+                                                                 bias: network.parameters[1], stride: 1, padding: shape.p)
+                let activated = relu ? Tensor(shape: convolved.shape, scalars: convolved.scalars.map { max(0, $0) }) : convolved
+                let expected = pool ? MaxPoolStep.referenceForward(input: activated, kernelSize: 2, stride: 2).output : activated
+                let label = "\(shape) relu \(relu) pool \(pool) \(path) T\(threads)"
+                let output = network.forward(input, context: context)
+                try #require(output.shape == expected.shape, "\(label)")
+                // Sums of up to 297 products of values in [-1, 1]: rounding differs, not the result.
+                #expect(maxDifference(output, expected) < 1e-4, "\(label)")
+                // One sample at a time (its tiles split between threads) gives each sample's answer.
+                let one = network.forward(Tensor(shape: [1, shape.c, shape.h, shape.w],
+                                                 scalars: Array(input.scalars.prefix(shape.c * shape.h * shape.w))),
+                                          context: context)
+                #expect(one.scalars == Array(output.scalars.prefix(one.count)), "one sample: \(label)")
+            }
+        }
+    }
+
     @Test("Dense, with and without its ReLU epilogue, matches the definition forward and backward",
           arguments: supportedKernelPaths, [1, 2])
     func dense(path: KernelPath, threads: Int) throws {

@@ -98,6 +98,16 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
                                            outputHeight: outputHeight, outputWidth: outputWidth, output: output)
     }
 
+    /// ``WinogradConvolution``: tiles `tiles` of one sample's stride-1 3×3 convolution, with this
+    /// path's vectors and GEMM (`packedWeight`: the transformed weight packed with its NR).
+    public func winogradConvolution(_ geometry: WinogradConvolution.Geometry, input: UnsafePointer<Float>,
+                                    packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>, tiles: Range<Int>,
+                                    tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,
+                                    mode: WinogradConvolution.Output, scratch: UnsafeMutablePointer<Float>) {
+        supportedKernels.winogradConvolution(geometry, input: input, packedWeight: packedWeight, bias: bias, tiles: tiles,
+                                             tilesPerBlock: tilesPerBlock, output: output, mode: mode, scratch: scratch)
+    }
+
     /// ``AdamUpdate`` of elements `range` with this path's vectors (the same weights on every path).
     public func adam(_ coefficients: AdamUpdate.Coefficients, w: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
                      m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, range: Range<Int>) {

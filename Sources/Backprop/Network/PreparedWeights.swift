@@ -21,11 +21,21 @@ final class PreparedWeights: @unchecked Sendable {
         let packedWeight: [Float]?
     }
 
-    /// Whose entry: the step whose parameters start at `parameterIndex`, on `kernels`, packed or not.
+    /// Whose entry: the step whose parameters start at `parameterIndex`, on `kernels`, in `form`.
     struct Key: Hashable {
         let parameterIndex: Int
         let kernels: KernelPath
-        let packed: Bool
+        let form: Form
+    }
+
+    /// How an entry's `packedWeight` holds the weight.
+    enum Form: Hashable {
+        /// Not at all (nil).
+        case asIs
+        /// Viewed as `[out, rest]`, packed in panels of a given width.
+        case panels
+        /// Transformed for ``WinogradConvolution`` and packed as its products' B.
+        case winograd
     }
 
     private let lock = Lock()
@@ -64,10 +74,10 @@ final class PreparedWeights: @unchecked Sendable {
             let layer = folded()
             return (layer.weight, layer.bias, nil)
         }
-        let key = Key(parameterIndex: parameterIndex, kernels: context.kernels, packed: false)
+        let key = Key(parameterIndex: parameterIndex, kernels: context.kernels, form: .asIs)
         let layer = prepared.layer(key, make: folded)
         guard let width = packedWidth else { return (layer.weight, layer.bias, nil) }
-        let packed = prepared.layer(Key(parameterIndex: parameterIndex, kernels: context.kernels, packed: true)) {
+        let packed = prepared.layer(Key(parameterIndex: parameterIndex, kernels: context.kernels, form: .panels)) {
             let rows = layer.weight.shape[0], depth = layer.weight.count / max(1, rows)
             var packed = [Float](repeating: 0, count: PanelPacking.count(rows: rows, depth: depth, width: width))
             layer.weight.withUnsafeBufferPointer { w in
@@ -79,5 +89,37 @@ final class PreparedWeights: @unchecked Sendable {
             return Layer(weight: layer.weight, bias: layer.bias, packedWeight: packed)
         }
         return (packed.weight, packed.bias, packed.packedWeight)
+    }
+
+    /// A 3×3 convolution's weight `[oc, c, 3, 3]` and bias (its BatchNorm, if any, folded in) for
+    /// ``WinogradConvolution``: the bias, and the 16 transformed weights packed one after another
+    /// as the GEMM's A with the path's MR. Made once when the context carries the plan's
+    /// prepared weights, else on each call.
+    static func winogradWeights(parameterIndex: Int, normalization: FoldedBatchNorm?, parameters: [Tensor],
+                                buffers: [Tensor], context: ExecutionContext) -> (bias: Tensor, packed: [Float]) {
+        let (weight, bias, _) = inferenceWeights(parameterIndex: parameterIndex, normalization: normalization,
+                                                 parameters: parameters, buffers: buffers, context: context, packedWidth: nil)
+        func transformed() -> Layer {
+            let (oc, c) = (weight.shape[0], weight.shape[1])
+            let width = context.kernels.panelWidths.rows
+            let count = PanelPacking.count(rows: oc, depth: c, width: width)
+            let places = weight.withUnsafeBufferPointer {
+                WinogradConvolution.transformedWeight($0.baseAddress!, outputChannels: oc, channels: c)
+            }
+            var packed = [Float](repeating: 0, count: WinogradConvolution.places * count)
+            places.withUnsafeBufferPointer { u in
+                packed.withUnsafeMutableBufferPointer { p in
+                    for place in 0..<WinogradConvolution.places {
+                        PanelPacking.pack(MatrixOperand(u.baseAddress! + place * oc * c, rowStride: c), rows: oc, depth: c,
+                                          width: width, into: p.baseAddress! + place * count)
+                    }
+                }
+            }
+            return Layer(weight: weight, bias: bias, packedWeight: packed)
+        }
+        guard let prepared = context.preparedWeights else { return (bias, transformed().packedWeight!) }
+        let layer = prepared.layer(Key(parameterIndex: parameterIndex, kernels: context.kernels, form: .winograd),
+                                   make: transformed)
+        return (layer.bias, layer.packedWeight!)
     }
 }

@@ -1,0 +1,61 @@
+import MatrixKernels
+
+extension ConvolutionStep {
+    /// Whether inference convolves an input of `height`×`width` by ``WinogradConvolution`` rather
+    /// than im2col and GEMM: a 3×3
+    /// stride-1 convolution that is not direct (few input channels), followed by no pooling or by
+    /// a 2×2 stride-2 max-pool whose windows are the Winograd tiles (even output sides).
+    ///
+    /// Training keeps im2col and GEMM for its forward, so that a run's weights stay what they were
+    /// and the forward its backward differentiates is the one it computed; inference answers
+    /// differ from it only by rounding.
+    public func convolvesByWinograd(height: Int, width: Int) -> Bool {
+        usesWinograd(height: height, width: width, direct: usesDirectConvolution(patch: inputChannels * kernelSize * kernelSize))
+    }
+
+    func usesWinograd(height: Int, width: Int, direct: Bool) -> Bool {
+        guard kernelSize == 3 && stride == 1 && !direct else { return false }
+        guard let pool else { return true }
+        let g = geometry(height: height, width: width)
+        return pool.kernelSize == 2 && pool.stride == 2 && g.outputHeight % 2 == 0 && g.outputWidth % 2 == 0
+    }
+
+    /// The inference forward of `input` `[n, c, h, w]` by ``WinogradConvolution``, with its
+    /// epilogue (ReLU, pooling). `packedWeight` is the transformed weight packed for the context's
+    /// kernel path, `bias` `[oc]`. Each sample's tiles are cut into blocks that run as parallel
+    /// tasks: a batch of one still uses every thread.
+    func convolveWinograd(_ input: Tensor, bias: Tensor, packedWeight: [Float], context: ExecutionContext) -> Tensor {
+        precondition(input.rank == 4 && Array(input.shape.dropFirst()) == inputShape,
+                     "ConvolutionStep.forward: expected [batch] + \(inputShape), got \(input.shape)")
+        let batch = input.shape[0]
+        let g = WinogradConvolution.Geometry(channels: inputChannels, height: input.shape[2], width: input.shape[3],
+                                             padding: padding, outputChannels: outputChannels)
+        let kernels = context.kernels
+        let mode: WinogradConvolution.Output = pool == nil ? .plain(relu: relu) : .pooled(relu: relu)
+        let tilesPerBlock = WinogradConvolution.tilesPerBlock(
+            tiles: g.tiles, atLeast: batch >= context.threads ? 1 : (context.threads + batch - 1) / batch,
+            multiple: kernels.panelWidths.columns)
+        let blocks = (g.tiles + tilesPerBlock - 1) / tilesPerBlock
+        let scratchCount = WinogradConvolution.scratchCount(g, tilesPerBlock: tilesPerBlock, lanes: kernels.lanes)
+        let outputSampleSize = outputShape.reduce(1, *)
+        return Tensor(shape: [batch] + outputShape) { out in
+            input.withUnsafeBufferPointer { x in
+            packedWeight.withUnsafeBufferPointer { packed in
+            bias.withUnsafeBufferPointer { b in
+                Parallel.forEach(tasks: batch * blocks, threads: context.threads) { task in
+                    let (sample, block) = task.quotientAndRemainder(dividingBy: blocks)
+                    WorkspacePool.shared.withWorkspace { workspace in
+                        kernels.winogradConvolution(
+                            g, input: x.baseAddress! + sample * g.channels * g.height * g.width,
+                            packedWeight: packed.baseAddress!, bias: b.baseAddress!,
+                            tiles: (block * tilesPerBlock)..<min(g.tiles, (block + 1) * tilesPerBlock),
+                            tilesPerBlock: tilesPerBlock, output: out.baseAddress! + sample * outputSampleSize,
+                            mode: mode, scratch: workspace.floats(scratchCount))
+                    }
+                }
+            }
+            }
+            }
+        }
+    }
+}
