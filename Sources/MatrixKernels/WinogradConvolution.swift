@@ -99,9 +99,10 @@ public enum WinogradConvolution {
         return max(1, min(tiles, (size + multiple - 1) / multiple * multiple))
     }
 
-    /// Scratch floats one block of `tilesPerBlock` tiles needs (see `run`).
-    public static func scratchCount(_ g: Geometry, tilesPerBlock: Int, lanes: Int) -> Int {
-        Layout(g, tilesPerBlock: tilesPerBlock, lanes: lanes).total
+    /// Scratch floats one block of `tilesPerBlock` tiles needs (see `run`), for a micro-kernel of
+    /// `tile` (MR × NR) and vectors of `lanes`.
+    public static func scratchCount(_ g: Geometry, tilesPerBlock: Int, tile: (rows: Int, columns: Int), lanes: Int) -> Int {
+        Layout(g, tilesPerBlock: tilesPerBlock, rows: tile.rows, columns: tile.columns, lanes: lanes).total
     }
 
     /// Where a block's scratch goes, in floats from its start.
@@ -109,27 +110,30 @@ public enum WinogradConvolution {
     struct Layout {
         /// Deinterleaved input rows: `rowLength` floats each.
         @usableFromInline let rowLength: Int
-        /// V_ξ [c][vStride]: a block's tiles plus a vector of slack for whole-vector stores (and
-        /// not a multiple of 512 bytes, which the GEMM would pack rather than read in place).
-        @usableFromInline let vStride: Int
-        /// M_ξ [oc][tStride] and the results [4][oc][tStride]: the block's tiles rounded up to lanes.
+        /// M_ξ [mRows][tStride] and the results [4][oc][tStride]: the block's tiles rounded up to
+        /// whole column panels (NR), and oc up to whole row panels (MR), as the micro-kernel writes.
         @usableFromInline let tStride: Int
+        @usableFromInline let mRows: Int
+        /// V_ξ [c][vStride]: whole column panels plus a vector of slack for whole-vector stores
+        /// (and not a multiple of 512 bytes, where a panel's rows would evict each other in L1).
+        @usableFromInline let vStride: Int
         @usableFromInline let blockRows: Int
         @usableFromInline let even: Int, odd: Int, v: Int, m: Int, results: Int, total: Int
 
         @usableFromInline
-        init(_ g: Geometry, tilesPerBlock: Int, lanes: Int) {
+        init(_ g: Geometry, tilesPerBlock: Int, rows: Int, columns: Int, lanes: Int) {
             rowLength = g.tileColumns + 1 + lanes
-            let slack = tilesPerBlock + lanes
+            tStride = (tilesPerBlock + columns - 1) / columns * columns
+            mRows = (g.outputChannels + rows - 1) / rows * rows
+            let slack = tStride + lanes
             vStride = slack % 128 == 0 ? slack + lanes : slack
-            tStride = (tilesPerBlock + lanes - 1) / lanes * lanes
             // A block's tiles span at most this many tile rows, each reading two input rows more.
             blockRows = 2 * ((tilesPerBlock + g.tileColumns - 2) / g.tileColumns + 1) + 2
             even = 0
             odd = blockRows * rowLength
             v = 2 * blockRows * rowLength
             m = v + places * g.channels * vStride
-            results = m + places * g.outputChannels * tStride
+            results = m + places * mRows * tStride
             total = results + 4 * g.outputChannels * tStride
         }
     }
@@ -146,7 +150,8 @@ public enum WinogradConvolution {
                                            mode: Output, scratch: UnsafeMutablePointer<Float>) {
         typealias V = K.Vector
         let lanes = V.scalarCount
-        let layout = Layout(g, tilesPerBlock: tilesPerBlock, lanes: lanes)
+        let (mr, nr) = (K.rows, K.columns)
+        let layout = Layout(g, tilesPerBlock: tilesPerBlock, rows: mr, columns: nr, lanes: lanes)
         precondition(tiles.count <= tilesPerBlock && tiles.upperBound <= g.tiles, "WinogradConvolution: bad block")
         let (c, oc, tw) = (g.channels, g.outputChannels, g.tileColumns)
         let count = tiles.count
@@ -225,15 +230,34 @@ public enum WinogradConvolution {
             }
         }
 
-        // M_ξ[o, t] = Σ_c U_ξ[o, c] · V_ξ[c, t]: A = U_ξ packed, B = V_ξ read where it lies.
+        // The column panel past the block's tiles reads zeros there (the transform's whole
+        // vectors left other values in part of it).
+        let panelEnd = (count + nr - 1) / nr * nr
+        if panelEnd > count {
+            for row in 0..<(places * c) { (v + row * vStride + count).update(repeating: 0, count: panelEnd - count) }
+        }
+
+        // M_ξ[o, t] = Σ_c U_ξ[o, c] · V_ξ[c, t]: the micro-kernel on U_ξ's packed panels and on
+        // V_ξ's rows where they lie, tile by tile (16 products of a few tiles each: through the
+        // blocked GEMM, its set-up per call cost more than the transforms).
         let m = scratch + layout.m
         let tStride = layout.tStride
-        let packedCount = PanelPacking.count(rows: oc, depth: c, width: K.rows)
+        let packedCount = PanelPacking.count(rows: oc, depth: c, width: mr)
         for place in 0..<places {
-            BlockedGEMM<K>.multiply(MatrixProduct(
-                m: oc, n: count, k: c, a: .packed(packedWeight + place * packedCount),
-                b: MatrixOperand(v + place * c * vStride, rowStride: vStride), c: m + place * oc * tStride,
-                cRowStride: tStride, accumulate: false), threads: 1)
+            let (a, b, product) = (packedWeight + place * packedCount, v + place * c * vStride, m + place * layout.mRows * tStride)
+            for column in stride(from: 0, to: count, by: nr) {
+                for row in stride(from: 0, to: oc, by: mr) {
+                    let (panel, target) = (a + row * c, product + row * tStride + column)
+                    let height = K.tileHeight(covering: min(mr, oc - row))
+                    if height == mr {
+                        K.multiply(depth: c, a: panel, b: b + column, bStride: vStride, c: target, cRowStride: tStride,
+                                   accumulate: false)
+                    } else {
+                        K.multiply(tileHeight: height, depth: c, a: panel, b: b + column, bStride: vStride, c: target,
+                                   cRowStride: tStride, accumulate: false)
+                    }
+                }
+            }
         }
 
         let relu: Bool, pooled: Bool
@@ -245,9 +269,8 @@ public enum WinogradConvolution {
         // tiles are computed from whatever the products' rows hold there and never stored).
         let results = scratch + layout.results
         let mBytes = UnsafeRawPointer(m), resultBytes = UnsafeMutableRawPointer(results)
-        // Both M's places and the results' quarters (y00, y01, y10, y11) are this far apart.
         let quarter = oc * tStride
-        let placeBytes = quarter * 4
+        let placeBytes = layout.mRows * tStride * 4
         for o in 0..<oc {
             let b = V(repeating: bias[o])
             for first in stride(from: 0, to: count, by: lanes) {
@@ -262,9 +285,9 @@ public enum WinogradConvolution {
                 let (s10, s11, s12, s13) = (m10 - m20 - m30, m11 - m21 - m31, m12 - m22 - m32, m13 - m23 - m33)
                 // (Aᵀ·M)·A, plus the bias.
                 resultBytes.storeBytes(of: s00 + s01 + s02 + b, toByteOffset: offset, as: V.self)
-                resultBytes.storeBytes(of: s01 - s02 - s03 + b, toByteOffset: placeBytes + offset, as: V.self)
-                resultBytes.storeBytes(of: s10 + s11 + s12 + b, toByteOffset: 2 * placeBytes + offset, as: V.self)
-                resultBytes.storeBytes(of: s11 - s12 - s13 + b, toByteOffset: 3 * placeBytes + offset, as: V.self)
+                resultBytes.storeBytes(of: s01 - s02 - s03 + b, toByteOffset: quarter * 4 + offset, as: V.self)
+                resultBytes.storeBytes(of: s10 + s11 + s12 + b, toByteOffset: 2 * quarter * 4 + offset, as: V.self)
+                resultBytes.storeBytes(of: s11 - s12 - s13 + b, toByteOffset: 3 * quarter * 4 + offset, as: V.self)
             }
         }
 

@@ -36,7 +36,8 @@ extension ConvolutionStep {
             tiles: g.tiles, atLeast: batch >= context.threads ? 1 : (context.threads + batch - 1) / batch,
             multiple: kernels.panelWidths.columns)
         let blocks = (g.tiles + tilesPerBlock - 1) / tilesPerBlock
-        let scratchCount = WinogradConvolution.scratchCount(g, tilesPerBlock: tilesPerBlock, lanes: kernels.lanes)
+        let scratchCount = WinogradConvolution.scratchCount(g, tilesPerBlock: tilesPerBlock, tile: kernels.panelWidths,
+                                                            lanes: kernels.lanes)
         let outputSampleSize = outputShape.reduce(1, *)
         return Tensor(shape: [batch] + outputShape) { out in
             input.withUnsafeBufferPointer { x in
