@@ -305,18 +305,33 @@ public enum WinogradConvolution {
                 }
             }
         } else {
+            // Each tile row's outputs: rows 2ti and 2ti + 1 of the plane, y00 and y01 (y10 and
+            // y11) interleaved along them; on odd sides, the last row or column of tiles keeps
+            // only its first.
             let (oh, ow) = (g.outputHeight, g.outputWidth)
+            if relu {
+                for i in 0..<(4 * quarter) { results[i] = Swift.max(results[i], 0) }
+            }
             for o in 0..<oc {
                 let plane = output + o * oh * ow
-                for t in 0..<count {
+                var t = 0
+                while t < count {
                     let tile = tiles.lowerBound + t
-                    let y = 2 * (tile / tw), x = 2 * (tile % tw)
-                    for q in 0..<4 {
-                        let (yy, xx) = (y + q / 2, x + q % 2)
-                        guard yy < oh && xx < ow else { continue }
-                        let value = results[q * quarter + o * tStride + t]
-                        plane[yy * ow + xx] = relu ? Swift.max(value, 0) : value
+                    let (ti, firstColumn) = tile.quotientAndRemainder(dividingBy: tw)
+                    let segment = min(count - t, tw - firstColumn)
+                    // Tiles of the segment whose second column lies inside the plane.
+                    let pairs = max(0, min(segment, ow / 2 - firstColumn))
+                    for half in 0..<2 where 2 * ti + half < oh {
+                        let row = plane + (2 * ti + half) * ow + 2 * firstColumn
+                        let left = results + 2 * half * quarter + o * tStride + t
+                        let right = left + quarter
+                        for j in 0..<pairs {
+                            row[2 * j] = left[j]
+                            row[2 * j + 1] = right[j]
+                        }
+                        if pairs < segment { row[2 * pairs] = left[pairs] }
                     }
+                    t += segment
                 }
             }
         }

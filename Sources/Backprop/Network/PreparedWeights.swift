@@ -100,22 +100,7 @@ final class PreparedWeights: @unchecked Sendable {
         let (weight, bias, _) = inferenceWeights(parameterIndex: parameterIndex, normalization: normalization,
                                                  parameters: parameters, buffers: buffers, context: context, packedWidth: nil)
         func transformed() -> Layer {
-            let (oc, c) = (weight.shape[0], weight.shape[1])
-            let width = context.kernels.panelWidths.rows
-            let count = PanelPacking.count(rows: oc, depth: c, width: width)
-            let places = weight.withUnsafeBufferPointer {
-                WinogradConvolution.transformedWeight($0.baseAddress!, outputChannels: oc, channels: c)
-            }
-            var packed = [Float](repeating: 0, count: WinogradConvolution.places * count)
-            places.withUnsafeBufferPointer { u in
-                packed.withUnsafeMutableBufferPointer { p in
-                    for place in 0..<WinogradConvolution.places {
-                        PanelPacking.pack(MatrixOperand(u.baseAddress! + place * oc * c, rowStride: c), rows: oc, depth: c,
-                                          width: width, into: p.baseAddress! + place * count)
-                    }
-                }
-            }
-            return Layer(weight: weight, bias: bias, packedWeight: packed)
+            Layer(weight: weight, bias: bias, packedWeight: ConvolutionStep.winogradWeight(weight, kernels: context.kernels))
         }
         guard let prepared = context.preparedWeights else { return (bias, transformed().packedWeight!) }
         let layer = prepared.layer(Key(parameterIndex: parameterIndex, kernels: context.kernels, form: .winograd),

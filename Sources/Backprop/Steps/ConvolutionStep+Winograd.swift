@@ -20,6 +20,27 @@ extension ConvolutionStep {
         return pool.kernelSize == 2 && pool.stride == 2 && g.outputHeight % 2 == 0 && g.outputWidth % 2 == 0
     }
 
+    /// `weight` `[oc, c, 3, 3]` as ``WinogradConvolution`` reads it on `kernels`: the 16
+    /// transformed weights, each packed as its products' A (panels MR wide), one after another.
+    static func winogradWeight(_ weight: Tensor, kernels: KernelPath) -> [Float] {
+        let (oc, c) = (weight.shape[0], weight.shape[1])
+        let width = kernels.panelWidths.rows
+        let count = PanelPacking.count(rows: oc, depth: c, width: width)
+        let places = weight.withUnsafeBufferPointer {
+            WinogradConvolution.transformedWeight($0.baseAddress!, outputChannels: oc, channels: c)
+        }
+        var packed = [Float](repeating: 0, count: WinogradConvolution.places * count)
+        places.withUnsafeBufferPointer { u in
+            packed.withUnsafeMutableBufferPointer { p in
+                for place in 0..<WinogradConvolution.places {
+                    PanelPacking.pack(MatrixOperand(u.baseAddress! + place * oc * c, rowStride: c), rows: oc, depth: c,
+                                      width: width, into: p.baseAddress! + place * count)
+                }
+            }
+        }
+        return packed
+    }
+
     /// The inference forward of `input` `[n, c, h, w]` by ``WinogradConvolution``, with its
     /// epilogue (ReLU, pooling). `packedWeight` is the transformed weight packed for the context's
     /// kernel path, `bias` `[oc]`. Each sample's tiles are cut into blocks that run as parallel
