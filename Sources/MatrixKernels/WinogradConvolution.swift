@@ -108,7 +108,8 @@ public enum WinogradConvolution {
     /// Where a block's scratch goes, in floats from its start.
     @usableFromInline
     struct Layout {
-        /// Deinterleaved input rows: `rowLength` floats each.
+        /// Deinterleaved input rows: `rowLength` floats each, whole vectors, a vector past the
+        /// `tileColumns + 1` pairs a row holds (the transform reads whole vectors from any pair).
         @usableFromInline let rowLength: Int
         /// M_ξ [mRows][tStride] and the results [4][oc][tStride]: the block's tiles rounded up to
         /// whole column panels (NR), and oc up to whole row panels (MR), as the micro-kernel writes.
@@ -122,7 +123,7 @@ public enum WinogradConvolution {
 
         @usableFromInline
         init(_ g: Geometry, tilesPerBlock: Int, rows: Int, columns: Int, lanes: Int) {
-            rowLength = g.tileColumns + 1 + lanes
+            rowLength = (g.tileColumns + lanes) / lanes * lanes + lanes
             tStride = (tilesPerBlock + columns - 1) / columns * columns
             mRows = (g.outputChannels + rows - 1) / rows * rows
             let slack = tStride + lanes
@@ -168,11 +169,12 @@ public enum WinogradConvolution {
             for r in 0..<rowsRead {
                 let y = 2 * firstRow + r - g.padding
                 let (e, o) = (even + r * rowLength, odd + r * rowLength)
-                guard y >= 0 && y < g.height else {
-                    e.update(repeating: 0, count: rowLength)
-                    o.update(repeating: 0, count: rowLength)
-                    continue
+                // Zeros first, a vector at a time (a memset call per row cost more than the row).
+                for j in Swift.stride(from: 0, to: rowLength, by: lanes) {
+                    UnsafeMutableRawPointer(e + j).storeBytes(of: V(), as: V.self)
+                    UnsafeMutableRawPointer(o + j).storeBytes(of: V(), as: V.self)
                 }
+                guard y >= 0 && y < g.height else { continue }
                 let row = plane + y * g.width
                 /// Pair `j` when either of its columns may lie outside the picture.
                 func edge(_ j: Int) {
@@ -181,8 +183,8 @@ public enum WinogradConvolution {
                     o[j] = x1 >= 0 && x1 < g.width ? row[x1] : 0
                 }
                 // Pairs before `first` reach left of the picture; from `last` on, right of it
-                // (pairs after `last` lie wholly outside). Between, a loop without tests, which
-                // the compiler turns into wide loads and shuffles (with tests, into gathers).
+                // (pairs after `last` lie wholly outside, zeros). Between, a loop without tests,
+                // which the compiler turns into wide loads and shuffles (with tests, gathers).
                 let first = min(rowLength, (g.padding + 1) / 2)
                 let last = min(rowLength, max(first, (g.width + g.padding) / 2))
                 for j in 0..<first { edge(j) }
@@ -190,11 +192,7 @@ public enum WinogradConvolution {
                     e[j] = row[2 * j - g.padding]
                     o[j] = row[2 * j + 1 - g.padding]
                 }
-                if last < rowLength {
-                    edge(last)
-                    (e + last + 1).update(repeating: 0, count: rowLength - last - 1)
-                    (o + last + 1).update(repeating: 0, count: rowLength - last - 1)
-                }
+                if last < rowLength { edge(last) }
             }
             let vChannel = UnsafeMutableRawPointer(v + channel * vStride)
             let placeBytes = c * vStride * 4
@@ -234,7 +232,11 @@ public enum WinogradConvolution {
         // vectors left other values in part of it).
         let panelEnd = (count + nr - 1) / nr * nr
         if panelEnd > count {
-            for row in 0..<(places * c) { (v + row * vStride + count).update(repeating: 0, count: panelEnd - count) }
+            // A vector at a time: the rows' slack takes what passes the panel's end.
+            for row in 0..<(places * c) {
+                let tail = UnsafeMutableRawPointer(v + row * vStride)
+                for j in Swift.stride(from: count, to: panelEnd, by: lanes) { tail.storeBytes(of: V(), toByteOffset: j * 4, as: V.self) }
+            }
         }
 
         // M_ξ[o, t] = Σ_c U_ξ[o, c] · V_ξ[c, t]: the micro-kernel on U_ξ's packed panels and on
