@@ -99,7 +99,8 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
     }
 
     /// ``WinogradConvolution``: tiles `tiles` of one sample's stride-1 3×3 convolution, with this
-    /// path's vectors and GEMM (`packedWeight`: the transformed weight packed with its NR).
+    /// path's vectors and micro-kernel (`packedWeight`: `ConvolutionStep.winogradWeight`, packed
+    /// with this path's MR).
     public func winogradConvolution(_ geometry: WinogradConvolution.Geometry, input: UnsafePointer<Float>,
                                     packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>, tiles: Range<Int>,
                                     tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,

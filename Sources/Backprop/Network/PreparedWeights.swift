@@ -34,7 +34,7 @@ final class PreparedWeights: @unchecked Sendable {
         case asIs
         /// Viewed as `[out, rest]`, packed in panels of a given width.
         case panels
-        /// Transformed for ``WinogradConvolution`` and packed as its products' B.
+        /// Transformed for ``WinogradConvolution`` and packed as its products' A.
         case winograd
     }
 

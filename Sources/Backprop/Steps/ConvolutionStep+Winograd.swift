@@ -1,16 +1,17 @@
 import MatrixKernels
 
 extension ConvolutionStep {
-    /// Whether inference convolves an input of `height`×`width` by ``WinogradConvolution`` rather
-    /// than im2col and GEMM: a 3×3
-    /// stride-1 convolution that is not direct (few input channels), followed by no pooling or by
-    /// a 2×2 stride-2 max-pool whose windows are the Winograd tiles (even output sides).
+    /// Whether inference convolves an input of `height`×`width` by ``WinogradConvolution``
+    /// rather than im2col and GEMM: a 3×3 stride-1 convolution that is not direct (few input
+    /// channels), followed by no pooling or by a 2×2 stride-2 max-pool whose windows are the
+    /// Winograd tiles (even output sides).
     ///
     /// Training keeps im2col and GEMM for its forward, so that a run's weights stay what they were
     /// and the forward its backward differentiates is the one it computed; inference answers
     /// differ from it only by rounding.
     public func convolvesByWinograd(height: Int, width: Int) -> Bool {
-        usesWinograd(height: height, width: width, direct: usesDirectConvolution(patch: inputChannels * kernelSize * kernelSize))
+        usesWinograd(height: height, width: width,
+                     direct: usesDirectConvolution(patch: inputChannels * kernelSize * kernelSize))
     }
 
     func usesWinograd(height: Int, width: Int, direct: Bool) -> Bool {
