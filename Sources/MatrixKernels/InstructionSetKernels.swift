@@ -27,6 +27,10 @@ public protocol InstructionSetKernels {
                                     packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>, tiles: Range<Int>,
                                     tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,
                                     mode: WinogradConvolution.Output, scratch: UnsafeMutablePointer<Float>)
+    static func pooledWeightGradient(gradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
+                                     argmax: UnsafePointer<Int32>, outputChannels: Int, pooled: Int,
+                                     patches: UnsafePointer<Float>, patch: Int, dweight: UnsafeMutablePointer<Float>,
+                                     accumulate: Bool, factors: UnsafeMutablePointer<Float>)
     static func fmaPeak(rounds: Int) -> Float
 }
 
@@ -92,6 +96,17 @@ extension InstructionSetKernels {
                                            mode: WinogradConvolution.Output, scratch: UnsafeMutablePointer<Float>) {
         WinogradConvolution.run(Kernel.self, geometry, input: input, packedWeight: packedWeight, bias: bias, tiles: tiles,
                                 tilesPerBlock: tilesPerBlock, output: output, mode: mode, scratch: scratch)
+    }
+
+    /// ``PooledWeightGradient`` on this kernel's vectors and multiply-add form.
+    @inlinable
+    public static func pooledWeightGradient(gradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
+                                            argmax: UnsafePointer<Int32>, outputChannels: Int, pooled: Int,
+                                            patches: UnsafePointer<Float>, patch: Int, dweight: UnsafeMutablePointer<Float>,
+                                            accumulate: Bool, factors: UnsafeMutablePointer<Float>) {
+        PooledWeightGradient.run(Kernel.Arithmetic.self, gradient: gradient, reluOutput: reluOutput, argmax: argmax,
+                                 outputChannels: outputChannels, pooled: pooled, patches: patches, patch: patch,
+                                 dweight: dweight, accumulate: accumulate, factors: factors)
     }
 
     /// ``FMAPeak`` on this kernel's vectors and multiply-add form.

@@ -228,7 +228,12 @@ public struct ConvolutionStep: Step {
             Double(m * n) / Double(((m + widths.rows - 1) / widths.rows * widths.rows)
                                    * ((n + widths.columns - 1) / widths.columns * widths.columns))
         }
-        let transposedWeightGradient = tileUse(patch, oc) > 1.25 * tileUse(oc, patch)
+        // Behind a max-pool (and no BatchNorm, whose backward spreads the gradient over every
+        // position), the weight gradient sums only the positions each window's maximum came from
+        // (`PooledWeightGradient`): a quarter of the dense product's terms for a 2×2 pool.
+        let pooledWeightGradient = pool != nil && batchNorm == nil
+        let pooledCount = pool == nil ? 0 : outputShape[1] * outputShape[2]
+        let transposedWeightGradient = !pooledWeightGradient && tileUse(patch, oc) > 1.25 * tileUse(oc, patch)
         let packedWeightCount = needsInputGradient ? PanelPacking.count(rows: patch, depth: oc, width: widths.rows) : 0
         // col2im accumulates, so the input gradient starts at zero.
         var inputGradient = Tensor(shape: needsInputGradient ? input.shape : [0])
@@ -260,7 +265,8 @@ public struct ConvolutionStep: Step {
             normalization.withUnsafeBufferPointer { k in
                 Parallel.forEach(tasks: groups, threads: groupThreads) { group in
                     WorkspacePool.shared.withWorkspace { workspace in
-                        let columns = workspace.floats(panelCount + patch * positions + oc * positions)
+                        let columns = workspace.floats(panelCount + patch * positions + oc * positions
+                                                       + (pooledWeightGradient ? patch * positions + pooledCount : 0))
                         let columnGradient = columns + panelCount
                         let convolvedGradient = columnGradient + patch * positions
                         let dweight = partials + group * partialSize
@@ -286,7 +292,21 @@ public struct ConvolutionStep: Step {
                                 dconv = UnsafePointer(convolvedGradient)
                             }
                             // In the forward pass this was: convolved = bias + weight · columns.
-                            if transposedWeightGradient {
+                            if pooledWeightGradient {
+                                // patches[oh·ow × patch] = columnsᵀ, the input patch under each position
+                                let patches = convolvedGradient + oc * positions
+                                im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
+                                kernels.transpose(columns, rows: patch, columns: positions, sourceStride: positions,
+                                                  into: patches, destinationStride: patch, adding: false)
+                                // dweight[oc × patch] (+)= Σ over pooled outputs of dpool · patches[argmax]
+                                let outputSampleSize = oc * pooledCount
+                                kernels.pooledWeightGradient(
+                                    gradient: dout.baseAddress! + sample * outputSampleSize,
+                                    reluOutput: relu ? y.baseAddress! + sample * outputSampleSize : nil,
+                                    argmax: argmax.baseAddress! + sample * outputSampleSize, outputChannels: oc,
+                                    pooled: pooledCount, patches: patches, patch: patch, dweight: dweight,
+                                    accumulate: sample != samples.lowerBound, factors: patches + patch * positions)
+                            } else if transposedWeightGradient {
                                 im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
                                 // dweightᵀ[patch × oc] (+)= columns[patch × oh·ow] · dconvᵀ[oh·ow × oc]
                                 kernels.multiply(MatrixProduct(
