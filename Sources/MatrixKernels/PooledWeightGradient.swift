@@ -14,7 +14,8 @@ public enum PooledWeightGradient {
     /// See the type's description. `gradient`, `argmax` and `reluOutput` (the pooled outputs, when
     /// a ReLU came before the pooling; a gradient passes where they are > 0) are `[oc, pooled]`;
     /// `patches` `[positions, patch]` (row `a`: the input patch under position `a`); `dweight`
-    /// `[oc, patch]`, added to when `accumulate`, else overwritten.
+    /// `[oc, patch]`, added to when `accumulate`, else overwritten. `patches` must be readable for a
+    /// vector's lanes past its end (finite values: they feed lanes that are dropped).
     /// `factors` is scratch for `pooled` floats.
     @inlinable
     public static func run<M: MultiplyAdd>(_: M.Type, gradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
@@ -57,26 +58,22 @@ public enum PooledWeightGradient {
                 store(s4, 4); store(s5, 5); store(s6, 6); store(s7, 7)
                 l += 8 * lanes
             }
-            // Then a vector at a time, then the last places one by one.
-            while l + lanes <= patch {
-                var s = initial(l)
+            // Then a vector at a time; the last places as one vector that reads on into the next
+            // row (or the slack after the last), of which only those places are kept.
+            while l < patch {
+                let kept = min(lanes, patch - l)
+                var s = V()
+                if accumulate { for k in 0..<kept { s[k] = dweight[o * patch + l + k] } }
                 for p in 0..<pooled {
                     s = M.multiplyAdd(s, V(repeating: factor(p)),
                                       rows.loadUnaligned(fromByteOffset: (Int(sources[p]) * patch + l) * 4, as: V.self))
                 }
-                target.storeBytes(of: s, toByteOffset: l * 4, as: V.self)
-                l += lanes
-            }
-            while l < patch {
-                var s = V()
-                if accumulate { s[0] = dweight[o * patch + l] }
-                for p in 0..<pooled {
-                    var x = V()
-                    x[0] = patches[Int(sources[p]) * patch + l]
-                    s = M.multiplyAdd(s, V(repeating: factor(p)), x)
+                if kept == lanes {
+                    target.storeBytes(of: s, toByteOffset: l * 4, as: V.self)
+                } else {
+                    for k in 0..<kept { dweight[o * patch + l + k] = s[k] }
                 }
-                dweight[o * patch + l] = s[0]
-                l += 1
+                l += kept
             }
         }
     }

@@ -266,7 +266,7 @@ public struct ConvolutionStep: Step {
                 Parallel.forEach(tasks: groups, threads: groupThreads) { group in
                     WorkspacePool.shared.withWorkspace { workspace in
                         let columns = workspace.floats(panelCount + patch * positions + oc * positions
-                                                       + (pooledWeightGradient ? patch * positions + pooledCount : 0))
+                                                       + (pooledWeightGradient ? patch * positions + kernels.lanes + pooledCount : 0))
                         let columnGradient = columns + panelCount
                         let convolvedGradient = columnGradient + patch * positions
                         let dweight = partials + group * partialSize
@@ -298,6 +298,8 @@ public struct ConvolutionStep: Step {
                                 im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
                                 kernels.transpose(columns, rows: patch, columns: positions, sourceStride: positions,
                                                   into: patches, destinationStride: patch, adding: false)
+                                // A vector's reach past the last patch reads zeros.
+                                (patches + patch * positions).update(repeating: 0, count: kernels.lanes)
                                 // dweight[oc × patch] (+)= Σ over pooled outputs of dpool · patches[argmax]
                                 let outputSampleSize = oc * pooledCount
                                 kernels.pooledWeightGradient(
@@ -305,7 +307,8 @@ public struct ConvolutionStep: Step {
                                     reluOutput: relu ? y.baseAddress! + sample * outputSampleSize : nil,
                                     argmax: argmax.baseAddress! + sample * outputSampleSize, outputChannels: oc,
                                     pooled: pooledCount, patches: patches, patch: patch, dweight: dweight,
-                                    accumulate: sample != samples.lowerBound, factors: patches + patch * positions)
+                                    accumulate: sample != samples.lowerBound,
+                                    factors: patches + patch * positions + kernels.lanes)
                             } else if transposedWeightGradient {
                                 im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
                                 // dweightᵀ[patch × oc] (+)= columns[patch × oh·ow] · dconvᵀ[oh·ow × oc]
