@@ -265,8 +265,10 @@ public struct ConvolutionStep: Step {
             normalization.withUnsafeBufferPointer { k in
                 Parallel.forEach(tasks: groups, threads: groupThreads) { group in
                     WorkspacePool.shared.withWorkspace { workspace in
-                        let columns = workspace.floats(panelCount + patch * positions + oc * positions
-                                                       + (pooledWeightGradient ? patch * positions + kernels.lanes + pooledCount : 0))
+                        // Columns, their gradient, dconv; for a pooled weight gradient, the patches
+                        // (and a vector of zeros after them) and the pooled gradients' factors.
+                        let pooledScratch = pooledWeightGradient ? patch * positions + kernels.lanes + pooledCount : 0
+                        let columns = workspace.floats(panelCount + patch * positions + oc * positions + pooledScratch)
                         let columnGradient = columns + panelCount
                         let convolvedGradient = columnGradient + patch * positions
                         let dweight = partials + group * partialSize
