@@ -87,7 +87,7 @@ package enum InkSegmentation {
                 var i = 0
                 while i + 16 <= values.count {
                     // Sixteen pixels of one bin (paper, a canvas, the flattened background: most of
-                    // a picture) are counted at once, tested in a vector; others one by one.
+                    // a picture) are counted at once, tested in a vector; others bin by bin.
                     let scaled = UnsafeRawPointer(values.baseAddress! + i).loadUnaligned(as: SIMD16<Float>.self) * Float(bins)
                     let first = bin(values[i])
                     let sameBin = switch first {
@@ -100,12 +100,13 @@ package enum InkSegmentation {
                     } else {
                         // The sixteen bins in vectors, without branches: clamped as `bin` does,
                         // then truncated exactly (rounding to an integer by adding 2²³, one less
-                        // where that rounded up), the integer read from the float's low bits.
+                        // where that rounded up), the integer read from the float's 23 fraction
+                        // bits (whole numbers below 2²³ plus 2²³ hold exactly that there).
                         let clamped = scaled.replacing(with: 0, where: .!(scaled .>= 1))
                             .replacing(with: Float(bins - 1), where: scaled .>= Float(bins - 1))
                         let rounded = (clamped + 8_388_608) - 8_388_608
                         let whole = rounded.replacing(with: rounded - 1, where: rounded .> clamped)
-                        let lanes = unsafeBitCast(whole + 8_388_608, to: SIMD16<UInt32>.self) & 0xFF
+                        let lanes = unsafeBitCast(whole + 8_388_608, to: SIMD16<UInt32>.self) & 0x7F_FFFF
                         for lane in stride(from: 0, to: 16, by: 4) {
                             counts[Int(lanes[lane])] &+= 1
                             counts[bins + Int(lanes[lane + 1])] &+= 1
@@ -133,7 +134,8 @@ package enum InkSegmentation {
         values.withUnsafeBufferPointer { values in
             var (counts, i) = (SIMD8<Int32>(), 0)
             while i + 8 <= values.count {
-                counts &+= SIMD8<Int32>().replacing(with: 1, where: lanes(UnsafeRawPointer(values.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)))
+                let chunk = UnsafeRawPointer(values.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+                counts &+= SIMD8<Int32>().replacing(with: 1, where: lanes(chunk))
                 i += 8
             }
             return Int(counts.wrappedSum()) + values[i...].reduce(0) { $0 + (each($1) ? 1 : 0) }
