@@ -10,12 +10,8 @@ extension ConvolutionStep {
     /// and the forward its backward differentiates is the one it computed; inference answers
     /// differ from it only by rounding.
     public func convolvesByWinograd(height: Int, width: Int) -> Bool {
-        usesWinograd(height: height, width: width,
-                     direct: usesDirectConvolution(patch: inputChannels * kernelSize * kernelSize))
-    }
-
-    func usesWinograd(height: Int, width: Int, direct: Bool) -> Bool {
-        guard kernelSize == 3 && stride == 1 && !direct else { return false }
+        guard kernelSize == 3 && stride == 1
+                && !usesDirectConvolution(patch: inputChannels * kernelSize * kernelSize) else { return false }
         guard let pool else { return true }
         let g = geometry(height: height, width: width)
         return pool.kernelSize == 2 && pool.stride == 2 && g.outputHeight % 2 == 0 && g.outputWidth % 2 == 0

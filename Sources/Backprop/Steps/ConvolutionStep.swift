@@ -73,7 +73,7 @@ public struct ConvolutionStep: Step {
         // Outside training a BatchNorm normalises with its running statistics: it folds.
         // The weight [oc, c·k·k] is the product's A, packed MR wide (a direct convolution reads it as it is).
         let direct = usesDirectConvolution(patch: inputChannels * kernelSize * kernelSize)
-        if input.rank == 4 && usesWinograd(height: input.shape[2], width: input.shape[3], direct: direct) {
+        if input.rank == 4 && convolvesByWinograd(height: input.shape[2], width: input.shape[3]) {
             let (bias, packed) = PreparedWeights.winogradWeights(
                 parameterIndex: parameterIndex, normalization: normalization ?? batchNorm?.folded, parameters: parameters,
                 buffers: buffers, context: context)
