@@ -41,8 +41,13 @@ struct StepReferenceTests {
         for shape in shapes {
             let conv = LayerSpec.conv2d(inputChannels: shape.c, outputChannels: shape.o, kernelSize: shape.k,
                                         stride: shape.s, padding: shape.p)
-            for (relu, pool) in [(false, false), (true, false), (false, true), (true, true)] {
-                let layers = [conv] + (relu ? [.relu] : []) + (pool ? [.maxPool2d(kernelSize: 2, stride: 2)] : [])
+            let outputSide = min(shape.h + 2 * shape.p - shape.k, shape.w + 2 * shape.p - shape.k) / shape.s + 1
+            // Pooling windows 2×2, and 3×3 at stride 2 (overlapping: a position can be two
+            // windows' maximum) where they fit.
+            let epilogues: [(relu: Bool, pool: Int?)] = [(false, nil), (true, nil), (false, 2), (true, 2)]
+                + (outputSide >= 3 ? [(true, 3)] : [])
+            for (relu, pool) in epilogues {
+                let layers = [conv] + (relu ? [.relu] : []) + (pool.map { [.maxPool2d(kernelSize: $0, stride: 2)] } ?? [])
                 let network = try network([shape.c, shape.h, shape.w], layers)
                 #expect(network.steps.count == 1)
                 let input = uniformValues([shape.n, shape.c, shape.h, shape.w], seed: 9)
@@ -50,10 +55,10 @@ struct StepReferenceTests {
                 // The reference: convolution, then ReLU, then pooling, each by its definition.
                 let convolved = ConvolutionStep.referenceForward(input: input, weight: weight, bias: bias,
                                                                  stride: shape.s, padding: shape.p)
-                let pooled = pool ? MaxPoolStep.referenceForward(input: convolved, kernelSize: 2, stride: 2, relu: relu) : nil
+                let pooled = pool.map { MaxPoolStep.referenceForward(input: convolved, kernelSize: $0, stride: 2, relu: relu) }
                 let expected = pooled?.output ?? (relu ? Tensor(shape: convolved.shape,
                                                                 scalars: convolved.scalars.map { max(0, $0) }) : convolved)
-                let label = "\(shape) relu \(relu) pool \(pool) \(path) T\(threads)"
+                let label = "\(shape) relu \(relu) pool \(pool.map(String.init) ?? "none") \(path) T\(threads)"
                 #expect(maxDifference(network.forward(input, context: context), expected) < 1e-4, "\(label)")
 
                 let dout = uniformValues(expected.shape, seed: 10)
