@@ -234,7 +234,101 @@ public enum MicroKernel6x2<Arithmetic: MultiplyAdd>: MicroKernel {
         var pa = a
         var pb = UnsafeRawPointer(b)
         let bStep = bStride &* MemoryLayout<Float>.stride
-        for _ in 0..<depth {
+        var k = 0
+        while k &+ 4 <= depth {
+            do {
+                let b0 = pb.loadUnaligned(as: Vector.self)
+                let b1 = pb.loadUnaligned(fromByteOffset: width &* MemoryLayout<Float>.stride, as: Vector.self)
+                let a0 = Vector(repeating: pa[0])
+                c0x0 = Arithmetic.multiplyAdd(c0x0, a0, b0)
+                c0x1 = Arithmetic.multiplyAdd(c0x1, a0, b1)
+                let a1 = Vector(repeating: pa[1])
+                c1x0 = Arithmetic.multiplyAdd(c1x0, a1, b0)
+                c1x1 = Arithmetic.multiplyAdd(c1x1, a1, b1)
+                let a2 = Vector(repeating: pa[2])
+                c2x0 = Arithmetic.multiplyAdd(c2x0, a2, b0)
+                c2x1 = Arithmetic.multiplyAdd(c2x1, a2, b1)
+                let a3 = Vector(repeating: pa[3])
+                c3x0 = Arithmetic.multiplyAdd(c3x0, a3, b0)
+                c3x1 = Arithmetic.multiplyAdd(c3x1, a3, b1)
+                let a4 = Vector(repeating: pa[4])
+                c4x0 = Arithmetic.multiplyAdd(c4x0, a4, b0)
+                c4x1 = Arithmetic.multiplyAdd(c4x1, a4, b1)
+                let a5 = Vector(repeating: pa[5])
+                c5x0 = Arithmetic.multiplyAdd(c5x0, a5, b0)
+                c5x1 = Arithmetic.multiplyAdd(c5x1, a5, b1)
+            }
+            do {
+                let b0 = (pb + bStep).loadUnaligned(as: Vector.self)
+                let b1 = (pb + bStep).loadUnaligned(fromByteOffset: width &* MemoryLayout<Float>.stride, as: Vector.self)
+                let a0 = Vector(repeating: pa[6])
+                c0x0 = Arithmetic.multiplyAdd(c0x0, a0, b0)
+                c0x1 = Arithmetic.multiplyAdd(c0x1, a0, b1)
+                let a1 = Vector(repeating: pa[7])
+                c1x0 = Arithmetic.multiplyAdd(c1x0, a1, b0)
+                c1x1 = Arithmetic.multiplyAdd(c1x1, a1, b1)
+                let a2 = Vector(repeating: pa[8])
+                c2x0 = Arithmetic.multiplyAdd(c2x0, a2, b0)
+                c2x1 = Arithmetic.multiplyAdd(c2x1, a2, b1)
+                let a3 = Vector(repeating: pa[9])
+                c3x0 = Arithmetic.multiplyAdd(c3x0, a3, b0)
+                c3x1 = Arithmetic.multiplyAdd(c3x1, a3, b1)
+                let a4 = Vector(repeating: pa[10])
+                c4x0 = Arithmetic.multiplyAdd(c4x0, a4, b0)
+                c4x1 = Arithmetic.multiplyAdd(c4x1, a4, b1)
+                let a5 = Vector(repeating: pa[11])
+                c5x0 = Arithmetic.multiplyAdd(c5x0, a5, b0)
+                c5x1 = Arithmetic.multiplyAdd(c5x1, a5, b1)
+            }
+            do {
+                let b0 = (pb + 2 &* bStep).loadUnaligned(as: Vector.self)
+                let b1 = (pb + 2 &* bStep).loadUnaligned(fromByteOffset: width &* MemoryLayout<Float>.stride, as: Vector.self)
+                let a0 = Vector(repeating: pa[12])
+                c0x0 = Arithmetic.multiplyAdd(c0x0, a0, b0)
+                c0x1 = Arithmetic.multiplyAdd(c0x1, a0, b1)
+                let a1 = Vector(repeating: pa[13])
+                c1x0 = Arithmetic.multiplyAdd(c1x0, a1, b0)
+                c1x1 = Arithmetic.multiplyAdd(c1x1, a1, b1)
+                let a2 = Vector(repeating: pa[14])
+                c2x0 = Arithmetic.multiplyAdd(c2x0, a2, b0)
+                c2x1 = Arithmetic.multiplyAdd(c2x1, a2, b1)
+                let a3 = Vector(repeating: pa[15])
+                c3x0 = Arithmetic.multiplyAdd(c3x0, a3, b0)
+                c3x1 = Arithmetic.multiplyAdd(c3x1, a3, b1)
+                let a4 = Vector(repeating: pa[16])
+                c4x0 = Arithmetic.multiplyAdd(c4x0, a4, b0)
+                c4x1 = Arithmetic.multiplyAdd(c4x1, a4, b1)
+                let a5 = Vector(repeating: pa[17])
+                c5x0 = Arithmetic.multiplyAdd(c5x0, a5, b0)
+                c5x1 = Arithmetic.multiplyAdd(c5x1, a5, b1)
+            }
+            do {
+                let b0 = (pb + 3 &* bStep).loadUnaligned(as: Vector.self)
+                let b1 = (pb + 3 &* bStep).loadUnaligned(fromByteOffset: width &* MemoryLayout<Float>.stride, as: Vector.self)
+                let a0 = Vector(repeating: pa[18])
+                c0x0 = Arithmetic.multiplyAdd(c0x0, a0, b0)
+                c0x1 = Arithmetic.multiplyAdd(c0x1, a0, b1)
+                let a1 = Vector(repeating: pa[19])
+                c1x0 = Arithmetic.multiplyAdd(c1x0, a1, b0)
+                c1x1 = Arithmetic.multiplyAdd(c1x1, a1, b1)
+                let a2 = Vector(repeating: pa[20])
+                c2x0 = Arithmetic.multiplyAdd(c2x0, a2, b0)
+                c2x1 = Arithmetic.multiplyAdd(c2x1, a2, b1)
+                let a3 = Vector(repeating: pa[21])
+                c3x0 = Arithmetic.multiplyAdd(c3x0, a3, b0)
+                c3x1 = Arithmetic.multiplyAdd(c3x1, a3, b1)
+                let a4 = Vector(repeating: pa[22])
+                c4x0 = Arithmetic.multiplyAdd(c4x0, a4, b0)
+                c4x1 = Arithmetic.multiplyAdd(c4x1, a4, b1)
+                let a5 = Vector(repeating: pa[23])
+                c5x0 = Arithmetic.multiplyAdd(c5x0, a5, b0)
+                c5x1 = Arithmetic.multiplyAdd(c5x1, a5, b1)
+            }
+            pa += 24
+            pb += 4 &* bStep
+            k &+= 4
+        }
+        while k < depth {
             let b0 = pb.loadUnaligned(as: Vector.self)
             let b1 = pb.loadUnaligned(fromByteOffset: width &* MemoryLayout<Float>.stride, as: Vector.self)
             let a0 = Vector(repeating: pa[0])
@@ -257,6 +351,7 @@ public enum MicroKernel6x2<Arithmetic: MultiplyAdd>: MicroKernel {
             c5x1 = Arithmetic.multiplyAdd(c5x1, a5, b1)
             pa += 6
             pb += bStep
+            k &+= 1
         }
         store(c0x0, c0x1, to: c + 0 &* cRowStride, accumulate: accumulate)
         store(c1x0, c1x1, to: c + 1 &* cRowStride, accumulate: accumulate)

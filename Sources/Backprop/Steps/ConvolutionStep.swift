@@ -267,7 +267,7 @@ public struct ConvolutionStep: Step {
                     WorkspacePool.shared.withWorkspace { workspace in
                         // Columns, their gradient, dconv; for a pooled weight gradient, the patches
                         // (and a vector of zeros after them) and the pooled gradients' factors.
-                        let pooledScratch = pooledWeightGradient ? patch * positions + kernels.lanes + pooledCount : 0
+                        let pooledScratch = pooledWeightGradient ? patch * positions + kernels.lanes + oc * pooledCount : 0
                         let columns = workspace.floats(panelCount + patch * positions + oc * positions + pooledScratch)
                         let columnGradient = columns + panelCount
                         let convolvedGradient = columnGradient + patch * positions
