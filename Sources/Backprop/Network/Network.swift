@@ -35,7 +35,7 @@ public struct Network: Sendable {
     /// ``forward(_:context:)``); 0 for none.
     private let groupedSteps: Int
     /// Multiply-adds of one sample's forward pass through the convolutions and dense layers.
-    private let multiplyAddsPerSample: Int
+    let multiplyAddsPerSample: Int
     /// State-dict names of `parameters`, e.g. `layers.0.weight`.
     public let parameterNames: [String]
     /// State-dict names of `buffers`, e.g. `layers.1.running_mean`.

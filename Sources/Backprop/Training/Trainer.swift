@@ -1,3 +1,4 @@
+import MatrixKernels
 /// Mini-batch training of a ``Network``: per-epoch shuffling, a learning-rate schedule,
 /// gradient clipping, validation with early stopping that restores the best weights, and a stop
 /// with `TrainingDivergedError` that keeps the last finite weights.
@@ -103,6 +104,13 @@ public final class Trainer {
         let validationTerms = validation.flatMap { termColumns?.encodeRows($0.inputs) }
         var zeroInputs: [Int: Tensor] = [:]
 
+        // A small network's step (a batch's forward and backward under 1e8 multiply-adds: the MLP,
+        // LeNet at batch 64) is made of products and updates too short for a sleeping thread to
+        // join in time: most ran on one core. With the other threads kept awake through each step
+        // (`Parallel.withAwakeWorkers`), they take all. Not for shards, whose ranks may share the
+        // machine's cores, and whose steps wait on each other.
+        let stepMultiplyAdds = 3 * Double(batchSize) * Double(network.multiplyAddsPerSample)
+        let awakeThreads = !sharded && stepMultiplyAdds <= 1e8 ? configuration.threads : 1
         epochLoop: while state.epochsCompleted < epochs {
             // A run restored from a checkpoint may already have met its stopping rule.
             if let patience = configuration.earlyStoppingPatience, validation != nil,
@@ -127,35 +135,39 @@ public final class Trainer {
                     * state.scheduler.factor(epoch: epoch, batch: batch, batchesPerEpoch: batches)
                 optimizer.learningRate = learningRate
 
-                var batchLoss: Double   // the loss summed over the batch's rows
-                var stop: Bool
-                if sharded {
-                    (batchLoss, stop) = shardedGradients(inputs: &inputs, targets: targets, tree: tree,
-                                                         accumulator: &accumulator, context: &context, shouldStop: shouldStop)
-                    guard batchLoss.isFinite else {
-                        throw diverged(epoch: epoch, batch: batch,
-                                       what: "the loss became \(batchLoss / Double(indices.count))", lastGoodWeights)
+                let (batchLoss, stop) = try Parallel.withAwakeWorkers(threads: awakeThreads) {
+                    () throws(TrainingDivergedError) -> (Double, Bool) in
+                    var batchLoss: Double   // the loss summed over the batch's rows
+                    var stop: Bool
+                    if sharded {
+                        (batchLoss, stop) = shardedGradients(inputs: &inputs, targets: targets, tree: tree,
+                                                             accumulator: &accumulator, context: &context, shouldStop: shouldStop)
+                        guard batchLoss.isFinite else {
+                            throw diverged(epoch: epoch, batch: batch,
+                                           what: "the loss became \(batchLoss / Double(indices.count))", lastGoodWeights)
+                        }
+                    } else {
+                        if let augment { augment(&inputs, &state.random, 0..<indices.count) }
+                        for index in gradients.indices { gradients[index].zero() }
+                        context.random = state.random
+                        let prediction = network.forward(inputs, tape: &tape, context: &context)
+                        state.random = context.random
+                        let (value, gradient) = loss.evaluate(prediction: prediction, target: targets)
+                        guard value.isFinite else {
+                            throw diverged(epoch: epoch, batch: batch, what: "the loss became \(value)", lastGoodWeights)
+                        }
+                        network.backward(gradient, tape: tape, gradients: &gradients, context: context)
+                        batchLoss = Double(value) * Double(indices.count)
+                        stop = shouldStop()
                     }
-                } else {
-                    if let augment { augment(&inputs, &state.random, 0..<indices.count) }
-                    for index in gradients.indices { gradients[index].zero() }
-                    context.random = state.random
-                    let prediction = network.forward(inputs, tape: &tape, context: &context)
-                    state.random = context.random
-                    let (value, gradient) = loss.evaluate(prediction: prediction, target: targets)
-                    guard value.isFinite else {
-                        throw diverged(epoch: epoch, batch: batch, what: "the loss became \(value)", lastGoodWeights)
+                    let norm = configuration.gradientClipNorm.map { clipGradientNorm(&gradients, maxNorm: $0) }
+                        ?? gradientNorm(gradients)
+                    guard norm.isFinite else {
+                        throw diverged(epoch: epoch, batch: batch, what: "the gradient norm became \(norm)", lastGoodWeights)
                     }
-                    network.backward(gradient, tape: tape, gradients: &gradients, context: context)
-                    batchLoss = Double(value) * Double(indices.count)
-                    stop = shouldStop()
+                    optimizer.step(&network, gradients: gradients, threads: configuration.threads)
+                    return (batchLoss, stop)
                 }
-                let norm = configuration.gradientClipNorm.map { clipGradientNorm(&gradients, maxNorm: $0) }
-                    ?? gradientNorm(gradients)
-                guard norm.isFinite else {
-                    throw diverged(epoch: epoch, batch: batch, what: "the gradient norm became \(norm)", lastGoodWeights)
-                }
-                optimizer.step(&network, gradients: gradients, threads: configuration.threads)
                 lossSum += batchLoss
 
                 onBatch(BatchProgress(epoch: epoch + 1, epochs: epochs, batch: batch + 1, batches: batches,
