@@ -1,4 +1,5 @@
 import Testing
+import MatrixKernels
 import Backprop
 
 @Suite("Learning, determinism and failure handling")
@@ -119,6 +120,36 @@ struct TrainingTests {
         #expect(first == (try trainedWeights(seed: 42)))
         #expect(first == (try trainedWeights(seed: 42, threads: 1)))
         #expect(first != (try trainedWeights(seed: 43)))
+    }
+
+    /// A 784-256-10 MLP at batch 64 (a step of ~3.9e7 multiply-adds, products of 2.6e7 flops):
+    /// trained with the other thread awake through each step, its products split over both
+    /// threads, which with sleeping workers they would not be.
+    private func smallNetworkWeights(threads: Int) throws -> (weights: Network.Weights, awake: [Bool]) {
+        var random = RandomGenerator(seed: 7)
+        let network = try Network(inputShape: [784], layers: [
+            .dense(inputSize: 784, outputSize: 256), .relu, .dropout(rate: 0.2), .dense(inputSize: 256, outputSize: 10),
+        ], random: &random)
+        var dataRandom = RandomGenerator(seed: 99)
+        let inputs = Tensor(shape: [192, 784], scalars: (0..<(192 * 784)).map { _ in dataRandom.uniform(0, 1) })
+        let targets = Tensor(shape: [192], scalars: (0..<192).map { Float($0 % 10) })
+        let trainer = Trainer(network: network, loss: SoftmaxCrossEntropy(), optimizer: Adam(learningRate: 0.01),
+                              configuration: TrainingConfiguration(epochs: 2, batchSize: 64, threads: threads), random: random)
+        var awake: [Bool] = []
+        trainer.augment = { _, _, _ in awake.append(Parallel.workersAreAwake) }
+        try trainer.fit(Dataset(inputs: inputs, targets: targets))
+        return (trainer.network.weights, awake)
+    }
+
+    @Test("A small network trains with the other threads awake through each step, to the one-thread weights")
+    func awakeSteps() throws {
+        let (two, awake) = try smallNetworkWeights(threads: 2)
+        // One call at a time per process keeps workers awake, and other tests run concurrently:
+        // a step may find them taken, not every one.
+        #expect(awake.count == 6 && awake.contains(true))
+        let (one, alone) = try smallNetworkWeights(threads: 1)
+        #expect(alone == Array(repeating: false, count: 6))
+        #expect(two == one)
     }
 
     @Test("A diverging run stops with a clear error and keeps finite weights")
