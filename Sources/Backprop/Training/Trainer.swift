@@ -104,11 +104,12 @@ public final class Trainer {
         let validationTerms = validation.flatMap { termColumns?.encodeRows($0.inputs) }
         var zeroInputs: [Int: Tensor] = [:]
 
-        // A small network's step (a batch's forward and backward under 1e8 multiply-adds: the MLP,
-        // LeNet at batch 64) is made of products and updates too short for a sleeping thread to
-        // join in time: most ran on one core. With the other threads kept awake through each step
-        // (`Parallel.withAwakeWorkers`), they take all. Not for shards, whose ranks may share the
-        // machine's cores, and whose steps wait on each other.
+        // A small network's step (a batch's forward and backward under 1e8 multiply-adds: the MLP
+        // and LeNet at batch 64, the house-price network) is made of products and updates too
+        // short for a sleeping thread to join in time, so they ran on one core. With the other
+        // threads kept awake through each step (`Parallel.withAwakeWorkers`), they use all (MLP
+        // training at batch 64 1.2–1.9× on Zen 3: README, "a third CPU"). Not for shards, whose
+        // ranks may share the machine's cores and wait on each other.
         let stepMultiplyAdds = 3 * Double(batchSize) * Double(network.multiplyAddsPerSample)
         let awakeThreads = !sharded && stepMultiplyAdds <= 1e8 ? configuration.threads : 1
         epochLoop: while state.epochsCompleted < epochs {
