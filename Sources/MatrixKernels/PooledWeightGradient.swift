@@ -32,7 +32,8 @@ public enum PooledWeightGradient {
         } else {
             factors.update(from: gradient, count: outputChannels * pooled)
         }
-        // The patch is cut into blocks of eight vectors, then one of four, then single vectors,
+        // The patch is cut into blocks of eight vectors, then one of four (four chains in flight
+        // instead of one at a time), then single vectors,
         // each summed in registers over all pooled outputs; every channel takes a block before the
         // next block starts, so that the patches' columns under it (positions × block, 147 KB for
         // the MNIST CNN's second layer with AVX2) can stay in L2 while the channels gather from
@@ -42,11 +43,11 @@ public enum PooledWeightGradient {
         // terms in the same order either way.
         var l = 0
         while l + 8 * lanes <= patch {
-            for o in 0..<outputChannels { sumEight(M.self, l, o, argmax, pooled, rows, patch, dweight, accumulate, factors) }
+            for o in 0..<outputChannels { sumBlock(M.self, eight: true, l, o, argmax, pooled, rows, patch, dweight, accumulate, factors) }
             l += 8 * lanes
         }
         if l + 4 * lanes <= patch {
-            for o in 0..<outputChannels { sumFour(M.self, l, o, argmax, pooled, rows, patch, dweight, accumulate, factors) }
+            for o in 0..<outputChannels { sumBlock(M.self, eight: false, l, o, argmax, pooled, rows, patch, dweight, accumulate, factors) }
             l += 4 * lanes
         }
         // Then a vector at a time; the last places as one vector that reads on into the next
@@ -71,52 +72,34 @@ public enum PooledWeightGradient {
         }
     }
 
-    /// dweight[o, l ..< l + 8 vectors] (+)= Σ_p factor[o, p] · patches[argmax[o, p], same places].
+    /// dweight[o, l ..< l + 8 or 4 vectors] (+)= Σ_p factor[o, p] · patches[argmax[o, p], same
+    /// places]: eight accumulators in flight, or four (`eight` is a constant at each call, so the
+    /// unused four fold away).
     @inlinable @inline(__always)
-    static func sumEight<M: MultiplyAdd>(_: M.Type, _ l: Int, _ o: Int, _ argmax: UnsafePointer<Int32>, _ pooled: Int,
-                                         _ rows: UnsafeRawPointer, _ patch: Int, _ dweight: UnsafeMutablePointer<Float>,
-                                         _ accumulate: Bool, _ factors: UnsafePointer<Float>) {
+    static func sumBlock<M: MultiplyAdd>(_: M.Type, eight: Bool, _ l: Int, _ o: Int, _ argmax: UnsafePointer<Int32>,
+                                         _ pooled: Int, _ rows: UnsafeRawPointer, _ patch: Int,
+                                         _ dweight: UnsafeMutablePointer<Float>, _ accumulate: Bool,
+                                         _ factors: UnsafePointer<Float>) {
         typealias V = M.Vector
         let lanes = V.scalarCount
         let (f, sources) = (factors + o * pooled, argmax + o * pooled)
         let target = UnsafeMutableRawPointer(dweight + o * patch + l)
         func initial(_ k: Int) -> V { accumulate ? target.loadUnaligned(fromByteOffset: k * lanes * 4, as: V.self) : V() }
         var (s0, s1, s2, s3) = (initial(0), initial(1), initial(2), initial(3))
-        var (s4, s5, s6, s7) = (initial(4), initial(5), initial(6), initial(7))
+        var (s4, s5, s6, s7) = eight ? (initial(4), initial(5), initial(6), initial(7)) : (V(), V(), V(), V())
         for p in 0..<pooled {
             let factor = V(repeating: f[p])
             let row = (Int(sources[p]) * patch + l) * 4
             func term(_ k: Int) -> V { rows.loadUnaligned(fromByteOffset: row + k * lanes * 4, as: V.self) }
             s0 = M.multiplyAdd(s0, factor, term(0)); s1 = M.multiplyAdd(s1, factor, term(1))
             s2 = M.multiplyAdd(s2, factor, term(2)); s3 = M.multiplyAdd(s3, factor, term(3))
-            s4 = M.multiplyAdd(s4, factor, term(4)); s5 = M.multiplyAdd(s5, factor, term(5))
-            s6 = M.multiplyAdd(s6, factor, term(6)); s7 = M.multiplyAdd(s7, factor, term(7))
+            if eight {
+                s4 = M.multiplyAdd(s4, factor, term(4)); s5 = M.multiplyAdd(s5, factor, term(5))
+                s6 = M.multiplyAdd(s6, factor, term(6)); s7 = M.multiplyAdd(s7, factor, term(7))
+            }
         }
         func store(_ s: V, _ k: Int) { target.storeBytes(of: s, toByteOffset: k * lanes * 4, as: V.self) }
         store(s0, 0); store(s1, 1); store(s2, 2); store(s3, 3)
-        store(s4, 4); store(s5, 5); store(s6, 6); store(s7, 7)
-    }
-
-    /// `sumEight` for four vectors: four chains in flight instead of one (a vector at a time,
-    /// each multiply-add waited for the one before).
-    @inlinable @inline(__always)
-    static func sumFour<M: MultiplyAdd>(_: M.Type, _ l: Int, _ o: Int, _ argmax: UnsafePointer<Int32>, _ pooled: Int,
-                                        _ rows: UnsafeRawPointer, _ patch: Int, _ dweight: UnsafeMutablePointer<Float>,
-                                        _ accumulate: Bool, _ factors: UnsafePointer<Float>) {
-        typealias V = M.Vector
-        let lanes = V.scalarCount
-        let (f, sources) = (factors + o * pooled, argmax + o * pooled)
-        let target = UnsafeMutableRawPointer(dweight + o * patch + l)
-        func initial(_ k: Int) -> V { accumulate ? target.loadUnaligned(fromByteOffset: k * lanes * 4, as: V.self) : V() }
-        var (s0, s1, s2, s3) = (initial(0), initial(1), initial(2), initial(3))
-        for p in 0..<pooled {
-            let factor = V(repeating: f[p])
-            let row = (Int(sources[p]) * patch + l) * 4
-            func term(_ k: Int) -> V { rows.loadUnaligned(fromByteOffset: row + k * lanes * 4, as: V.self) }
-            s0 = M.multiplyAdd(s0, factor, term(0)); s1 = M.multiplyAdd(s1, factor, term(1))
-            s2 = M.multiplyAdd(s2, factor, term(2)); s3 = M.multiplyAdd(s3, factor, term(3))
-        }
-        func store(_ s: V, _ k: Int) { target.storeBytes(of: s, toByteOffset: k * lanes * 4, as: V.self) }
-        store(s0, 0); store(s1, 1); store(s2, 2); store(s3, 3)
+        if eight { store(s4, 4); store(s5, 5); store(s6, 6); store(s7, 7) }
     }
 }
