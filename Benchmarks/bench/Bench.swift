@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed samples per figure (the median is reported).")
     var runs = 5
 
-    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits, photo, normalize and forkjoin on request).")
+    @Option(help: "Comma-separated subset of: gemm, cnn, lenet, mlp (digits, kernels, photo, normalize and forkjoin on request).")
     var only = "gemm,cnn,lenet,mlp"
 
     @Flag(help: "Print one JSON object per figure instead of a table.")
@@ -65,6 +65,7 @@ struct Bench: ParsableCommand {
         if !underLoad { timer.monitor.waitForQuiet() }
         let peak = benchmarkPeak(path: path, timer: &timer)
         if selected.contains("gemm") { benchmarkGEMM(path: path, timer: &timer, peak: peak) }
+        if selected.contains("kernels") { benchmarkKernels(path: path, timer: &timer, peak: peak) }
         for architecture in Architecture.allCases where selected.contains(architecture.rawValue) {
             try benchmark(architecture, path: path, timer: &timer, peak: peak)
         }
@@ -101,7 +102,8 @@ struct Bench: ParsableCommand {
         if json {
             print(String(format: "{\"name\":\"%@\",\"unit\":\"fraction\",\"median\":%.3f,\"min\":%.3f,\"max\":%.3f}", name, fraction, fraction, fraction))
         } else {
-            print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%9.0f %% of the measured peak", fraction * 100))
+            print("  " + name.padding(toLength: max(34, name.count), withPad: " ", startingAt: 0)
+                  + String(format: "%9.0f %% of the measured peak", fraction * 100))
         }
     }
 
@@ -328,7 +330,7 @@ struct SampleTimer {
                          name, unit, median, sorted.first!, sorted.last!, sorted.count, discarded))
         } else {
             let spread = String(format: "%.1f–%.1f", sorted.first!, sorted.last!)
-            print(name.padding(toLength: 36, withPad: " ", startingAt: 0)
+            print(name.padding(toLength: max(36, name.count), withPad: " ", startingAt: 0)
                   + String(format: "%10.1f", median) + " \(unit)  [\(spread)]"
                   + (discarded > 0 ? "  (\(discarded) disturbed samples discarded)" : ""))
         }

@@ -32,6 +32,8 @@ public protocol InstructionSetKernels {
                                      patches: UnsafePointer<Float>, patch: Int, dweight: UnsafeMutablePointer<Float>,
                                      accumulate: Bool, factors: UnsafeMutablePointer<Float>)
     static func fmaPeak(rounds: Int) -> Float
+    static func microKernelSweep(depth: Int, a: UnsafePointer<Float>, panels: Int, b: UnsafePointer<Float>,
+                                 c: UnsafeMutablePointer<Float>, repetitions: Int)
 }
 
 extension InstructionSetKernels {
@@ -112,4 +114,21 @@ extension InstructionSetKernels {
     /// ``FMAPeak`` on this kernel's vectors and multiply-add form.
     @inlinable
     public static func fmaPeak(rounds: Int) -> Float { FMAPeak.run(Kernel.Arithmetic.self, rounds: rounds) }
+
+    /// The micro-kernel alone, as the blocked GEMM drives it, for measuring it (`bench --only
+    /// kernels`): `repetitions` times, for each of the `panels` packed A panels (`depth × rows`
+    /// floats each, one after another in `a`), one `rows × columns` tile of `c` += that panel × the
+    /// packed B panel `b` (`depth × columns`). Each tile takes `2 · depth · rows · columns` flops.
+    /// `c` holds `panels` tiles, `columns` floats per row.
+    @inlinable
+    public static func microKernelSweep(depth: Int, a: UnsafePointer<Float>, panels: Int, b: UnsafePointer<Float>,
+                                        c: UnsafeMutablePointer<Float>, repetitions: Int) {
+        let (rows, columns) = (Kernel.rows, Kernel.columns)
+        for _ in 0..<repetitions {
+            for panel in 0..<panels {
+                Kernel.multiply(depth: depth, a: a + panel * depth * rows, b: b, bStride: columns,
+                                c: c + panel * rows * columns, cRowStride: columns, accumulate: true)
+            }
+        }
+    }
 }

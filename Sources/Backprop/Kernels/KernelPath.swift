@@ -61,6 +61,15 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
     /// Flops in one round of ``fmaPeak(rounds:)``: two per multiply-add and lane.
     public var peakFlopsPerRound: Int { 2 * FMAPeak.multiplyAddsPerRound * lanes }
 
+    /// The path's micro-kernel alone on the calling thread (see
+    /// ``InstructionSetKernels/microKernelSweep(depth:a:panels:b:c:repetitions:)``): `a` holds
+    /// `panels` packed A panels of `depth × panelWidths.rows`, `b` one packed B panel of
+    /// `depth × panelWidths.columns`, `c` `panels` tiles of `panelWidths.rows × panelWidths.columns`.
+    public func microKernelSweep(depth: Int, a: UnsafePointer<Float>, panels: Int, b: UnsafePointer<Float>,
+                                 c: UnsafeMutablePointer<Float>, repetitions: Int) {
+        supportedKernels.microKernelSweep(depth: depth, a: a, panels: panels, b: b, c: c, repetitions: repetitions)
+    }
+
     /// ``GatherProduct/gather(_:_:table:tableStride:output:outputStride:columns:accumulate:)`` over the
     /// columns `0..<width`, split between up to `threads` threads (results do not depend on the
     /// split); adding to the output, or overwriting it when not `accumulate`.
