@@ -7,8 +7,9 @@ extension Bench {
     /// - the GEMM's micro-kernel as the blocked GEMM drives it: one packed B panel (in L1) against
     ///   A panels that together exceed L1 (~128 KB, read from L2), at depths 128, 256 and 512;
     /// - the pooled weight gradient of the CNN's second convolution (64 channels, 12×12 pooled
-    ///   outputs, 24×24 patches of 288), counting only the multiply-adds it does (one position per
-    ///   pooled output), so its fraction shows how far memory keeps it from the peak;
+    ///   outputs, 3×3 patches of 32 channels read from the 26×26 input channels-last), counting only
+    ///   the multiply-adds it does (one position per pooled output), so its fraction shows how far
+    ///   memory keeps it from the peak;
     /// - the gather product of a house-price network's first layer at batch 256 (a 598 × 128
     ///   table, 50 terms per row at random table rows; California's rows have up to 55);
     /// - Adam's update over 100,000 weights (in millions of weights per second: divisions and square
@@ -37,30 +38,32 @@ extension Bench {
         }
 
         do {
-            let (channels, side, patch) = (64, 24, 288)
-            let (pooledSide, positions) = (side / 2, side * side)
+            // The input channels-last, 26 × 26 × 32; each 3×3 patch is 3 runs of 96 floats.
+            let (channels, inputChannels, inputSide, side) = (64, 32, 26, 24)
+            let (pooledSide, patch) = (side / 2, inputChannels * 9)
             let pooled = pooledSide * pooledSide
             let (gradient, reluOutput) = (buffer(channels * pooled), buffer(channels * pooled))
-            let patches = buffer(positions * patch + path.lanes)
+            let image = buffer(inputSide * inputSide * inputChannels + path.lanes)
             let (dweight, factors) = (buffer(channels * patch), buffer(channels * pooled))
-            let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: channels * pooled)
+            let origins = UnsafeMutablePointer<Int32>.allocate(capacity: channels * pooled)
             defer {
-                [gradient, reluOutput, patches, dweight, factors].forEach { $0.deallocate() }
-                argmax.deallocate()
+                [gradient, reluOutput, image, dweight, factors].forEach { $0.deallocate() }
+                origins.deallocate()
             }
             // Each pooled output's maximum at a random place of its 2×2 window.
             for o in 0..<channels {
                 for p in 0..<pooled {
                     let (y, x) = (2 * (p / pooledSide) + random.index(below: 2), 2 * (p % pooledSide) + random.index(below: 2))
-                    argmax[o * pooled + p] = Int32(y * side + x)
+                    origins[o * pooled + p] = Int32((y * inputSide + x) * inputChannels)
                 }
             }
+            let window = PooledWeightGradient.Window(runs: 3, length: 3 * inputChannels, stride: inputSide * inputChannels)
             let flops = 2 * Double(channels * pooled * patch)
             let repetitions = max(1, Int((quick ? 3e8 : 1e9) / flops))
             let gflops = timer.measure("pooled_wgrad_64x144x288_1t", unit: "GFLOP/s", work: flops * Double(repetitions) / 1e9) {
                 for _ in 0..<repetitions {
-                    path.pooledWeightGradient(gradient: gradient, reluOutput: reluOutput, argmax: argmax,
-                                              outputChannels: channels, pooled: pooled, patches: patches, patch: patch,
+                    path.pooledWeightGradient(gradient: gradient, reluOutput: reluOutput, origins: origins,
+                                              outputChannels: channels, pooled: pooled, group: pooledSide, source: image, window: window,
                                               dweight: dweight, accumulate: false, factors: factors)
                 }
             }

@@ -28,9 +28,10 @@ public protocol InstructionSetKernels {
                                     tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,
                                     mode: WinogradConvolution.Output, scratch: UnsafeMutablePointer<Float>)
     static func pooledWeightGradient(gradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
-                                     argmax: UnsafePointer<Int32>, outputChannels: Int, pooled: Int,
-                                     patches: UnsafePointer<Float>, patch: Int, dweight: UnsafeMutablePointer<Float>,
-                                     accumulate: Bool, factors: UnsafeMutablePointer<Float>)
+                                     origins: UnsafePointer<Int32>, outputChannels: Int, pooled: Int, group: Int,
+                                     source: UnsafePointer<Float>, window: PooledWeightGradient.Window,
+                                     dweight: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                     factors: UnsafeMutablePointer<Float>)
     static func fmaPeak(rounds: Int) -> Float
     static func microKernelSweep(depth: Int, a: UnsafePointer<Float>, panels: Int, b: UnsafePointer<Float>,
                                  c: UnsafeMutablePointer<Float>, repetitions: Int)
@@ -103,11 +104,12 @@ extension InstructionSetKernels {
     /// ``PooledWeightGradient`` on this kernel's vectors and multiply-add form.
     @inlinable
     public static func pooledWeightGradient(gradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
-                                            argmax: UnsafePointer<Int32>, outputChannels: Int, pooled: Int,
-                                            patches: UnsafePointer<Float>, patch: Int, dweight: UnsafeMutablePointer<Float>,
-                                            accumulate: Bool, factors: UnsafeMutablePointer<Float>) {
-        PooledWeightGradient.run(Kernel.Arithmetic.self, gradient: gradient, reluOutput: reluOutput, argmax: argmax,
-                                 outputChannels: outputChannels, pooled: pooled, patches: patches, patch: patch,
+                                            origins: UnsafePointer<Int32>, outputChannels: Int, pooled: Int, group: Int,
+                                            source: UnsafePointer<Float>, window: PooledWeightGradient.Window,
+                                            dweight: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                            factors: UnsafeMutablePointer<Float>) {
+        PooledWeightGradient.run(Kernel.Arithmetic.self, gradient: gradient, reluOutput: reluOutput, origins: origins,
+                                 outputChannels: outputChannels, pooled: pooled, group: group, source: source, window: window,
                                  dweight: dweight, accumulate: accumulate, factors: factors)
     }
 

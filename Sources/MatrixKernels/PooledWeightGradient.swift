@@ -1,95 +1,133 @@
 // Legend: o an output channel, p a pooled output of its plane, a a position of the convolution's
-// output (where p's maximum came from), l a place in a patch (c·k·k of them).
+// output (where p's maximum came from), l a place in a patch (c·k·k of them), r a run of a window.
 
 /// A pooled convolution's weight gradient from the positions the pooling passed gradient to:
 ///
-///     dweight[o, l] (+)= Σ_p g[o, p] · patches[argmax[o, p], l],   g = dpool, or 0 where a ReLU
-///                                                                    before the pooling blocked it
+///     dweight[o, l] (+)= Σ_p g[o, p] · patch(argmax[o, p])[l],   g = dpool, or 0 where a ReLU
+///                                                                 before the pooling blocked it
 ///
 /// Behind a max-pool, the gradient at the convolution's output is zero except at each window's
 /// maximum, so of a 2×2 pool's positions three in four add nothing to the dense product
 /// `dconv · columnsᵀ`; this sums the one that counts, per pooled output, in pooled order. It
 /// equals the dense product up to rounding (the terms are the same, the order differs).
+///
+/// The patch under a position is read where it lies in the input, not from im2col's columns: with
+/// the input channels-last (`[height, width, channels]`, padding included), a k × k window is k
+/// runs of k·c floats, one per kernel row, a padded row apart. The places `l` then come in the
+/// order (kernel row, kernel column, channel); the caller reorders them into the weight's.
 public enum PooledWeightGradient {
-    /// See the type's description. `gradient`, `argmax` and `reluOutput` (the pooled outputs, when
+    /// Where a position's patch lies: `runs` runs of `length` floats, `stride` floats apart, from
+    /// the position's origin. A patch has `runs · length` places.
+    public struct Window: Sendable, Equatable {
+        public let runs: Int
+        public let length: Int
+        public let stride: Int
+
+        public init(runs: Int, length: Int, stride: Int) {
+            precondition(runs > 0 && length > 0 && stride >= 0, "PooledWeightGradient.Window: runs and length must be positive")
+            (self.runs, self.length, self.stride) = (runs, length, stride)
+        }
+
+        /// Places in a patch.
+        public var patch: Int { runs * length }
+    }
+
+    /// See the type's description. `gradient`, `origins` and `reluOutput` (the pooled outputs, when
     /// a ReLU came before the pooling; a gradient passes where they are > 0) are `[oc, pooled]`;
-    /// `patches` `[positions, patch]` (row `a`: the input patch under position `a`); `dweight`
-    /// `[oc, patch]`, added to when `accumulate`, else overwritten. `patches` must be readable for a
-    /// vector's lanes past its end (finite values: they feed lanes that are dropped).
-    /// `factors` is scratch for `outputChannels * pooled` floats.
+    /// `origins[o, p]` is where in `source` the patch under `argmax[o, p]` starts (in floats), and
+    /// `window` how it continues; `dweight` `[oc, window.patch]`, added to when `accumulate`, else
+    /// overwritten. `source` must be readable for a vector's lanes past each run's end (finite
+    /// values: they feed lanes that are dropped). `factors` is scratch for `outputChannels * pooled`
+    /// floats.
+    ///
+    /// The pooled outputs are taken `group` at a time, whose patches should lie close together in
+    /// `source` (a row of pooled outputs: their windows share a few input rows, 13 KB for the MNIST
+    /// CNN's second layer), so that every channel and place sums over a group while its source is
+    /// in L1; reading each term from L2 instead kept this kernel at about a quarter of the FMA peak.
     @inlinable
     public static func run<M: MultiplyAdd>(_: M.Type, gradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
-                                          argmax: UnsafePointer<Int32>, outputChannels: Int, pooled: Int,
-                                          patches: UnsafePointer<Float>, patch: Int,
+                                          origins: UnsafePointer<Int32>, outputChannels: Int, pooled: Int, group: Int,
+                                          source: UnsafePointer<Float>, window: Window,
                                           dweight: UnsafeMutablePointer<Float>, accumulate: Bool,
                                           factors: UnsafeMutablePointer<Float>) {
         typealias V = M.Vector
         let lanes = V.scalarCount
-        let rows = UnsafeRawPointer(patches)
+        let rows = UnsafeRawPointer(source)
+        let patch = window.patch
         // Each pooled output's gradient, 0 where the ReLU blocked it (selects, no branches).
         if let reluOutput {
             for i in 0..<(outputChannels * pooled) { factors[i] = reluOutput[i] > 0 ? gradient[i] : 0 }
         } else {
             factors.update(from: gradient, count: outputChannels * pooled)
         }
-        // The patch is cut into blocks of eight vectors, then one of four (four chains in flight
-        // instead of one at a time), then single vectors,
-        // each summed in registers over all pooled outputs; every channel takes a block before the
-        // next block starts, so that the patches' columns under it (positions × block, 147 KB for
-        // the MNIST CNN's second layer with AVX2) can stay in L2 while the channels gather from
-        // them; channel by channel, each read all the patches (663 KB, more than Zen 3's 512 KB
-        // L2). On Zen 3 this order and the four-vector block ran that layer's gradient 1.13–1.18×
-        // as fast (old and new timed in alternation in one process). Every element sums the same
-        // terms in the same order either way.
-        var l = 0
-        while l + 8 * lanes <= patch {
-            for o in 0..<outputChannels { sumBlock(M.self, eight: true, l, o, argmax, pooled, rows, patch, dweight, accumulate, factors) }
-            l += 8 * lanes
-        }
-        if l + 4 * lanes <= patch {
-            for o in 0..<outputChannels { sumBlock(M.self, eight: false, l, o, argmax, pooled, rows, patch, dweight, accumulate, factors) }
-            l += 4 * lanes
-        }
-        // Then a vector at a time; the last places as one vector that reads on into the next
-        // row (or the slack after the last), of which only those places are kept.
-        while l < patch {
-            let kept = min(lanes, patch - l)
-            for o in 0..<outputChannels {
-                let (f, sources) = (factors + o * pooled, argmax + o * pooled)
-                var s = V()
-                if accumulate { for k in 0..<kept { s[k] = dweight[o * patch + l + k] } }
-                for p in 0..<pooled {
-                    s = M.multiplyAdd(s, V(repeating: f[p]),
-                                      rows.loadUnaligned(fromByteOffset: (Int(sources[p]) * patch + l) * 4, as: V.self))
+        // Within a group, each run is cut into blocks of eight vectors, then one of four (four
+        // chains in flight instead of one at a time), then single vectors, each summed in
+        // registers over the group's pooled outputs and added to what the groups before left in
+        // `dweight`: every element sums its terms in pooled order, as in one pass.
+        for first in stride(from: 0, to: pooled, by: max(1, group)) {
+            let terms = first..<min(pooled, first + max(1, group))
+            let adding = accumulate || first > 0
+            for run in 0..<window.runs {
+                // Places run·length + j of the patch, read at offset run·stride + j of each origin.
+                let (target, offset) = (run * window.length, run * window.stride)
+                var j = 0
+                while j + 8 * lanes <= window.length {
+                    for o in 0..<outputChannels {
+                        sumBlock(M.self, eight: true, o, origins, pooled, terms, rows, offset + j,
+                                 dweight + o * patch + target + j, adding, factors)
+                    }
+                    j += 8 * lanes
                 }
-                if kept == lanes {
-                    UnsafeMutableRawPointer(dweight).storeBytes(of: s, toByteOffset: (o * patch + l) * 4, as: V.self)
-                } else {
-                    for k in 0..<kept { dweight[o * patch + l + k] = s[k] }
+                if j + 4 * lanes <= window.length {
+                    for o in 0..<outputChannels {
+                        sumBlock(M.self, eight: false, o, origins, pooled, terms, rows, offset + j,
+                                 dweight + o * patch + target + j, adding, factors)
+                    }
+                    j += 4 * lanes
+                }
+                // Then a vector at a time; the run's last places as one vector that reads on past
+                // the run's end, of which only those places are kept.
+                while j < window.length {
+                    let kept = min(lanes, window.length - j)
+                    for o in 0..<outputChannels {
+                        let (f, starts) = (factors + o * pooled, origins + o * pooled)
+                        let out = dweight + o * patch + target + j
+                        var s = V()
+                        if adding { for k in 0..<kept { s[k] = out[k] } }
+                        for p in terms {
+                            s = M.multiplyAdd(s, V(repeating: f[p]),
+                                              rows.loadUnaligned(fromByteOffset: (Int(starts[p]) + offset + j) * 4, as: V.self))
+                        }
+                        if kept == lanes {
+                            UnsafeMutableRawPointer(out).storeBytes(of: s, as: V.self)
+                        } else {
+                            for k in 0..<kept { out[k] = s[k] }
+                        }
+                    }
+                    j += kept
                 }
             }
-            l += kept
         }
     }
 
-    /// dweight[o, l ..< l + 8 or 4 vectors] (+)= Σ_p factor[o, p] · patches[argmax[o, p], same
-    /// places]: eight accumulators in flight, or four (`eight` is a constant at each call, so the
-    /// unused four fold away).
+    /// out[0 ..< 8 or 4 vectors] (+)= Σ_{p in terms} factor[o, p] · source[origins[o, p] + offset, same places]:
+    /// eight accumulators in flight, or four (`eight` is a constant at each call, so the unused
+    /// four fold away).
     @inlinable @inline(__always)
-    static func sumBlock<M: MultiplyAdd>(_: M.Type, eight: Bool, _ l: Int, _ o: Int, _ argmax: UnsafePointer<Int32>,
-                                         _ pooled: Int, _ rows: UnsafeRawPointer, _ patch: Int,
-                                         _ dweight: UnsafeMutablePointer<Float>, _ accumulate: Bool,
+    static func sumBlock<M: MultiplyAdd>(_: M.Type, eight: Bool, _ o: Int, _ origins: UnsafePointer<Int32>,
+                                         _ pooled: Int, _ terms: Range<Int>, _ rows: UnsafeRawPointer, _ offset: Int,
+                                         _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool,
                                          _ factors: UnsafePointer<Float>) {
         typealias V = M.Vector
         let lanes = V.scalarCount
-        let (f, sources) = (factors + o * pooled, argmax + o * pooled)
-        let target = UnsafeMutableRawPointer(dweight + o * patch + l)
+        let (f, starts) = (factors + o * pooled, origins + o * pooled)
+        let target = UnsafeMutableRawPointer(out)
         func initial(_ k: Int) -> V { accumulate ? target.loadUnaligned(fromByteOffset: k * lanes * 4, as: V.self) : V() }
         var (s0, s1, s2, s3) = (initial(0), initial(1), initial(2), initial(3))
         var (s4, s5, s6, s7) = eight ? (initial(4), initial(5), initial(6), initial(7)) : (V(), V(), V(), V())
-        for p in 0..<pooled {
+        for p in terms {
             let factor = V(repeating: f[p])
-            let row = (Int(sources[p]) * patch + l) * 4
+            let row = (Int(starts[p]) + offset) * 4
             func term(_ k: Int) -> V { rows.loadUnaligned(fromByteOffset: row + k * lanes * 4, as: V.self) }
             s0 = M.multiplyAdd(s0, factor, term(0)); s1 = M.multiplyAdd(s1, factor, term(1))
             s2 = M.multiplyAdd(s2, factor, term(2)); s3 = M.multiplyAdd(s3, factor, term(3))

@@ -233,3 +233,27 @@ package func padded(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, into 
         }
     }
 }
+
+/// One sample `input [c, h, w]` channels-last with its zero padding: `image [h + 2p, w + 2p, c]`
+/// (overwritten), `image[y + p, x + p, ch] = input[ch, y, x]`, zeros in the padding. The patch
+/// under output position (oy, ox) is then k runs of k·c floats, one per kernel row, starting at
+/// pixel (oy·s + i, ox·s) of the padded image, in the order (kernel column, channel).
+package func channelsLast(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>,
+                          kernels: KernelPath) {
+    let (c, h, w, p) = (g.channels, g.height, g.width, g.padding)
+    guard p > 0 else {
+        kernels.transpose(input, rows: c, columns: h &* w, sourceStride: h &* w, into: image, destinationStride: c,
+                          adding: false)
+        return
+    }
+    let rowFloats = (w &+ 2 &* p) &* c
+    image.update(repeating: 0, count: p &* rowFloats)
+    (image + (p &+ h) &* rowFloats).update(repeating: 0, count: p &* rowFloats)
+    for y in 0..<h {
+        let row = image + (p &+ y) &* rowFloats
+        row.update(repeating: 0, count: p &* c)
+        (row + (p &+ w) &* c).update(repeating: 0, count: p &* c)
+        kernels.transpose(input + y &* w, rows: c, columns: w, sourceStride: h &* w, into: row + p &* c,
+                          destinationStride: c, adding: false)
+    }
+}

@@ -121,12 +121,13 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
     /// ``PooledWeightGradient``: a pooled convolution's weight gradient from the positions the
     /// pooling passed gradient to, with this path's vectors and multiply-add.
     public func pooledWeightGradient(gradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
-                                     argmax: UnsafePointer<Int32>, outputChannels: Int, pooled: Int,
-                                     patches: UnsafePointer<Float>, patch: Int, dweight: UnsafeMutablePointer<Float>,
-                                     accumulate: Bool, factors: UnsafeMutablePointer<Float>) {
-        supportedKernels.pooledWeightGradient(gradient: gradient, reluOutput: reluOutput, argmax: argmax,
-                                              outputChannels: outputChannels, pooled: pooled, patches: patches,
-                                              patch: patch, dweight: dweight, accumulate: accumulate, factors: factors)
+                                     origins: UnsafePointer<Int32>, outputChannels: Int, pooled: Int, group: Int,
+                                     source: UnsafePointer<Float>, window: PooledWeightGradient.Window,
+                                     dweight: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                     factors: UnsafeMutablePointer<Float>) {
+        supportedKernels.pooledWeightGradient(gradient: gradient, reluOutput: reluOutput, origins: origins,
+                                              outputChannels: outputChannels, pooled: pooled, group: group, source: source,
+                                              window: window, dweight: dweight, accumulate: accumulate, factors: factors)
     }
 
     /// ``AdamUpdate`` of elements `range` with this path's vectors (the same weights on every path).
