@@ -60,10 +60,11 @@ public enum PooledWeightGradient {
         } else {
             factors.update(from: gradient, count: outputChannels * pooled)
         }
-        // Within a group, each run is cut into blocks of eight vectors, then one of four (four
-        // chains in flight instead of one at a time), then single vectors, each summed in
-        // registers over the group's pooled outputs and added to what the groups before left in
-        // `dweight`: every element sums its terms in pooled order, as in one pass.
+        // Within a group, each run is cut into blocks of up to eight vectors (as many chains in
+        // flight), the last of which may keep only some of its lanes: it reads on past the run's
+        // end, and only the run's places are stored. Each block is summed in registers over the
+        // group's pooled outputs and added to what the groups before left in `dweight`: every
+        // element sums its terms in pooled order, as in one pass.
         for first in stride(from: 0, to: pooled, by: max(1, group)) {
             let terms = first..<min(pooled, first + max(1, group))
             let adding = accumulate || first > 0
@@ -71,50 +72,38 @@ public enum PooledWeightGradient {
                 // Places run·length + j of the patch, read at offset run·stride + j of each origin.
                 let (target, offset) = (run * window.length, run * window.stride)
                 var j = 0
-                while j + 8 * lanes <= window.length {
-                    for o in 0..<outputChannels {
-                        sumBlock(M.self, eight: true, o, origins, pooled, terms, rows, offset + j,
-                                 dweight + o * patch + target + j, adding, factors)
-                    }
-                    j += 8 * lanes
-                }
-                if j + 4 * lanes <= window.length {
-                    for o in 0..<outputChannels {
-                        sumBlock(M.self, eight: false, o, origins, pooled, terms, rows, offset + j,
-                                 dweight + o * patch + target + j, adding, factors)
-                    }
-                    j += 4 * lanes
-                }
-                // Then a vector at a time; the run's last places as one vector that reads on past
-                // the run's end, of which only those places are kept.
                 while j < window.length {
-                    let kept = min(lanes, window.length - j)
-                    for o in 0..<outputChannels {
-                        let (f, starts) = (factors + o * pooled, origins + o * pooled)
-                        let out = dweight + o * patch + target + j
-                        var s = V()
-                        if adding { for k in 0..<kept { s[k] = out[k] } }
-                        for p in terms {
-                            s = M.multiplyAdd(s, V(repeating: f[p]),
-                                              rows.loadUnaligned(fromByteOffset: (Int(starts[p]) + offset + j) * 4, as: V.self))
-                        }
-                        if kept == lanes {
-                            UnsafeMutableRawPointer(out).storeBytes(of: s, as: V.self)
-                        } else {
-                            for k in 0..<kept { out[k] = s[k] }
+                    let remaining = window.length - j
+                    let count = min(8, (remaining + lanes - 1) / lanes)
+                    let lastKept = min(lanes, remaining - (count - 1) * lanes)
+                    // `count` a constant in each call, so that the unused accumulators fold away.
+                    @inline(__always) func channels(_ count: Int) {
+                        for o in 0..<outputChannels {
+                            sumBlock(M.self, count: count, lastKept: lastKept, o, origins, pooled, terms, rows,
+                                     offset + j, dweight + o * patch + target + j, adding, factors)
                         }
                     }
-                    j += kept
+                    switch count {
+                    case 8: channels(8)
+                    case 7: channels(7)
+                    case 6: channels(6)
+                    case 5: channels(5)
+                    case 4: channels(4)
+                    case 3: channels(3)
+                    case 2: channels(2)
+                    default: channels(1)
+                    }
+                    j += min(remaining, count * lanes)
                 }
             }
         }
     }
 
-    /// out[0 ..< 8 or 4 vectors] (+)= Σ_{p in terms} factor[o, p] · source[origins[o, p] + offset, same places]:
-    /// eight accumulators in flight, or four (`eight` is a constant at each call, so the unused
-    /// four fold away).
+    /// out[0 ..< count vectors] (+)= Σ_{p in terms} factor[o, p] · source[origins[o, p] + offset,
+    /// same places], `count` in 1...8 accumulators in flight; of the last vector only `lastKept`
+    /// lanes are read from and written to `out`.
     @inlinable @inline(__always)
-    static func sumBlock<M: MultiplyAdd>(_: M.Type, eight: Bool, _ o: Int, _ origins: UnsafePointer<Int32>,
+    static func sumBlock<M: MultiplyAdd>(_: M.Type, count: Int, lastKept: Int, _ o: Int, _ origins: UnsafePointer<Int32>,
                                          _ pooled: Int, _ terms: Range<Int>, _ rows: UnsafeRawPointer, _ offset: Int,
                                          _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool,
                                          _ factors: UnsafePointer<Float>) {
@@ -122,22 +111,38 @@ public enum PooledWeightGradient {
         let lanes = V.scalarCount
         let (f, starts) = (factors + o * pooled, origins + o * pooled)
         let target = UnsafeMutableRawPointer(out)
-        func initial(_ k: Int) -> V { accumulate ? target.loadUnaligned(fromByteOffset: k * lanes * 4, as: V.self) : V() }
+        let partial = lastKept < lanes
+        func initial(_ k: Int) -> V {
+            guard accumulate && k < count else { return V() }
+            guard partial && k == count - 1 else { return target.loadUnaligned(fromByteOffset: k * lanes * 4, as: V.self) }
+            var s = V()
+            for lane in 0..<lastKept { s[lane] = out[k * lanes + lane] }
+            return s
+        }
         var (s0, s1, s2, s3) = (initial(0), initial(1), initial(2), initial(3))
-        var (s4, s5, s6, s7) = eight ? (initial(4), initial(5), initial(6), initial(7)) : (V(), V(), V(), V())
+        var (s4, s5, s6, s7) = (initial(4), initial(5), initial(6), initial(7))
         for p in terms {
             let factor = V(repeating: f[p])
             let row = (Int(starts[p]) + offset) * 4
             func term(_ k: Int) -> V { rows.loadUnaligned(fromByteOffset: row + k * lanes * 4, as: V.self) }
-            s0 = M.multiplyAdd(s0, factor, term(0)); s1 = M.multiplyAdd(s1, factor, term(1))
-            s2 = M.multiplyAdd(s2, factor, term(2)); s3 = M.multiplyAdd(s3, factor, term(3))
-            if eight {
-                s4 = M.multiplyAdd(s4, factor, term(4)); s5 = M.multiplyAdd(s5, factor, term(5))
-                s6 = M.multiplyAdd(s6, factor, term(6)); s7 = M.multiplyAdd(s7, factor, term(7))
+            s0 = M.multiplyAdd(s0, factor, term(0))
+            if count > 1 { s1 = M.multiplyAdd(s1, factor, term(1)) }
+            if count > 2 { s2 = M.multiplyAdd(s2, factor, term(2)) }
+            if count > 3 { s3 = M.multiplyAdd(s3, factor, term(3)) }
+            if count > 4 { s4 = M.multiplyAdd(s4, factor, term(4)) }
+            if count > 5 { s5 = M.multiplyAdd(s5, factor, term(5)) }
+            if count > 6 { s6 = M.multiplyAdd(s6, factor, term(6)) }
+            if count > 7 { s7 = M.multiplyAdd(s7, factor, term(7)) }
+        }
+        func store(_ s: V, _ k: Int) {
+            guard k < count else { return }
+            if partial && k == count - 1 {
+                for lane in 0..<lastKept { out[k * lanes + lane] = s[lane] }
+            } else {
+                target.storeBytes(of: s, toByteOffset: k * lanes * 4, as: V.self)
             }
         }
-        func store(_ s: V, _ k: Int) { target.storeBytes(of: s, toByteOffset: k * lanes * 4, as: V.self) }
         store(s0, 0); store(s1, 1); store(s2, 2); store(s3, 3)
-        if eight { store(s4, 4); store(s5, 5); store(s6, 6); store(s7, 7) }
+        store(s4, 4); store(s5, 5); store(s6, 6); store(s7, 7)
     }
 }

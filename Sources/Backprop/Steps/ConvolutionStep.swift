@@ -268,12 +268,14 @@ public struct ConvolutionStep: Step {
             normalization.withUnsafeBufferPointer { k in
                 Parallel.forEach(tasks: groups, threads: groupThreads) { group in
                     WorkspacePool.shared.withWorkspace { workspace in
-                        // Columns, their gradient, dconv; for a pooled weight gradient, the input
-                        // channels-last (and a vector of zeros after it), the pooled gradients'
-                        // factors and their patches' origins.
+                        // Columns (for a weight gradient by GEMM), their gradient, dconv; for a
+                        // pooled weight gradient instead of the columns, the input channels-last
+                        // (and a vector of zeros after it), the pooled gradients' factors and their
+                        // patches' origins.
+                        let columnsCount = pooledWeightGradient ? 0 : panelCount
                         let pooledScratch = pooledWeightGradient ? paddedImage + kernels.lanes + 2 * oc * pooledCount : 0
-                        let columns = workspace.floats(panelCount + patch * positions + oc * positions + pooledScratch)
-                        let columnGradient = columns + panelCount
+                        let columns = workspace.floats(columnsCount + patch * positions + oc * positions + pooledScratch)
+                        let columnGradient = columns + columnsCount
                         let convolvedGradient = columnGradient + patch * positions
                         let dweight = partials + group * partialSize
                         let dbias = dweight + oc * patch
@@ -317,11 +319,13 @@ public struct ConvolutionStep: Step {
                                     origins[i] = Int32((oy * g.stride * paddedWidth + ox * g.stride) * g.channels)
                                 }
                                 // dweight[oc × (kernel row, kernel column, channel)] (+)= Σ over pooled
-                                // outputs of dpool · the patch under its maximum
+                                // outputs of dpool · the patch under its maximum, a row of pooled
+                                // outputs at a time (their patches share a few input rows)
                                 kernels.pooledWeightGradient(
                                     gradient: dout.baseAddress! + sample * outputSampleSize,
                                     reluOutput: relu ? y.baseAddress! + sample * outputSampleSize : nil,
-                                    origins: origins, outputChannels: oc, pooled: pooledCount, group: outputShape[2], source: image,
+                                    origins: origins, outputChannels: oc, pooled: pooledCount, group: outputShape[2],
+                                    source: image,
                                     window: PooledWeightGradient.Window(runs: g.kernelSize, length: g.kernelSize * g.channels,
                                                                         stride: paddedWidth * g.channels),
                                     dweight: dweight, accumulate: sample != samples.lowerBound, factors: factors)
