@@ -32,6 +32,9 @@ public protocol InstructionSetKernels {
                                      source: UnsafePointer<Float>, window: PooledWeightGradient.Window,
                                      dweight: UnsafeMutablePointer<Float>, accumulate: Bool,
                                      factors: UnsafeMutablePointer<Float>)
+    static func pooledInputGradient(factors: UnsafePointer<Float>, origins: UnsafePointer<Int32>, outputChannels: Int,
+                                    pooled: Int, group: Int, weight: UnsafePointer<Float>,
+                                    window: PooledWeightGradient.Window, inputGradient: UnsafeMutablePointer<Float>)
     static func fmaPeak(rounds: Int) -> Float
     static func microKernelSweep(depth: Int, a: UnsafePointer<Float>, panels: Int, b: UnsafePointer<Float>,
                                  c: UnsafeMutablePointer<Float>, repetitions: Int)
@@ -111,6 +114,15 @@ extension InstructionSetKernels {
         PooledWeightGradient.run(Kernel.Arithmetic.self, gradient: gradient, reluOutput: reluOutput, origins: origins,
                                  outputChannels: outputChannels, pooled: pooled, group: group, source: source, window: window,
                                  dweight: dweight, accumulate: accumulate, factors: factors)
+    }
+
+    /// ``PooledInputGradient`` on this kernel's vectors and multiply-add form.
+    @inlinable
+    public static func pooledInputGradient(factors: UnsafePointer<Float>, origins: UnsafePointer<Int32>, outputChannels: Int,
+                                           pooled: Int, group: Int, weight: UnsafePointer<Float>,
+                                           window: PooledWeightGradient.Window, inputGradient: UnsafeMutablePointer<Float>) {
+        PooledInputGradient.run(Kernel.Arithmetic.self, factors: factors, origins: origins, outputChannels: outputChannels,
+                                pooled: pooled, group: group, weight: weight, window: window, inputGradient: inputGradient)
     }
 
     /// ``FMAPeak`` on this kernel's vectors and multiply-add form.

@@ -257,3 +257,21 @@ package func channelsLast(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
                           destinationStride: c, adding: false)
     }
 }
+
+/// The adjoint of ``channelsLast(_:input:into:kernels:)`` without the padding: `inputGradient
+/// [c, h, w]` (overwritten) `[ch, y, x] = image[y + p, x + p, ch]`; what lies in the padding is
+/// dropped.
+package func fromChannelsLast(_ g: ConvolutionGeometry, image: UnsafePointer<Float>,
+                              into inputGradient: UnsafeMutablePointer<Float>, kernels: KernelPath) {
+    let (c, h, w, p) = (g.channels, g.height, g.width, g.padding)
+    guard p > 0 else {
+        kernels.transpose(image, rows: h &* w, columns: c, sourceStride: c, into: inputGradient,
+                          destinationStride: h &* w, adding: false)
+        return
+    }
+    let rowFloats = (w &+ 2 &* p) &* c
+    for y in 0..<h {
+        kernels.transpose(image + ((p &+ y) &* rowFloats &+ p &* c), rows: w, columns: c, sourceStride: c,
+                          into: inputGradient + y &* w, destinationStride: h &* w, adding: false)
+    }
+}

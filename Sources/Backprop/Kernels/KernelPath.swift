@@ -130,6 +130,16 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
                                               window: window, dweight: dweight, accumulate: accumulate, factors: factors)
     }
 
+    /// ``PooledInputGradient``: a pooled convolution's input gradient (channels-last) from the
+    /// positions the pooling passed gradient to, with this path's vectors and multiply-add.
+    public func pooledInputGradient(factors: UnsafePointer<Float>, origins: UnsafePointer<Int32>, outputChannels: Int,
+                                    pooled: Int, group: Int, weight: UnsafePointer<Float>,
+                                    window: PooledWeightGradient.Window, inputGradient: UnsafeMutablePointer<Float>) {
+        supportedKernels.pooledInputGradient(factors: factors, origins: origins, outputChannels: outputChannels,
+                                             pooled: pooled, group: group, weight: weight, window: window,
+                                             inputGradient: inputGradient)
+    }
+
     /// ``AdamUpdate`` of elements `range` with this path's vectors (the same weights on every path).
     public func adam(_ coefficients: AdamUpdate.Coefficients, w: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
                      m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, range: Range<Int>) {

@@ -229,15 +229,17 @@ public struct ConvolutionStep: Step {
                                    * ((n + widths.columns - 1) / widths.columns * widths.columns))
         }
         // Behind a max-pool (and no BatchNorm, whose backward spreads the gradient over every
-        // position), the weight gradient sums only the positions each window's maximum came from
-        // (`PooledWeightGradient`): a quarter of the dense product's terms for a 2×2 pool.
-        // It reads each patch where it lies in the sample's input, laid out channels-last with its
-        // padding (`channelsLast`), whose offsets must fit the kernel's Int32 origins.
+        // position), the weight and input gradients take only the positions each window's maximum
+        // came from (`PooledWeightGradient`, `PooledInputGradient`): a quarter of the dense
+        // products' terms for a 2×2 pool. They read and write each patch where it lies in the
+        // sample's input, laid out channels-last with its padding (`channelsLast`), whose offsets
+        // must fit the kernels' Int32 origins.
         let paddedImage = (g.height + 2 * g.padding) * (g.width + 2 * g.padding) * g.channels
-        let pooledWeightGradient = pool != nil && batchNorm == nil && paddedImage < Int(Int32.max)
+        let pooledGradients = pool != nil && batchNorm == nil && paddedImage < Int(Int32.max)
         let pooledCount = pool == nil ? 0 : outputShape[1] * outputShape[2]
-        let transposedWeightGradient = !pooledWeightGradient && tileUse(patch, oc) > 1.25 * tileUse(oc, patch)
-        let packedWeightCount = needsInputGradient ? PanelPacking.count(rows: patch, depth: oc, width: widths.rows) : 0
+        let transposedWeightGradient = !pooledGradients && tileUse(patch, oc) > 1.25 * tileUse(oc, patch)
+        let packedWeightCount = !needsInputGradient ? 0
+            : pooledGradients ? oc * patch : PanelPacking.count(rows: patch, depth: oc, width: widths.rows)
         // col2im accumulates, so the input gradient starts at zero.
         var inputGradient = Tensor(shape: needsInputGradient ? input.shape : [0])
         let weight = parameters[parameterIndex]
@@ -251,12 +253,24 @@ public struct ConvolutionStep: Step {
 
         WorkspacePool.shared.withWorkspace { partialsWorkspace in
             let partials = partialsWorkspace.floats(groups * partialSize + packedWeightCount)
-            // Every sample's input gradient multiplies by weightᵀ: pack it once for all of them.
+            // Every sample's input gradient multiplies by weightᵀ: pack it once for all of them
+            // (pooled: the weight with its places channels-last, as the patches are read).
             let packedWeight = partials + groups * partialSize
             if needsInputGradient {
                 weight.withUnsafeBufferPointer { w in
-                    PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: patch, transposed: true),
-                                      rows: patch, depth: oc, width: widths.rows, into: packedWeight)
+                    if pooledGradients {
+                        let (c, kk) = (g.channels, g.kernelSize * g.kernelSize)
+                        for o in 0..<oc {
+                            for channel in 0..<c {
+                                for place in 0..<kk {
+                                    packedWeight[o * patch + place * c + channel] = w[o * patch + channel * kk + place]
+                                }
+                            }
+                        }
+                    } else {
+                        PanelPacking.pack(MatrixOperand(w.baseAddress!, rowStride: patch, transposed: true),
+                                          rows: patch, depth: oc, width: widths.rows, into: packedWeight)
+                    }
                 }
             }
             inputGradient.withUnsafeMutableBufferPointer { dinp in
@@ -268,15 +282,25 @@ public struct ConvolutionStep: Step {
             normalization.withUnsafeBufferPointer { k in
                 Parallel.forEach(tasks: groups, threads: groupThreads) { group in
                     WorkspacePool.shared.withWorkspace { workspace in
-                        // Columns (for a weight gradient by GEMM), their gradient, dconv; for a
-                        // pooled weight gradient instead of the columns, the input channels-last
-                        // (and a vector of zeros after it), the pooled gradients' factors and their
-                        // patches' origins.
-                        let columnsCount = pooledWeightGradient ? 0 : panelCount
-                        let pooledScratch = pooledWeightGradient ? paddedImage + kernels.lanes + 2 * oc * pooledCount : 0
-                        let columns = workspace.floats(columnsCount + patch * positions + oc * positions + pooledScratch)
+                        // Columns and their gradient (for gradients by GEMM), dconv; for pooled
+                        // gradients instead of the columns, the input channels-last and then its
+                        // gradient (and a vector of zeros after it), the pooled gradients' factors
+                        // and their patches' origins.
+                        let (columnsCount, columnGradientCount) = pooledGradients ? (0, 0) : (panelCount, patch * positions)
+                        let pooledScratch = pooledGradients ? paddedImage + kernels.lanes + 2 * oc * pooledCount : 0
+                        let columns = workspace.floats(columnsCount + columnGradientCount + oc * positions + pooledScratch)
                         let columnGradient = columns + columnsCount
-                        let convolvedGradient = columnGradient + patch * positions
+                        let convolvedGradient = columnGradient + columnGradientCount
+                        let image = convolvedGradient + oc * positions
+                        let factors = image + paddedImage + kernels.lanes
+                        let origins = UnsafeMutableRawPointer(factors + oc * pooledCount).assumingMemoryBound(to: Int32.self)
+                        let paddedWidth = g.width + 2 * g.padding
+                        let window = PooledWeightGradient.Window(runs: g.kernelSize, length: g.kernelSize * g.channels,
+                                                                 stride: paddedWidth * g.channels)
+                        if pooledGradients {
+                            // A vector's reach past the last run reads zeros.
+                            (image + paddedImage).update(repeating: 0, count: kernels.lanes)
+                        }
                         let dweight = partials + group * partialSize
                         let dbias = dweight + oc * patch
                         dbias.update(repeating: 0, count: oc)
@@ -300,20 +324,13 @@ public struct ConvolutionStep: Step {
                                 dconv = UnsafePointer(convolvedGradient)
                             }
                             // In the forward pass this was: convolved = bias + weight · columns.
-                            if pooledWeightGradient {
+                            if pooledGradients {
                                 // The input channels-last: the patch under a position is k runs of
                                 // k·c floats there, read in place (86 KB for the MNIST CNN's second
                                 // layer instead of im2col's 663 KB of columns, transposed).
-                                let image = convolvedGradient + oc * positions
                                 channelsLast(g, input: x.baseAddress! + sample * g.inputSize, into: image, kernels: kernels)
-                                // A vector's reach past the last run reads zeros.
-                                (image + paddedImage).update(repeating: 0, count: kernels.lanes)
-                                let factors = image + paddedImage + kernels.lanes
-                                let origins = UnsafeMutableRawPointer(factors + oc * pooledCount)
-                                    .assumingMemoryBound(to: Int32.self)
                                 let outputSampleSize = oc * pooledCount
                                 let sampleArgmax = argmax.baseAddress! + sample * outputSampleSize
-                                let paddedWidth = g.width + 2 * g.padding
                                 for i in 0..<outputSampleSize {
                                     let (oy, ox) = Int(sampleArgmax[i]).quotientAndRemainder(dividingBy: g.outputWidth)
                                     origins[i] = Int32((oy * g.stride * paddedWidth + ox * g.stride) * g.channels)
@@ -325,10 +342,8 @@ public struct ConvolutionStep: Step {
                                     gradient: dout.baseAddress! + sample * outputSampleSize,
                                     reluOutput: relu ? y.baseAddress! + sample * outputSampleSize : nil,
                                     origins: origins, outputChannels: oc, pooled: pooledCount, group: outputShape[2],
-                                    source: image,
-                                    window: PooledWeightGradient.Window(runs: g.kernelSize, length: g.kernelSize * g.channels,
-                                                                        stride: paddedWidth * g.channels),
-                                    dweight: dweight, accumulate: sample != samples.lowerBound, factors: factors)
+                                    source: image, window: window, dweight: dweight,
+                                    accumulate: sample != samples.lowerBound, factors: factors)
                             } else if transposedWeightGradient {
                                 im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
                                 // dweightᵀ[patch × oc] (+)= columns[patch × oh·ow] · dconvᵀ[oh·ow × oc]
@@ -353,6 +368,18 @@ public struct ConvolutionStep: Step {
                                 dbias[channel] += sum(dconv + channel * positions, count: positions)
                             }
                             guard needsInputGradient else { continue }
+                            if pooledGradients {
+                                // dx: each pooled output's gradient times the weight, added under the
+                                // patch of its maximum, channels-last where the input was, then laid
+                                // back out as [c, h, w] without the padding.
+                                image.update(repeating: 0, count: paddedImage)
+                                kernels.pooledInputGradient(factors: factors, origins: origins, outputChannels: oc,
+                                                            pooled: pooledCount, group: outputShape[2], weight: packedWeight,
+                                                            window: window, inputGradient: image)
+                                fromChannelsLast(g, image: image, into: dinp.baseAddress! + sample * g.inputSize,
+                                                 kernels: kernels)
+                                continue
+                            }
                             // dcolumns[patch × oh·ow] = weightᵀ[patch × oc] · dconv[oc × oh·ow]
                             kernels.multiply(MatrixProduct(
                                 m: patch, n: positions, k: oc, a: .packed(packedWeight),
@@ -382,7 +409,7 @@ public struct ConvolutionStep: Step {
                             let partial = partials + group * partialSize
                             if transposedWeightGradient {
                                 for o in 0..<oc { for l in 0..<patch { dw[o * patch + l] += partial[l * oc + o] } }
-                            } else if pooledWeightGradient {
+                            } else if pooledGradients {
                                 // The partial's places are (kernel row, kernel column, channel); the
                                 // weight's (channel, kernel row, kernel column).
                                 let (c, kk) = (g.channels, g.kernelSize * g.kernelSize)
