@@ -236,6 +236,14 @@ public struct ConvolutionStep: Step {
         // must fit the kernels' Int32 origins.
         let paddedImage = (g.height + 2 * g.padding) * (g.width + 2 * g.padding) * g.channels
         let pooledGradients = pool != nil && batchNorm == nil && paddedImage < Int(Int32.max)
+            && positions * patch < Int(Int32.max)
+        // A first layer of few channels (k·c shorter than a vector: 3 floats for MNIST's 3×3) has
+        // runs too short for the vectors; its weight gradient reads im2col's patches as rows
+        // instead (one run of c·k·k each: 9 floats), in the weight's own order. (The MNIST
+        // network's first layer's backward took 1.23 ms per batch of 64 from channels-last
+        // against 0.98 from patch rows, `bench --profile digits`, Zen 3.)
+        let patchRows = pooledGradients && !needsInputGradient && g.kernelSize * g.channels < kernels.lanes
+        let pooledSource = patchRows ? patch * positions : paddedImage
         let pooledCount = pool == nil ? 0 : outputShape[1] * outputShape[2]
         let transposedWeightGradient = !pooledGradients && tileUse(patch, oc) > 1.25 * tileUse(oc, patch)
         let packedWeightCount = !needsInputGradient ? 0
@@ -252,7 +260,7 @@ public struct ConvolutionStep: Step {
         let convolvedAll = memory.beforeNormalization
 
         WorkspacePool.shared.withWorkspace { partialsWorkspace in
-            let partials = partialsWorkspace.floats(groups * partialSize + packedWeightCount)
+            let partials = partialsWorkspace.floats(groups * partialSize + packedWeightCount + (pooledGradients ? positions : 0))
             // Every sample's input gradient multiplies by weightᵀ: pack it once for all of them
             // (pooled: the weight with its places channels-last, as the patches are read).
             let packedWeight = partials + groups * partialSize
@@ -273,6 +281,19 @@ public struct ConvolutionStep: Step {
                     }
                 }
             }
+            // Pooled: where the patch under each output position starts in the input channels-last
+            // (a table, so that no sample divides to find a maximum's row and column).
+            let paddedWidth = g.width + 2 * g.padding
+            let originOfPosition = UnsafeMutableRawPointer(packedWeight + packedWeightCount).assumingMemoryBound(to: Int32.self)
+            if pooledGradients {
+                for oy in 0..<g.outputHeight {
+                    for ox in 0..<g.outputWidth {
+                        let position = oy * g.outputWidth + ox
+                        originOfPosition[position] = Int32(patchRows ? position * patch
+                                                                     : (oy * paddedWidth + ox) * g.stride * g.channels)
+                    }
+                }
+            }
             inputGradient.withUnsafeMutableBufferPointer { dinp in
             input.withUnsafeBufferPointer { x in
             outputGradient.withUnsafeBufferPointer { dout in
@@ -282,30 +303,72 @@ public struct ConvolutionStep: Step {
             normalization.withUnsafeBufferPointer { k in
                 Parallel.forEach(tasks: groups, threads: groupThreads) { group in
                     WorkspacePool.shared.withWorkspace { workspace in
-                        // Columns and their gradient (for gradients by GEMM), dconv; for pooled
-                        // gradients instead of the columns, the input channels-last and then its
-                        // gradient (and a vector of zeros after it), the pooled gradients' factors
-                        // and their patches' origins.
-                        let (columnsCount, columnGradientCount) = pooledGradients ? (0, 0) : (panelCount, patch * positions)
-                        let pooledScratch = pooledGradients ? paddedImage + kernels.lanes + 2 * oc * pooledCount : 0
-                        let columns = workspace.floats(columnsCount + columnGradientCount + oc * positions + pooledScratch)
-                        let columnGradient = columns + columnsCount
-                        let convolvedGradient = columnGradient + columnGradientCount
-                        let image = convolvedGradient + oc * positions
-                        let factors = image + paddedImage + kernels.lanes
+                        // Columns and their gradient, dconv (for gradients by GEMM); for pooled
+                        // gradients instead, the input channels-last and then its gradient (and a
+                        // vector of zeros after it), the pooled gradients' factors and their
+                        // patches' origins.
+                        let denseScratch = pooledGradients ? (patchRows ? patch * positions : 0)
+                            : panelCount + patch * positions + oc * positions
+                        let pooledScratch = pooledGradients ? pooledSource + kernels.lanes + 2 * oc * pooledCount : 0
+                        let columns = workspace.floats(denseScratch + pooledScratch)
+                        let columnGradient = columns + panelCount
+                        let convolvedGradient = columnGradient + patch * positions
+                        let image = columns + denseScratch
+                        let factors = image + pooledSource + kernels.lanes
                         let origins = UnsafeMutableRawPointer(factors + oc * pooledCount).assumingMemoryBound(to: Int32.self)
-                        let paddedWidth = g.width + 2 * g.padding
-                        let window = PooledWeightGradient.Window(runs: g.kernelSize, length: g.kernelSize * g.channels,
-                                                                 stride: paddedWidth * g.channels)
+                        let window = patchRows ? PooledWeightGradient.Window(runs: 1, length: patch, stride: 0)
+                            : PooledWeightGradient.Window(runs: g.kernelSize, length: g.kernelSize * g.channels,
+                                                          stride: paddedWidth * g.channels)
                         if pooledGradients {
                             // A vector's reach past the last run reads zeros.
-                            (image + paddedImage).update(repeating: 0, count: kernels.lanes)
+                            (image + pooledSource).update(repeating: 0, count: kernels.lanes)
                         }
                         let dweight = partials + group * partialSize
                         let dbias = dweight + oc * patch
                         dbias.update(repeating: 0, count: oc)
                         let samples = (group * groupSize)..<min(batch, (group + 1) * groupSize)
                         for sample in samples {
+                            if pooledGradients {
+                                if patchRows {
+                                    // image[oh·ow × patch] = columnsᵀ, the input patch under each position
+                                    im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
+                                    kernels.transpose(columns, rows: patch, columns: positions, sourceStride: positions,
+                                                      into: image, destinationStride: patch, adding: false)
+                                } else {
+                                    // The input channels-last: the patch under a position is k runs of
+                                    // k·c floats there, read in place (86 KB for the MNIST CNN's second
+                                    // layer instead of im2col's 663 KB of columns, transposed).
+                                    channelsLast(g, input: x.baseAddress! + sample * g.inputSize, into: image, kernels: kernels)
+                                }
+                                let outputSampleSize = oc * pooledCount
+                                let sampleArgmax = argmax.baseAddress! + sample * outputSampleSize
+                                for i in 0..<outputSampleSize { origins[i] = originOfPosition[Int(sampleArgmax[i])] }
+                                // dweight[oc × (kernel row, kernel column, channel)] (+)= Σ over pooled
+                                // outputs of dpool · the patch under its maximum, a row of pooled
+                                // outputs at a time (their patches share a few input rows)
+                                kernels.pooledWeightGradient(
+                                    gradient: dout.baseAddress! + sample * outputSampleSize,
+                                    reluOutput: relu ? y.baseAddress! + sample * outputSampleSize : nil,
+                                    origins: origins, outputChannels: oc, pooled: pooledCount, group: outputShape[2],
+                                    source: image, window: window, dweight: dweight,
+                                    accumulate: sample != samples.lowerBound, factors: factors)
+                                // dbias[oc] += Σ over pooled outputs of the gradients the kernel
+                                // left in `factors` (the pooling's and ReLU's)
+                                for channel in 0..<oc {
+                                    dbias[channel] += sum(factors + channel * pooledCount, count: pooledCount)
+                                }
+                                guard needsInputGradient else { continue }
+                                // dx: each pooled output's gradient times the weight, added under the
+                                // patch of its maximum, channels-last where the input was, then laid
+                                // back out as [c, h, w] without the padding.
+                                image.update(repeating: 0, count: paddedImage)
+                                kernels.pooledInputGradient(factors: factors, origins: origins, outputChannels: oc,
+                                                            pooled: pooledCount, group: outputShape[2], weight: packedWeight,
+                                                            window: window, inputGradient: image)
+                                fromChannelsLast(g, image: image, into: dinp.baseAddress! + sample * g.inputSize,
+                                                 kernels: kernels)
+                                continue
+                            }
                             // dLoss/d(convolution output) for this sample, [oc × oh·ow].
                             var dconv = epilogueGradient(sample: sample, outputGradient: dout.baseAddress!,
                                                          output: y.baseAddress!, argmax: argmax.baseAddress,
@@ -324,27 +387,7 @@ public struct ConvolutionStep: Step {
                                 dconv = UnsafePointer(convolvedGradient)
                             }
                             // In the forward pass this was: convolved = bias + weight · columns.
-                            if pooledGradients {
-                                // The input channels-last: the patch under a position is k runs of
-                                // k·c floats there, read in place (86 KB for the MNIST CNN's second
-                                // layer instead of im2col's 663 KB of columns, transposed).
-                                channelsLast(g, input: x.baseAddress! + sample * g.inputSize, into: image, kernels: kernels)
-                                let outputSampleSize = oc * pooledCount
-                                let sampleArgmax = argmax.baseAddress! + sample * outputSampleSize
-                                for i in 0..<outputSampleSize {
-                                    let (oy, ox) = Int(sampleArgmax[i]).quotientAndRemainder(dividingBy: g.outputWidth)
-                                    origins[i] = Int32((oy * g.stride * paddedWidth + ox * g.stride) * g.channels)
-                                }
-                                // dweight[oc × (kernel row, kernel column, channel)] (+)= Σ over pooled
-                                // outputs of dpool · the patch under its maximum, a row of pooled
-                                // outputs at a time (their patches share a few input rows)
-                                kernels.pooledWeightGradient(
-                                    gradient: dout.baseAddress! + sample * outputSampleSize,
-                                    reluOutput: relu ? y.baseAddress! + sample * outputSampleSize : nil,
-                                    origins: origins, outputChannels: oc, pooled: pooledCount, group: outputShape[2],
-                                    source: image, window: window, dweight: dweight,
-                                    accumulate: sample != samples.lowerBound, factors: factors)
-                            } else if transposedWeightGradient {
+                            if transposedWeightGradient {
                                 im2col(g, input: x.baseAddress! + sample * g.inputSize, columns: columns)
                                 // dweightᵀ[patch × oc] (+)= columns[patch × oh·ow] · dconvᵀ[oh·ow × oc]
                                 kernels.multiply(MatrixProduct(
@@ -368,18 +411,6 @@ public struct ConvolutionStep: Step {
                                 dbias[channel] += sum(dconv + channel * positions, count: positions)
                             }
                             guard needsInputGradient else { continue }
-                            if pooledGradients {
-                                // dx: each pooled output's gradient times the weight, added under the
-                                // patch of its maximum, channels-last where the input was, then laid
-                                // back out as [c, h, w] without the padding.
-                                image.update(repeating: 0, count: paddedImage)
-                                kernels.pooledInputGradient(factors: factors, origins: origins, outputChannels: oc,
-                                                            pooled: pooledCount, group: outputShape[2], weight: packedWeight,
-                                                            window: window, inputGradient: image)
-                                fromChannelsLast(g, image: image, into: dinp.baseAddress! + sample * g.inputSize,
-                                                 kernels: kernels)
-                                continue
-                            }
                             // dcolumns[patch × oh·ow] = weightᵀ[patch × oc] · dconv[oc × oh·ow]
                             kernels.multiply(MatrixProduct(
                                 m: patch, n: positions, k: oc, a: .packed(packedWeight),
@@ -409,7 +440,7 @@ public struct ConvolutionStep: Step {
                             let partial = partials + group * partialSize
                             if transposedWeightGradient {
                                 for o in 0..<oc { for l in 0..<patch { dw[o * patch + l] += partial[l * oc + o] } }
-                            } else if pooledGradients {
+                            } else if pooledGradients && !patchRows {
                                 // The partial's places are (kernel row, kernel column, channel); the
                                 // weight's (channel, kernel row, kernel column).
                                 let (c, kk) = (g.channels, g.kernelSize * g.kernelSize)
