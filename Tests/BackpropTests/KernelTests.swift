@@ -236,6 +236,83 @@ struct KernelTests {
         }
     }
 
+    @Test("The pooled weight and input gradients match naive sums on awkward windows and groups, with and without ReLU",
+          arguments: supportedKernelPaths)
+    func pooledGradientsMatchReference(path: KernelPath) {
+        var random = RandomGenerator(seed: 13)
+        // Channels, pooled outputs, group, and the window: runs of `length` floats `stride` apart
+        // (runs shorter than, equal to and longer than a vector; groups that do not divide).
+        let cases: [(oc: Int, pooled: Int, group: Int, runs: Int, length: Int, stride: Int)] = [
+            (1, 1, 1, 1, 1, 1), (3, 7, 3, 1, 9, 9), (5, 13, 4, 3, 3, 20), (4, 10, 5, 3, 48, 300),
+            (2, 9, 9, 5, 30, 100), (6, 12, 7, 3, 96, 900), (2, 5, 2, 2, 61, 70), (3, 6, 6, 1, 16, 16),
+        ]
+        for shape in cases {
+            let patch = shape.runs * shape.length
+            let reach = (shape.runs - 1) * shape.stride + shape.length
+            let sourceCount = 3 * reach + path.lanes   // origins anywhere in the first 2·reach floats
+            let source = (0..<sourceCount).map { _ in random.uniform(-1, 1) }
+            let origins = (0..<(shape.oc * shape.pooled)).map { _ in Int32(random.index(below: 2 * reach + 1)) }
+            let gradient = (0..<(shape.oc * shape.pooled)).map { _ in random.uniform(-1, 1) }
+            let reluOutput = (0..<(shape.oc * shape.pooled)).map { _ in random.uniform(-1, 1) }
+            let weight = (0..<(shape.oc * patch)).map { _ in random.uniform(-1, 1) }
+            let initialWeightGradient = (0..<(shape.oc * patch)).map { _ in random.uniform(-1, 1) }
+            let window = PooledWeightGradient.Window(runs: shape.runs, length: shape.length, stride: shape.stride)
+            func place(_ l: Int) -> Int { (l / shape.length) * shape.stride + l % shape.length }
+            for relu in [false, true] {
+                let factors = (0..<gradient.count).map { relu && reluOutput[$0] <= 0 ? 0 : gradient[$0] }
+                for accumulate in [false, true] {
+                    var expected = [Double](repeating: 0, count: shape.oc * patch)
+                    for o in 0..<shape.oc {
+                        for l in 0..<patch {
+                            var sum = accumulate ? Double(initialWeightGradient[o * patch + l]) : 0
+                            for p in 0..<shape.pooled {
+                                let i = o * shape.pooled + p
+                                sum += Double(factors[i]) * Double(source[Int(origins[i]) + place(l)])
+                            }
+                            expected[o * patch + l] = sum
+                        }
+                    }
+                    var dweight = initialWeightGradient
+                    var factorScratch = [Float](repeating: .nan, count: gradient.count)
+                    source.withUnsafeBufferPointer { s in origins.withUnsafeBufferPointer { o in
+                        gradient.withUnsafeBufferPointer { g in reluOutput.withUnsafeBufferPointer { y in
+                            dweight.withUnsafeMutableBufferPointer { d in factorScratch.withUnsafeMutableBufferPointer { f in
+                                path.pooledWeightGradient(gradient: g.baseAddress!, reluOutput: relu ? y.baseAddress! : nil,
+                                                          origins: o.baseAddress!, outputChannels: shape.oc, pooled: shape.pooled,
+                                                          group: shape.group, source: s.baseAddress!, window: window,
+                                                          dweight: d.baseAddress!, accumulate: accumulate, factors: f.baseAddress!)
+                            } }
+                        } }
+                    } }
+                    let worst = zip(dweight, expected).map { abs(Double($0) - $1) }.max() ?? 0
+                    #expect(worst < 1e-4, "weight gradient \(path) \(shape) relu \(relu) accumulate \(accumulate): \(worst)")
+                    #expect(factorScratch == factors, "factors \(path) \(shape) relu \(relu)")
+                }
+                // The input gradient: each term added under its origin; nothing else written.
+                let initialTarget = (0..<sourceCount).map { _ in random.uniform(-1, 1) }
+                var expectedTarget = initialTarget.map(Double.init)
+                for o in 0..<shape.oc {
+                    for p in 0..<shape.pooled {
+                        let i = o * shape.pooled + p
+                        for l in 0..<patch {
+                            expectedTarget[Int(origins[i]) + place(l)] += Double(factors[i]) * Double(weight[o * patch + l])
+                        }
+                    }
+                }
+                var target = initialTarget
+                factors.withUnsafeBufferPointer { f in origins.withUnsafeBufferPointer { o in
+                    weight.withUnsafeBufferPointer { w in target.withUnsafeMutableBufferPointer { t in
+                        path.pooledInputGradient(factors: f.baseAddress!, origins: o.baseAddress!, outputChannels: shape.oc,
+                                                 pooled: shape.pooled, group: shape.group, weight: w.baseAddress!,
+                                                 window: window, inputGradient: t.baseAddress!)
+                    } }
+                } }
+                let worst = zip(target, expectedTarget).map { abs(Double($0) - $1) }.max() ?? 0
+                #expect(worst < 1e-4, "input gradient \(path) \(shape) relu \(relu): \(worst)")
+            }
+        }
+    }
+
     @Test("k = 0 zeroes C, or leaves it when accumulating")
     func emptyDepth() {
         var c: [Float] = [1, 2, 3, 4]
