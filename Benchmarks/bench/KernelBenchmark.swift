@@ -9,7 +9,7 @@ extension Bench {
     /// - the pooled weight gradient of the CNN's second convolution (64 channels, 12×12 pooled
     ///   outputs, 3×3 patches of 32 channels read from the 26×26 input channels-last), counting only
     ///   the multiply-adds it does (one position per pooled output), so its fraction shows how far
-    ///   memory keeps it from the peak;
+    ///   memory keeps it from the peak; and the same layer's pooled input gradient;
     /// - the gather product of a house-price network's first layer at batch 256 (a 598 × 128
     ///   table, 50 terms per row at random table rows; California's rows have up to 55);
     /// - Adam's update over 100,000 weights (in millions of weights per second: divisions and square
@@ -68,6 +68,15 @@ extension Bench {
                 }
             }
             reportFraction("pooled_wgrad_64x144x288_peak_fraction", gflops: gflops, peak: onePeak)
+            // The input gradient of the same layer: each term added under its patch (the channels-last
+            // image standing in for the input gradient, the gradient for the weight).
+            let igflops = timer.measure("pooled_igrad_64x144x288_1t", unit: "GFLOP/s", work: flops * Double(repetitions) / 1e9) {
+                for _ in 0..<repetitions {
+                    path.pooledInputGradient(factors: gradient, origins: origins, outputChannels: channels, pooled: pooled,
+                                             group: pooledSide, weight: dweight, window: window, inputGradient: image)
+                }
+            }
+            reportFraction("pooled_igrad_64x144x288_peak_fraction", gflops: igflops, peak: onePeak)
         }
 
         do {
