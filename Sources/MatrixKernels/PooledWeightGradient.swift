@@ -11,10 +11,11 @@
 /// `dconv · columnsᵀ`; this sums the one that counts, per pooled output, in pooled order. It
 /// equals the dense product up to rounding (the terms are the same, the order differs).
 ///
-/// The patch under a position is read where it lies in the input, not from im2col's columns: with
-/// the input channels-last (`[height, width, channels]`, padding included), a k × k window is k
-/// runs of k·c floats, one per kernel row, a padded row apart. The places `l` then come in the
-/// order (kernel row, kernel column, channel); the caller reorders them into the weight's.
+/// The patch under a position is read where it lies, as `window` describes it: with the input
+/// channels-last (`[height, width, channels]`, padding included), a k × k window is k runs of k·c
+/// floats, one per kernel row, a padded row apart, and the places `l` come in the order (kernel
+/// row, kernel column, channel), which the caller reorders into the weight's; with im2col's
+/// patches as rows, it is one run of c·k·k floats in the weight's own order.
 public enum PooledWeightGradient {
     /// Where a position's patch lies: `runs` runs of `length` floats, `stride` floats apart, from
     /// the position's origin. A patch has `runs · length` places.

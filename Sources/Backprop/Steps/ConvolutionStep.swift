@@ -281,8 +281,9 @@ public struct ConvolutionStep: Step {
                     }
                 }
             }
-            // Pooled: where the patch under each output position starts in the input channels-last
-            // (a table, so that no sample divides to find a maximum's row and column).
+            // Pooled: where the patch under each output position starts in the input channels-last,
+            // or its row among the patch rows (a table, so that no sample divides to find a
+            // maximum's row and column).
             let paddedWidth = g.width + 2 * g.padding
             let originOfPosition = UnsafeMutableRawPointer(packedWeight + packedWeightCount).assumingMemoryBound(to: Int32.self)
             if pooledGradients {
