@@ -38,29 +38,11 @@ public enum PooledInputGradient {
             let terms = first..<min(pooled, first + max(1, group))
             for o in 0..<outputChannels {
                 for run in 0..<window.runs {
-                    var j = 0
-                    while j < window.length {
-                        let remaining = window.length - j
-                        let count = min(8, (remaining + lanes - 1) / lanes)
-                        let lastKept = min(lanes, remaining - (count - 1) * lanes)
-                        // `count` a constant in each call, so that the unused vectors fold away.
-                        @inline(__always) func block(_ count: Int) {
-                            addBlock(M.self, count: count, lastKept: lastKept,
-                                     weight: weight + o * patch + run * window.length + j,
-                                     factors: factors + o * pooled, origins: origins + o * pooled, terms: terms,
-                                     target: inputGradient + run * window.stride + j)
-                        }
-                        switch count {
-                        case 8: block(8)
-                        case 7: block(7)
-                        case 6: block(6)
-                        case 5: block(5)
-                        case 4: block(4)
-                        case 3: block(3)
-                        case 2: block(2)
-                        default: block(1)
-                        }
-                        j += min(remaining, count * lanes)
+                    RunBlocks.forEach(length: window.length, lanes: lanes) { count, lastKept, j in
+                        addBlock(M.self, count: count, lastKept: lastKept,
+                                 weight: weight + o * patch + run * window.length + j,
+                                 factors: factors + o * pooled, origins: origins + o * pooled, terms: terms,
+                                 target: inputGradient + run * window.stride + j)
                     }
                 }
             }
@@ -76,15 +58,8 @@ public enum PooledInputGradient {
                                          terms: Range<Int>, target: UnsafeMutablePointer<Float>) {
         typealias V = M.Vector
         let lanes = V.scalarCount
-        let partial = lastKept < lanes
         func weightVector(_ k: Int) -> V {
-            guard k < count else { return V() }
-            guard partial && k == count - 1 else {
-                return UnsafeRawPointer(weight).loadUnaligned(fromByteOffset: k * lanes * 4, as: V.self)
-            }
-            var w = V()
-            for lane in 0..<lastKept { w[lane] = weight[k * lanes + lane] }
-            return w
+            k < count ? RunBlocks.load(weight, vector: k, count: count, lastKept: lastKept) : V()
         }
         let (w0, w1, w2, w3) = (weightVector(0), weightVector(1), weightVector(2), weightVector(3))
         let (w4, w5, w6, w7) = (weightVector(4), weightVector(5), weightVector(6), weightVector(7))
@@ -95,11 +70,7 @@ public enum PooledInputGradient {
             func add(_ w: V, _ k: Int) {
                 guard k < count else { return }
                 let sum = M.multiplyAdd(raw.loadUnaligned(fromByteOffset: k * lanes * 4, as: V.self), factor, w)
-                if partial && k == count - 1 {
-                    for lane in 0..<lastKept { base[k * lanes + lane] = sum[lane] }
-                } else {
-                    raw.storeBytes(of: sum, toByteOffset: k * lanes * 4, as: V.self)
-                }
+                RunBlocks.store(sum, base, vector: k, count: count, lastKept: lastKept)
             }
             add(w0, 0); add(w1, 1); add(w2, 2); add(w3, 3)
             add(w4, 4); add(w5, 5); add(w6, 6); add(w7, 7)

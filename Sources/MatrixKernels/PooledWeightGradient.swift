@@ -72,29 +72,11 @@ public enum PooledWeightGradient {
             for run in 0..<window.runs {
                 // Places run·length + j of the patch, read at offset run·stride + j of each origin.
                 let (target, offset) = (run * window.length, run * window.stride)
-                var j = 0
-                while j < window.length {
-                    let remaining = window.length - j
-                    let count = min(8, (remaining + lanes - 1) / lanes)
-                    let lastKept = min(lanes, remaining - (count - 1) * lanes)
-                    // `count` a constant in each call, so that the unused accumulators fold away.
-                    @inline(__always) func channels(_ count: Int) {
-                        for o in 0..<outputChannels {
-                            sumBlock(M.self, count: count, lastKept: lastKept, o, origins, pooled, terms, rows,
-                                     offset + j, dweight + o * patch + target + j, adding, factors)
-                        }
+                RunBlocks.forEach(length: window.length, lanes: lanes) { count, lastKept, j in
+                    for o in 0..<outputChannels {
+                        sumBlock(M.self, count: count, lastKept: lastKept, o, origins, pooled, terms, rows,
+                                 offset + j, dweight + o * patch + target + j, adding, factors)
                     }
-                    switch count {
-                    case 8: channels(8)
-                    case 7: channels(7)
-                    case 6: channels(6)
-                    case 5: channels(5)
-                    case 4: channels(4)
-                    case 3: channels(3)
-                    case 2: channels(2)
-                    default: channels(1)
-                    }
-                    j += min(remaining, count * lanes)
                 }
             }
         }
@@ -111,14 +93,8 @@ public enum PooledWeightGradient {
         typealias V = M.Vector
         let lanes = V.scalarCount
         let (f, starts) = (factors + o * pooled, origins + o * pooled)
-        let target = UnsafeMutableRawPointer(out)
-        let partial = lastKept < lanes
         func initial(_ k: Int) -> V {
-            guard accumulate && k < count else { return V() }
-            guard partial && k == count - 1 else { return target.loadUnaligned(fromByteOffset: k * lanes * 4, as: V.self) }
-            var s = V()
-            for lane in 0..<lastKept { s[lane] = out[k * lanes + lane] }
-            return s
+            accumulate && k < count ? RunBlocks.load(out, vector: k, count: count, lastKept: lastKept) : V()
         }
         var (s0, s1, s2, s3) = (initial(0), initial(1), initial(2), initial(3))
         var (s4, s5, s6, s7) = (initial(4), initial(5), initial(6), initial(7))
@@ -136,12 +112,7 @@ public enum PooledWeightGradient {
             if count > 7 { s7 = M.multiplyAdd(s7, factor, term(7)) }
         }
         func store(_ s: V, _ k: Int) {
-            guard k < count else { return }
-            if partial && k == count - 1 {
-                for lane in 0..<lastKept { out[k * lanes + lane] = s[lane] }
-            } else {
-                target.storeBytes(of: s, toByteOffset: k * lanes * 4, as: V.self)
-            }
+            if k < count { RunBlocks.store(s, out, vector: k, count: count, lastKept: lastKept) }
         }
         store(s0, 0); store(s1, 1); store(s2, 2); store(s3, 3)
         store(s4, 4); store(s5, 5); store(s6, 6); store(s7, 7)
