@@ -11,7 +11,8 @@ extension Bench {
     ///   the multiply-adds it does (one position per pooled output), so its fraction shows how far
     ///   memory keeps it from the peak; and the same layer's pooled input gradient;
     /// - the gather product of a house-price network's first layer at batch 256 (a 598 × 128
-    ///   table, 50 terms per row at random table rows; California's rows have up to 55);
+    ///   table, the California network's; 50 terms per row at random table rows, a synthetic
+    ///   stand-in for its rows' terms);
     /// - Adam's update over 100,000 weights (in millions of weights per second: divisions and square
     ///   roots, not multiply-adds, bound it).
     func benchmarkKernels(path: KernelPath, timer: inout SampleTimer, peak: Double?) {
