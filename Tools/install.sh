@@ -7,7 +7,7 @@
 #
 # --static links the Swift runtime into the binaries (built in .build-static, so the ordinary
 # release build is left alone), so they run on a machine without the Swift toolchain; they still
-# need the system's libpng16 and zlib (Debian: libpng16-16, zlib1g).
+# need the system's libpng16, zlib and libdeflate (Debian: libpng16-16, zlib1g, libdeflate0).
 #
 # --from DIR installs the binaries already built in DIR (e.g. .build/release) without building.
 #

@@ -145,26 +145,13 @@ struct PNGDecodingTests {
         #expect(Date().timeIntervalSince(start) < 0.5)
     }
 
-    /// A PNG chunk: length, type, data, CRC-32 of type and data.
-    private func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-        let body = Array(type.utf8) + data
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in body {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        crc ^= 0xFFFF_FFFF
-        func bigEndian(_ value: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((value >> $0) & 0xFF) } }
-        return bigEndian(UInt32(data.count)) + body + bigEndian(crc)
-    }
-
     @Test("A tiny file declaring millions of pixels is refused at once, before libpng inflates anything")
     func decompressionBomb() throws {
         var header = [UInt8]()
         for value: UInt32 in [16_000, 2_500] { header += [24, 16, 8, 0].map { UInt8((value >> $0) & 0xFF) } }
         header += [16, 6, 0, 0, 0]   // 16-bit RGBA, the largest form
-        let png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header)
-            + chunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) + chunk("IEND", [])
+        let png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + pngChunk("IHDR", header)
+            + pngChunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) + pngChunk("IEND", [])
         let clock = ContinuousClock()
         let started = clock.now
         #expect(throws: PNGError.invalid("declares 16000×2500 pixels, which \(png.count) bytes cannot hold")) {

@@ -20,3 +20,10 @@ func fixCRC(_ bytes: inout [UInt8], chunkStart: Int) {
     bytes[end + 2] = UInt8(crc >> 8 & 0xFF)
     bytes[end + 3] = UInt8(crc & 0xFF)
 }
+
+/// A PNG chunk: length, type, data, CRC-32 of type and data.
+func pngChunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+    var bytes = [24, 16, 8, 0].map { UInt8((UInt32(data.count) >> $0) & 0xFF) } + Array(type.utf8) + data + [0, 0, 0, 0]
+    fixCRC(&bytes, chunkStart: 0)
+    return bytes
+}
