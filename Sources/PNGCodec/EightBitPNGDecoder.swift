@@ -176,6 +176,7 @@ extension EightBitPNGDecoder {
         /// write it beside sRGB). Any other chunk, other gammas, cHRM and iCCP among them, sends
         /// the file to libpng.
         private static let harmless: Set<UInt32> = Set(["tEXt", "zTXt", "iTXt", "tIME", "pHYs", "bKGD", "sRGB"].map(fourCC))
+        private static let (ihdr, idat, iend, gama) = (fourCC("IHDR"), fourCC("IDAT"), fourCC("IEND"), fourCC("gAMA"))
 
         init?(_ file: UnsafeRawBufferPointer) {
             let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
@@ -183,11 +184,18 @@ extension EightBitPNGDecoder {
             func uint32(_ offset: Int) -> UInt32 { file.loadUnaligned(fromByteOffset: offset, as: UInt32.self).bigEndian }
 
             // IHDR: first, 13 bytes, 8-bit gray / RGB / gray + alpha / RGBA, no interlacing.
-            guard uint32(8) == 13, uint32(12) == Self.fourCC("IHDR"), Self.crcMatches(file, chunkAt: 8, length: 13) else { return nil }
+            guard uint32(8) == 13, uint32(12) == Self.ihdr, Self.crcMatches(file, chunkAt: 8, length: 13) else { return nil }
             let (width, height) = (Int(uint32(16)), Int(uint32(20)))
             let (bitDepth, colorType, compression, filterMethod, interlace) = (file[24], file[25], file[26], file[27], file[28])
-            let channelsByType: [UInt8: Int] = [0: 1, 4: 2, 2: 3, 6: 4]
-            guard let channels = channelsByType[colorType], bitDepth == 8, compression == 0, filterMethod == 0, interlace == 0,
+            let channels: Int
+            switch colorType {
+            case 0: channels = 1
+            case 4: channels = 2
+            case 2: channels = 3
+            case 6: channels = 4
+            default: return nil   // palette, or not a colour type
+            }
+            guard bitDepth == 8, compression == 0, filterMethod == 0, interlace == 0,
                   width > 0, height > 0, width <= PNGDecoder.maximumDimension, height <= PNGDecoder.maximumDimension,
                   width * height <= PNGDecoder.maximumPixels else { return nil }
 
@@ -199,13 +207,13 @@ extension EightBitPNGDecoder {
                 let length = Int(uint32(offset)), type = uint32(offset + 4)
                 guard length <= 0x7FFF_FFFF, length <= file.count - offset - 12 else { return nil }
                 let data = offset + 8 ..< offset + 8 + length
-                if type == Self.fourCC("IDAT") {
+                if type == Self.idat {
                     guard !dataEnded, Self.crcMatches(file, chunkAt: offset, length: length) else { return nil }
                     if !data.isEmpty { dataChunks.append(data) }
-                } else if type == Self.fourCC("IEND") {
+                } else if type == Self.iend {
                     guard length == 0, !dataChunks.isEmpty, Self.crcMatches(file, chunkAt: offset, length: 0) else { return nil }
                     break
-                } else if type == Self.fourCC("gAMA") {
+                } else if type == Self.gama {
                     guard length == 4, uint32(offset + 8) == 45_455 else { return nil }
                 } else {
                     guard Self.harmless.contains(type) else { return nil }
@@ -213,6 +221,10 @@ extension EightBitPNGDecoder {
                 }
                 offset = data.upperBound + 4
             }
+            // A stream too short for the rows it must fill is damaged: libpng says so at once,
+            // before anything is allocated for them.
+            let compressed = dataChunks.reduce(0) { $0 + $1.count }
+            guard compressed * PNGDecoder.maximumDeflateRatio >= height * (1 + width * channels) else { return nil }
             (self.width, self.height, self.channels, self.dataChunks) = (width, height, channels, dataChunks)
         }
 
