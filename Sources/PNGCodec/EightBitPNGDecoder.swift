@@ -9,8 +9,8 @@ import Darwin
 /// gray + alpha, RGB or RGBA, with no chunk that changes their colours. It inflates the image data
 /// in one call of libdeflate's whole-buffer decompressor, then unfilters each row in place and
 /// converts it to gray (and alpha) levels while it is in L1, giving exactly what libpng's
-/// simplified API gives for the same file (`PNGDecodingTests` compares the two on every filter
-/// and kind, and on thousands of colours).
+/// simplified API gives for the same file (`PNGFastPathTests` compares the two on every filter
+/// and kind, and on 65,536 random colours).
 ///
 /// It returns nil for every other file and for any file with anything wrong in it (a bad CRC, a
 /// truncated or over-long stream, an unknown chunk, a bad filter byte), so that libpng decodes it
@@ -19,7 +19,8 @@ import Darwin
 /// Why it exists: classifying a 12-megapixel RGB photo spent ~106 ms in libpng's streaming zlib
 /// inflate, ~28 ms in its byte-at-a-time Sub unfilter and ~25 ms converting to gray (`perf` on
 /// `digits classify --threads 1` of such photos, Zen 3), against ~20 ms for all of our own work;
-/// libdeflate inflates the same stream in ~52 ms.
+/// libdeflate inflates the same stream in ~52 ms. (The page faults on its fresh buffers were the
+/// next cost: see `LargeBuffer`.)
 package enum EightBitPNGDecoder {
     /// Decodes `file`, or returns nil when libpng must (see the type's documentation).
     package static func decode(_ file: UnsafeRawBufferPointer) -> GrayAlphaImage? {
