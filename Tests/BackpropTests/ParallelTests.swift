@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import Testing
 import MatrixKernels
@@ -109,6 +110,21 @@ struct ParallelTests {
         struct Stop: Error {}
         #expect(throws: Stop.self) { try Parallel.withAwakeWorkers(threads: 2) { throw Stop() } }
         #expect(!Parallel.workersAreAwake)
+    }
+
+    @Test("onlyInBursts: a call after a pause runs without awake workers, one right after another keeps them")
+    func awakeOnlyInBursts() {
+        func awake() -> Bool { Parallel.withAwakeWorkers(threads: 2, onlyInBursts: true) { Parallel.workersAreAwake } }
+        // Other tests may be running inference (which uses this rule) or holding the workers at
+        // the same time, so each side needs one clear case among many tries, not every try.
+        var alone = 0, kept = 0
+        for _ in 0..<20 {
+            usleep(2_000)   // ten times the burst gap
+            if !awake() { alone += 1 }
+            if awake() { kept += 1 }   // at once after the previous call's end
+        }
+        #expect(alone > 0, "every call after a pause kept workers awake")
+        #expect(kept > 0, "no call right after another kept workers awake")
     }
 
     @Test("The call returns only after its slowest task has finished")
