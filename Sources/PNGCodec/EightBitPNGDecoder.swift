@@ -214,11 +214,12 @@ extension EightBitPNGDecoder {
                 } else if type == Self.iend {
                     guard length == 0, !dataChunks.isEmpty, Self.crcMatches(file, chunkAt: offset, length: 0) else { return nil }
                     break
-                } else if type == Self.gama {
-                    guard length == 4, uint32(offset + 8) == 45_455 else { return nil }
                 } else {
-                    guard Self.harmless.contains(type) else { return nil }
-                    dataEnded = !dataChunks.isEmpty
+                    // gAMA after the data is ignored by libpng, but must still state sRGB's gamma
+                    // here: nothing is decoded on a guess.
+                    let harmless = type == Self.gama ? length == 4 && uint32(offset + 8) == 45_455 : Self.harmless.contains(type)
+                    guard harmless else { return nil }
+                    dataEnded = !dataChunks.isEmpty   // IDAT chunks must follow one another
                 }
                 offset = data.upperBound + 4
             }

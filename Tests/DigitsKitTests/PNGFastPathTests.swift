@@ -132,10 +132,13 @@ struct PNGFastPathTests {
         var extraData = png
         extraData.insert(contentsOf: pngChunk("IDAT", [0x78, 0x9C, 0x03, 0x00]), at: png.count - 12)
         extraData.insert(contentsOf: pngChunk("tEXt", Array("a".utf8) + [0, 0x62]), at: png.count - 12)
+        var dataAfterGamma = png
+        dataAfterGamma.insert(contentsOf: pngChunk("IDAT", [0x78, 0x9C, 0x03, 0x00]), at: png.count - 12)
+        dataAfterGamma.insert(contentsOf: Self.sRGBChunks[1], at: png.count - 12)
         // 4000×3000 8-bit RGBA declared by 70 bytes: left to libpng, which refuses it.
         let bomb = Array(png[0..<8]) + pngChunk("IHDR", [0, 0, 0x0F, 0xA0, 0, 0, 0x0B, 0xB8, 8, 6, 0, 0, 0])
             + pngChunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) + pngChunk("IEND", [])
-        for (name, damaged) in [("bad CRC", badCRC), ("bad data", badData), ("no IEND", noEnd), ("IDAT after text", extraData),
+        for (name, damaged) in [("bad CRC", badCRC), ("bad data", badData), ("no IEND", noEnd), ("IDAT after text", extraData), ("IDAT after gAMA", dataAfterGamma),
                                 ("bomb", bomb)] {
             #expect(fast(damaged) == nil, "\(name) was decoded by the fast path")
         }
