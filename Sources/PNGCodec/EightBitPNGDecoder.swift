@@ -19,8 +19,9 @@ import Darwin
 /// Why it exists: classifying a 12-megapixel RGB photo spent ~106 ms in libpng's streaming zlib
 /// inflate, ~28 ms in its byte-at-a-time Sub unfilter and ~25 ms converting to gray (`perf` on
 /// `digits classify --threads 1` of such photos, Zen 3), against ~20 ms for all of our own work;
-/// libdeflate inflates the same stream in ~52 ms. (The page faults on its fresh buffers were the
-/// next cost: see `LargeBuffer`.)
+/// libdeflate inflated the same stream in ~52 ms against Python zlib's ~122 (one `ctypes` timing,
+/// not a committed benchmark; `bench --only photo` prints the whole path). The page faults on
+/// its fresh buffers were the next cost: see `LargeBuffer`.
 package enum EightBitPNGDecoder {
     /// Decodes `file`, or returns nil when libpng must (see the type's documentation).
     package static func decode(_ file: UnsafeRawBufferPointer) -> GrayAlphaImage? {
