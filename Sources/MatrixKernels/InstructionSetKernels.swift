@@ -26,7 +26,8 @@ public protocol InstructionSetKernels {
     static func winogradConvolution(_ geometry: WinogradConvolution.Geometry, input: UnsafePointer<Float>,
                                     packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>, tiles: Range<Int>,
                                     tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,
-                                    mode: WinogradConvolution.Output, scratch: UnsafeMutablePointer<Float>)
+                                    mode: WinogradConvolution.Output, argmax: UnsafeMutablePointer<Int32>?,
+                                    scratch: UnsafeMutablePointer<Float>)
     static func pooledWeightGradient(gradient: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
                                      origins: UnsafePointer<Int32>, outputChannels: Int, pooled: Int, group: Int,
                                      source: UnsafePointer<Float>, window: PooledWeightGradient.Window,
@@ -99,9 +100,11 @@ extension InstructionSetKernels {
     public static func winogradConvolution(_ geometry: WinogradConvolution.Geometry, input: UnsafePointer<Float>,
                                            packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>, tiles: Range<Int>,
                                            tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,
-                                           mode: WinogradConvolution.Output, scratch: UnsafeMutablePointer<Float>) {
+                                           mode: WinogradConvolution.Output, argmax: UnsafeMutablePointer<Int32>?,
+                                           scratch: UnsafeMutablePointer<Float>) {
         WinogradConvolution.run(Kernel.self, geometry, input: input, packedWeight: packedWeight, bias: bias, tiles: tiles,
-                                tilesPerBlock: tilesPerBlock, output: output, mode: mode, scratch: scratch)
+                                tilesPerBlock: tilesPerBlock, output: output, mode: mode, argmax: argmax,
+                                scratch: scratch)
     }
 
     /// ``PooledWeightGradient`` on this kernel's vectors and multiply-add form.

@@ -54,7 +54,7 @@ public enum WinogradConvolution {
         /// `[oc, oh, ow]`: the convolution (+ bias, then max(0, ·) when `relu`).
         case plain(relu: Bool)
         /// `[oc, oh/2, ow/2]`: the 2×2, stride-2 max-pool of the convolution (+ bias, ReLU when
-        /// `relu`). Needs even output sides.
+        /// `relu`). Needs even output sides. `run` can also say where each maximum came from.
         case pooled(relu: Bool)
     }
 
@@ -143,12 +143,17 @@ public enum WinogradConvolution {
     /// `[c, h, w]`, with `packedWeight` the 16 transformed weights each packed as the GEMM's A
     /// (`U_ξ`, `PanelPacking` with MR of `K`, one after another), `bias` `[oc]`, into
     /// `output` (the sample's `[oc, …]`, see `Output`). `scratch` holds `scratchCount` floats
-    /// for `tilesPerBlock` tiles; `tiles` may be fewer (a sample's last block).
+    /// for `tilesPerBlock` tiles; `tiles` may be fewer (a sample's last block). With `.pooled` and
+    /// an `argmax` (the sample's, laid out as its pooled output), each pooled output's place
+    /// there receives the position `y·ow + x` in the convolution's `oh×ow` plane its maximum came
+    /// from, the first in row-major order on ties (as `maxPoolPlanes` says it): what training's
+    /// backward needs.
     @inlinable
     public static func run<K: MicroKernel>(_: K.Type, _ g: Geometry, input: UnsafePointer<Float>,
                                            packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                            tiles: Range<Int>, tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,
-                                           mode: Output, scratch: UnsafeMutablePointer<Float>) {
+                                           mode: Output, argmax: UnsafeMutablePointer<Int32>? = nil,
+                                           scratch: UnsafeMutablePointer<Float>) {
         typealias V = K.Vector
         let lanes = V.scalarCount
         let (mr, nr) = (K.rows, K.columns)
@@ -299,7 +304,35 @@ public enum WinogradConvolution {
 
         // The epilogue, as plain loops over floats, which the compiler turns into vector
         // comparisons (comparisons of generic 16-lane vectors compile to one lane at a time).
-        if pooled {
+        if pooled, let argmax {
+            // As below, and the maximum's position: the tile's top-left output's, plus 1 for its
+            // right column, plus ow for its lower row. Strict comparisons in row-major order keep
+            // the first maximum. A tile row's segment at a time, so that no tile divides.
+            let ow = g.outputWidth
+            for o in 0..<oc {
+                let (y00, y01) = (results + o * tStride, results + quarter + o * tStride)
+                let (y10, y11) = (results + 2 * quarter + o * tStride, results + 3 * quarter + o * tStride)
+                let target = output + o * g.tiles + tiles.lowerBound
+                let indices = argmax + o * g.tiles + tiles.lowerBound
+                var t = 0
+                while t < count {
+                    let (ti, firstColumn) = (tiles.lowerBound + t).quotientAndRemainder(dividingBy: tw)
+                    let segment = min(count - t, tw - firstColumn)
+                    let topLeft = Int32(truncatingIfNeeded: 2 * ti * ow + 2 * firstColumn)
+                    let step = Int32(truncatingIfNeeded: ow)
+                    for j in t..<(t + segment) {
+                        let position = topLeft &+ 2 &* Int32(truncatingIfNeeded: j &- t)
+                        var best = y00[j], index = position
+                        if y01[j] > best { best = y01[j]; index = position &+ 1 }
+                        if y10[j] > best { best = y10[j]; index = position &+ step }
+                        if y11[j] > best { best = y11[j]; index = position &+ step &+ 1 }
+                        target[j] = relu ? Swift.max(best, 0) : best
+                        indices[j] = index
+                    }
+                    t += segment
+                }
+            }
+        } else if pooled {
             // A pooled output's place is its tile's: out[o, t] for the block's t.
             for o in 0..<oc {
                 let (y00, y01) = (results + o * tStride, results + quarter + o * tStride)

@@ -39,6 +39,8 @@ struct StepReferenceTests {
             // A pooled weight gradient reads each patch as k runs of k·c floats: runs of 96 (whole
             // 8- and 4-vector blocks) and of 60 (blocks, single vectors and a partial one).
             (2, 32, 6, 10, 9, 3, 1, 0), (2, 20, 5, 9, 8, 3, 1, 1),
+            // Even output sides behind a 2×2 pool: training's forward is Winograd's.
+            (3, 20, 5, 10, 8, 3, 1, 1),
         ]
         let context = ExecutionContext(threads: threads, kernels: path)
         for shape in shapes {
@@ -66,9 +68,15 @@ struct StepReferenceTests {
 
                 let dout = uniformValues(expected.shape, seed: 10)
                 let fast = trainingPass(network, input, { _ in dout }, context: context)
-                // Inference takes Winograd's sums where it applies (then they differ by rounding).
+                // Inference takes Winograd's sums where it applies (then they differ by rounding),
+                // and so does training behind a 2×2 pool (then both are Winograd's).
                 let step = try #require(network.steps[0] as? ConvolutionStep)
-                if step.convolvesByWinograd(height: shape.h, width: shape.w) {
+                #expect(step.trainsByWinograd(height: shape.h, width: shape.w)
+                            == (pool == 2 && shape.k == 3 && shape.s == 1 && shape.c > 8 && shape.h % 2 == 0 && shape.w % 2 == 0),
+                        "\(label)")
+                if step.trainsByWinograd(height: shape.h, width: shape.w) {
+                    #expect(fast.output == network.forward(input, context: context), "training and inference differ: \(label)")
+                } else if step.convolvesByWinograd(height: shape.h, width: shape.w) {
                     #expect(maxDifference(fast.output, network.forward(input, context: context)) < 1e-4, "\(label)")
                 } else {
                     #expect(fast.output == network.forward(input, context: context), "training and inference differ: \(label)")
@@ -126,6 +134,41 @@ struct StepReferenceTests {
                                           context: context)
                 #expect(one.scalars == Array(output.scalars.prefix(one.count)), "one sample: \(label)")
             }
+        }
+    }
+
+    @Test("Training by Winograd finds each pooled maximum's position, the first of equal ones",
+          arguments: supportedKernelPaths, [1, 2])
+    func winogradTrainingMaxima(path: KernelPath, threads: Int) throws {
+        let context = ExecutionContext(threads: threads, kernels: path)
+        let layers: [LayerSpec] = [.conv2d(inputChannels: 12, outputChannels: 5, kernelSize: 3, stride: 1, padding: 1),
+                                   .relu, .maxPool2d(kernelSize: 2, stride: 2)]
+        var network = try network([12, 6, 10], layers)
+        let step = try #require(network.steps[0] as? ConvolutionStep)
+        try #require(step.trainsByWinograd(height: 6, width: 10))
+        let input = uniformValues([2, 12, 6, 10], seed: 21)
+        let dout = uniformValues([2, 5, 3, 5], seed: 22)
+        // Each output channel a constant, 0.5 for channels 0–2 and −0.5 (blocked by the ReLU)
+        // for the others: every window ties, and its first position must take the gradient.
+        // Then random weights, whose maxima fall on all four positions of a window.
+        var constant = network.weights
+        constant.parameters[0] = Tensor(shape: constant.parameters[0].shape)
+        constant.parameters[1] = Tensor(shape: [5], scalars: [0.5, 0.5, 0.5, -0.5, -0.5])
+        for weights in [constant, network.weights] {
+            network.setWeights(weights)
+            let (weight, bias) = (weights.parameters[0], weights.parameters[1])
+            let convolved = ConvolutionStep.referenceForward(input: input, weight: weight, bias: bias, stride: 1, padding: 1)
+            let pooled = MaxPoolStep.referenceForward(input: convolved, kernelSize: 2, stride: 2, relu: true)
+            let dconv = MaxPoolStep.referenceBackward(outputGradient: dout, output: pooled.output, argmax: pooled.argmax,
+                                                      inputShape: convolved.shape, relu: true)
+            let reference = ConvolutionStep.referenceBackward(outputGradient: dconv, input: input, weight: weight,
+                                                              stride: 1, padding: 1)
+            let fast = trainingPass(network, input, { _ in dout }, context: context)
+            let label = "\(weights.parameters[0].scalars.allSatisfy { $0 == 0 } ? "ties" : "random") \(path) T\(threads)"
+            #expect(maxDifference(fast.output, pooled.output) < 1e-4, "\(label)")
+            #expect(maxDifference(fast.gradients[0], reference.weight) < 1e-4, "dweight \(label)")
+            #expect(maxDifference(fast.gradients[1], reference.bias) < 1e-4, "dbias \(label)")
+            #expect(maxDifference(fast.input, reference.input) < 1e-4, "dinput \(label)")
         }
     }
 

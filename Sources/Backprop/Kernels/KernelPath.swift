@@ -109,13 +109,16 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
 
     /// ``WinogradConvolution``: tiles `tiles` of one sample's stride-1 3×3 convolution, with this
     /// path's vectors and micro-kernel (`packedWeight`: `ConvolutionStep.winogradWeight`, packed
-    /// with this path's MR).
+    /// with this path's MR). `argmax`, with `.pooled`, receives where each maximum came from
+    /// (see `WinogradConvolution.run`).
     public func winogradConvolution(_ geometry: WinogradConvolution.Geometry, input: UnsafePointer<Float>,
                                     packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>, tiles: Range<Int>,
                                     tilesPerBlock: Int, output: UnsafeMutablePointer<Float>,
-                                    mode: WinogradConvolution.Output, scratch: UnsafeMutablePointer<Float>) {
+                                    mode: WinogradConvolution.Output, argmax: UnsafeMutablePointer<Int32>? = nil,
+                                    scratch: UnsafeMutablePointer<Float>) {
         supportedKernels.winogradConvolution(geometry, input: input, packedWeight: packedWeight, bias: bias, tiles: tiles,
-                                             tilesPerBlock: tilesPerBlock, output: output, mode: mode, scratch: scratch)
+                                             tilesPerBlock: tilesPerBlock, output: output, mode: mode, argmax: argmax,
+                                             scratch: scratch)
     }
 
     /// ``PooledWeightGradient``: a pooled convolution's weight gradient from the positions the

@@ -96,8 +96,11 @@ public struct ConvolutionStep: Step {
         }
         memory.indices.resize(to: pool == nil ? 0 : input.shape[0] * outputShape.reduce(1, *))
         let (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
-        let output = memory.indices.withUnsafeMutableBufferPointer {
-            convolve(input, weight, bias, argmax: $0.baseAddress, context)
+        let byWinograd = input.rank == 4 && trainsByWinograd(height: input.shape[2], width: input.shape[3])
+        let output = memory.indices.withUnsafeMutableBufferPointer { argmax in
+            byWinograd ? convolveWinograd(input, bias: bias, packedWeight: Self.winogradWeight(weight, kernels: context.kernels),
+                                          context: context, argmax: argmax.baseAddress)
+                       : convolve(input, weight, bias, argmax: argmax.baseAddress, context)
         }
         memory.input = input
         memory.output = output
