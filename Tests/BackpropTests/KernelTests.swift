@@ -245,13 +245,21 @@ struct KernelTests {
         let cases: [(oc: Int, pooled: Int, group: Int, runs: Int, length: Int, stride: Int)] = [
             (1, 1, 1, 1, 1, 1), (3, 7, 3, 1, 9, 9), (5, 13, 4, 3, 3, 20), (4, 10, 5, 3, 48, 300),
             (2, 9, 9, 5, 30, 100), (6, 12, 7, 3, 96, 900), (2, 5, 2, 2, 61, 70), (3, 6, 6, 1, 16, 16),
+            (20, 6, 4, 3, 20, 60), (33, 5, 5, 2, 40, 50),
         ]
         for shape in cases {
             let patch = shape.runs * shape.length
             let reach = (shape.runs - 1) * shape.stride + shape.length
             let sourceCount = 3 * reach + path.lanes   // origins anywhere in the first 2·reach floats
             let source = (0..<sourceCount).map { _ in random.uniform(-1, 1) }
-            let origins = (0..<(shape.oc * shape.pooled)).map { _ in Int32(random.index(below: 2 * reach + 1)) }
+            // With many channels, as behind a 2×2 pool: each pooled output's maxima at one of four
+            // origins near each other, so that several channels share one (the input gradient sums
+            // those first); otherwise anywhere.
+            let bases = (0..<shape.pooled).map { _ in random.index(below: reach) }
+            let origins = (0..<(shape.oc * shape.pooled)).map { i in
+                shape.oc >= 20 ? Int32(bases[i % shape.pooled] + [0, 1, shape.length, shape.length + 1][random.index(below: 4)])
+                               : Int32(random.index(below: 2 * reach + 1))
+            }
             let gradient = (0..<(shape.oc * shape.pooled)).map { _ in random.uniform(-1, 1) }
             let reluOutput = (0..<(shape.oc * shape.pooled)).map { _ in random.uniform(-1, 1) }
             let weight = (0..<(shape.oc * patch)).map { _ in random.uniform(-1, 1) }
