@@ -82,6 +82,26 @@ struct GradientCheckTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
+    @Test("A pooled convolution trained through Winograd's forward matches finite differences",
+          arguments: supportedKernelPaths)
+    func winogradTraining(kernels: KernelPath) throws {
+        var random = RandomGenerator(seed: 19)
+        let network = try Network(inputShape: [10, 6, 4], layers: [
+            .conv2d(inputChannels: 10, outputChannels: 3, kernelSize: 3, stride: 1, padding: 1),
+            .maxPool2d(kernelSize: 2, stride: 2),
+        ], random: &random)
+        try #require((network.steps.first as? ConvolutionStep)?.trainsByWinograd(height: 6, width: 4) == true)
+        // A step of 1e-2 moves a weight's outputs by up to 1e-2, enough to change which of a
+        // window's four values is largest in a few of its 36 windows (it did, on this path and on
+        // im2col's alike); 1e-3 does not, and the objective, summed in Double, is still exact enough.
+        // No ReLU: a pooled value within 1e-3 of 0 made one weight's difference quotient straddle
+        // its kink (the step reference tests check the ReLU epilogue against the definition).
+        let checker = GradientChecker(epsilon: 1e-3)
+        let (mismatches, checked) = checker.check(network, input: uniformValues([2, 10, 6, 4], seed: 3), kernels: kernels)
+        #expect(checked >= 40)
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
     @Test("A whole conv network's gradients match finite differences", arguments: supportedKernelPaths)
     func wholeNetwork(kernels: KernelPath) throws {
         var random = RandomGenerator(seed: 21)
