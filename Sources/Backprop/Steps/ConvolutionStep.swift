@@ -16,7 +16,9 @@ import MatrixKernels
 /// weight is packed for the GEMM once per call, not once per sample, and backward writes its
 /// columns in the GEMM's packed layout directly (`im2colPatchPanels`). A stride-1 forward with
 /// few input channels convolves each sample where it lies instead (`DirectConvolution`: the
-/// same sums in the same order, so the same bits).
+/// same sums in the same order, so the same bits). A 3×3 stride-1 layer with more channels takes
+/// Winograd's F(2×2, 3×3) in inference, and in training too when a 2×2 max-pool follows it and no
+/// BatchNorm (`ConvolutionStep+Winograd.swift`).
 ///
 /// The epilogue activates and pools each sample's convolution output while it is still in cache,
 /// so the full-size output never reaches memory. Backward needs only the pooled output and the
