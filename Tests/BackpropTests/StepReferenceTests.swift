@@ -141,34 +141,38 @@ struct StepReferenceTests {
           arguments: supportedKernelPaths, [1, 2])
     func winogradTrainingMaxima(path: KernelPath, threads: Int) throws {
         let context = ExecutionContext(threads: threads, kernels: path)
-        let layers: [LayerSpec] = [.conv2d(inputChannels: 12, outputChannels: 5, kernelSize: 3, stride: 1, padding: 1),
-                                   .relu, .maxPool2d(kernelSize: 2, stride: 2)]
-        var network = try network([12, 6, 10], layers)
-        let step = try #require(network.steps[0] as? ConvolutionStep)
-        try #require(step.trainsByWinograd(height: 6, width: 10))
-        let input = uniformValues([2, 12, 6, 10], seed: 21)
-        let dout = uniformValues([2, 5, 3, 5], seed: 22)
-        // Each output channel a constant, 0.5 for channels 0–2 and −0.5 (blocked by the ReLU)
-        // for the others: every window ties, and its first position must take the gradient.
-        // Then random weights, whose maxima fall on all four positions of a window.
-        var constant = network.weights
-        constant.parameters[0] = Tensor(shape: constant.parameters[0].shape)
-        constant.parameters[1] = Tensor(shape: [5], scalars: [0.5, 0.5, 0.5, -0.5, -0.5])
-        for weights in [constant, network.weights] {
-            network.setWeights(weights)
-            let (weight, bias) = (weights.parameters[0], weights.parameters[1])
-            let convolved = ConvolutionStep.referenceForward(input: input, weight: weight, bias: bias, stride: 1, padding: 1)
-            let pooled = MaxPoolStep.referenceForward(input: convolved, kernelSize: 2, stride: 2, relu: true)
-            let dconv = MaxPoolStep.referenceBackward(outputGradient: dout, output: pooled.output, argmax: pooled.argmax,
-                                                      inputShape: convolved.shape, relu: true)
-            let reference = ConvolutionStep.referenceBackward(outputGradient: dconv, input: input, weight: weight,
-                                                              stride: 1, padding: 1)
-            let fast = trainingPass(network, input, { _ in dout }, context: context)
-            let label = "\(weights.parameters[0].scalars.allSatisfy { $0 == 0 } ? "ties" : "random") \(path) T\(threads)"
-            #expect(maxDifference(fast.output, pooled.output) < 1e-4, "\(label)")
-            #expect(maxDifference(fast.gradients[0], reference.weight) < 1e-4, "dweight \(label)")
-            #expect(maxDifference(fast.gradients[1], reference.bias) < 1e-4, "dbias \(label)")
-            #expect(maxDifference(fast.input, reference.input) < 1e-4, "dinput \(label)")
+        // Two samples of 6×10 (15 tiles each: one block), and one of 18×20 (90 tiles: on two
+        // threads, two blocks, the second starting inside a tile row).
+        for (n, h, w) in [(2, 6, 10), (1, 18, 20)] {
+            let layers: [LayerSpec] = [.conv2d(inputChannels: 12, outputChannels: 5, kernelSize: 3, stride: 1, padding: 1),
+                                       .relu, .maxPool2d(kernelSize: 2, stride: 2)]
+            var network = try network([12, h, w], layers)
+            let step = try #require(network.steps[0] as? ConvolutionStep)
+            try #require(step.trainsByWinograd(height: h, width: w))
+            let input = uniformValues([n, 12, h, w], seed: 21)
+            let dout = uniformValues([n, 5, h / 2, w / 2], seed: 22)
+            // Each output channel a constant, 0.5 for channels 0–2 and −0.5 (blocked by the ReLU)
+            // for the others: every window ties, and its first position must take the gradient.
+            // Then random weights, whose maxima fall on all four positions of a window.
+            var constant = network.weights
+            constant.parameters[0] = Tensor(shape: constant.parameters[0].shape)
+            constant.parameters[1] = Tensor(shape: [5], scalars: [0.5, 0.5, 0.5, -0.5, -0.5])
+            for weights in [constant, network.weights] {
+                network.setWeights(weights)
+                let (weight, bias) = (weights.parameters[0], weights.parameters[1])
+                let convolved = ConvolutionStep.referenceForward(input: input, weight: weight, bias: bias, stride: 1, padding: 1)
+                let pooled = MaxPoolStep.referenceForward(input: convolved, kernelSize: 2, stride: 2, relu: true)
+                let dconv = MaxPoolStep.referenceBackward(outputGradient: dout, output: pooled.output, argmax: pooled.argmax,
+                                                          inputShape: convolved.shape, relu: true)
+                let reference = ConvolutionStep.referenceBackward(outputGradient: dconv, input: input, weight: weight,
+                                                                  stride: 1, padding: 1)
+                let fast = trainingPass(network, input, { _ in dout }, context: context)
+                let label = "\(weights.parameters[0].scalars.allSatisfy { $0 == 0 } ? "ties" : "random") \(n)×\(h)×\(w) \(path) T\(threads)"
+                #expect(maxDifference(fast.output, pooled.output) < 1e-4, "\(label)")
+                #expect(maxDifference(fast.gradients[0], reference.weight) < 1e-4, "dweight \(label)")
+                #expect(maxDifference(fast.gradients[1], reference.bias) < 1e-4, "dbias \(label)")
+                #expect(maxDifference(fast.input, reference.input) < 1e-4, "dinput \(label)")
+            }
         }
     }
 
