@@ -51,7 +51,8 @@ extension ConvolutionStep {
         return packed
     }
 
-    /// The inference forward of `input` `[n, c, h, w]` by ``WinogradConvolution``, with its
+    /// The forward of `input` `[n, c, h, w]` by ``WinogradConvolution`` (inference's, and
+    /// training's behind a pool: ``trainsByWinograd(height:width:)``), with its
     /// epilogue (ReLU, pooling). `packedWeight` is the transformed weight packed for the context's
     /// kernel path, `bias` `[oc]`. Each sample's tiles are cut into blocks that run as parallel
     /// tasks: a batch of one still uses every thread. With pooling, `argmax` (room for the whole
