@@ -304,15 +304,23 @@ public enum WinogradConvolution {
 
         // The epilogue, as plain loops over floats, which the compiler turns into vector
         // comparisons (comparisons of generic 16-lane vectors compile to one lane at a time).
-        if pooled, let argmax {
-            // As below, and the maximum's position: the tile's top-left output's, plus 1 for its
-            // right column, plus ow for its lower row. Strict comparisons in row-major order keep
-            // the first maximum. A tile row's segment at a time, so that no tile divides.
+        if pooled {
+            // A pooled output's place is its tile's: out[o, t] for the block's t. With `argmax`,
+            // also the maximum's position: the tile's top-left output's, plus 1 for its right
+            // column, plus ow for its lower row; strict comparisons in row-major order keep the
+            // first maximum. A tile row's segment at a time, so that no tile divides.
             let ow = g.outputWidth
             for o in 0..<oc {
                 let (y00, y01) = (results + o * tStride, results + quarter + o * tStride)
                 let (y10, y11) = (results + 2 * quarter + o * tStride, results + 3 * quarter + o * tStride)
                 let target = output + o * g.tiles + tiles.lowerBound
+                guard let argmax else {
+                    for t in 0..<count {
+                        let best = Swift.max(Swift.max(y00[t], y01[t]), Swift.max(y10[t], y11[t]))
+                        target[t] = relu ? Swift.max(best, 0) : best
+                    }
+                    continue
+                }
                 let indices = argmax + o * g.tiles + tiles.lowerBound
                 var t = 0
                 while t < count {
@@ -330,17 +338,6 @@ public enum WinogradConvolution {
                         indices[j] = index
                     }
                     t += segment
-                }
-            }
-        } else if pooled {
-            // A pooled output's place is its tile's: out[o, t] for the block's t.
-            for o in 0..<oc {
-                let (y00, y01) = (results + o * tStride, results + quarter + o * tStride)
-                let (y10, y11) = (results + 2 * quarter + o * tStride, results + 3 * quarter + o * tStride)
-                let target = output + o * g.tiles + tiles.lowerBound
-                for t in 0..<count {
-                    let best = Swift.max(Swift.max(y00[t], y01[t]), Swift.max(y10[t], y11[t]))
-                    target[t] = relu ? Swift.max(best, 0) : best
                 }
             }
         } else {

@@ -92,8 +92,9 @@ struct GradientCheckTests {
         ], random: &random)
         try #require((network.steps.first as? ConvolutionStep)?.trainsByWinograd(height: 6, width: 4) == true)
         // A step of 1e-2 moves a weight's outputs by up to 1e-2, enough to change which of a
-        // window's four values is largest in a few of its 36 windows (it did, on this path and on
-        // im2col's alike); 1e-3 does not, and the objective, summed in Double, is still exact enough.
+        // window's four values is largest in a few of its 36 windows (it did, on this path and, with
+        // 8 input channels, on the direct convolution's alike); 1e-3 does not, and the objective,
+        // summed in Double, is still exact enough.
         // No ReLU: a pooled value within 1e-3 of 0 made one weight's difference quotient straddle
         // its kink (the step reference tests check the ReLU epilogue against the definition).
         let checker = GradientChecker(epsilon: 1e-3)

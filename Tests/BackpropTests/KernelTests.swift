@@ -253,8 +253,8 @@ struct KernelTests {
             let sourceCount = 3 * reach + path.lanes   // origins anywhere in the first 2·reach floats
             let source = (0..<sourceCount).map { _ in random.uniform(-1, 1) }
             // With many channels, as behind a 2×2 pool: each pooled output's maxima at one of four
-            // origins near each other, so that several channels share one (the input gradient sums
-            // those first); otherwise anywhere.
+            // origins near each other, so that several channels add to the same places; otherwise
+            // anywhere.
             let bases = (0..<shape.pooled).map { _ in random.index(below: reach) }
             let origins = (0..<(shape.oc * shape.pooled)).map { i in
                 shape.oc >= 20 ? Int32(bases[i % shape.pooled] + [0, 1, shape.length, shape.length + 1][random.index(below: 4)])

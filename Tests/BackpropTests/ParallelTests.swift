@@ -7,7 +7,10 @@ import MatrixKernels
 /// `Parallel.forEach` hands tasks out from a shared counter to the threads Dispatch gives it: every
 /// task must run exactly once, nested and concurrent calls included, and the call must not return
 /// before all have finished.
-@Suite("Fork-join", .serialized)   // awakeWorkers expects to hold the one set of awake workers: no other test of this suite may take it meanwhile
+///
+/// Serialized: `awakeWorkers` expects to hold the one set of awake workers, so no other test of
+/// this suite may take it meanwhile.
+@Suite("Fork-join", .serialized)
 struct ParallelTests {
     /// Runs `forEach` and returns how often each task ran, as counted when the call returned.
     /// Each task counts in its own slot without a lock: under the thread sanitizer, a task run by

@@ -101,9 +101,9 @@ struct TrainingTests {
     /// A small conv net with dropout, trained for a few epochs from `seed`.
     private func trainedWeights(seed: UInt64, threads: Int = 2) throws -> Network.Weights {
         var random = RandomGenerator(seed: seed)
-        // The second convolution's forward is Winograd's (its tiles cut into blocks by the thread
-        // count), its pooled gradients (weight and input) are summed per sample, the first's weight
-        // gradient from the input gradient they pass back.
+        // The second convolution's forward is Winograd's (9 input channels: more than a direct
+        // convolution takes), its pooled gradients (weight and input) are summed per sample, the
+        // first's weight gradient from the input gradient they pass back.
         let network = try Network(inputShape: [2, 6, 6], layers: [
             .conv2d(inputChannels: 2, outputChannels: 9, kernelSize: 3, stride: 1, padding: 1), .relu,
             .conv2d(inputChannels: 9, outputChannels: 4, kernelSize: 3, stride: 1, padding: 1), .relu,

@@ -138,8 +138,8 @@ struct PNGFastPathTests {
         // 4000×3000 8-bit RGBA declared by 70 bytes: left to libpng, which refuses it.
         let bomb = Array(png[0..<8]) + pngChunk("IHDR", [0, 0, 0x0F, 0xA0, 0, 0, 0x0B, 0xB8, 8, 6, 0, 0, 0])
             + pngChunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) + pngChunk("IEND", [])
-        for (name, damaged) in [("bad CRC", badCRC), ("bad data", badData), ("no IEND", noEnd), ("IDAT after text", extraData), ("IDAT after gAMA", dataAfterGamma),
-                                ("bomb", bomb)] {
+        for (name, damaged) in [("bad CRC", badCRC), ("bad data", badData), ("no IEND", noEnd), ("IDAT after text", extraData),
+                                ("IDAT after gAMA", dataAfterGamma), ("bomb", bomb)] {
             #expect(fast(damaged) == nil, "\(name) was decoded by the fast path")
         }
         #expect(throws: PNGError.self) { try PNGDecoder.decode(badCRC) }
