@@ -113,7 +113,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "apps/Digits/digits"),
         .executableTarget(name: "bench",
-                          dependencies: ["Backprop", "MatrixKernels", "DigitsKit", "PNGCodec",
+                          dependencies: ["Backprop", "MatrixKernels", "DigitsKit", "PNGCodec", "CZlib", "CDeflate",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Benchmarks/bench"),
         .executableTarget(name: "mpi-bench",

@@ -13,6 +13,8 @@ enum Architecture: String, CaseIterable {
     case mlp
     /// The digit app's network (apps/Digits/DigitsKit/DigitRecipe.swift), for `--profile digits`.
     case digits
+    /// The default `digits train` network (the one `Benchmarks/time-to-99.sh` times), for `--profile quick`.
+    case quick
 
     var inputShape: [Int] { self == .mlp ? [784] : [1, 28, 28] }
 
@@ -34,6 +36,7 @@ enum Architecture: String, CaseIterable {
              .dense(inputSize: 400, outputSize: 120), .relu, .dense(inputSize: 120, outputSize: 84), .relu,
              .dense(inputSize: 84, outputSize: 10)]
         case .digits: DigitRecipe.layers
+        case .quick: DigitRecipe.layers(.quick, classes: 10)
         case .mlp:
             [.dense(inputSize: 784, outputSize: 256), .relu, .dense(inputSize: 256, outputSize: 128), .relu,
              .dense(inputSize: 128, outputSize: 10)]

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Backprop
+import CDeflate
+import CZlib
 import DigitsKit
 import Foundation
 import PNGCodec
@@ -17,6 +19,53 @@ extension Bench {
         timer.measureLatency("photo_12mp_classify_1t", repetitions: quick ? 5 : 11, scale: 1e-3, unit: "ms") {
             _ = try? classifier.classify(pngData: png, threads: 1)
         }
+        try benchmarkPhotoDecoding(png, timer: &timer)
+    }
+
+    /// What libdeflate (README.md, "Dependencies") buys on the same photo, each side by side with
+    /// what it replaces: the whole decode to gray levels through our fast path (libdeflate) and
+    /// through libpng (zlib's streaming inflate inside), and the inflate alone of the photo's image
+    /// data, the same bytes into the same buffer, by libdeflate and by zlib's `uncompress`.
+    func benchmarkPhotoDecoding(_ png: [UInt8], timer: inout SampleTimer) throws {
+        let repetitions = quick ? 5 : 11
+        for (name, fastPath) in [("photo_12mp_decode_fast_path_1t", true), ("photo_12mp_decode_libpng_1t", false)] {
+            timer.measureLatency(name, repetitions: repetitions, scale: 1e-3, unit: "ms") {
+                _ = try? PNGDecoder.decode(png, fastPath: fastPath)
+            }
+        }
+        let stream = Self.imageData(png)
+        // 4000 × 3000 RGB: each row its filter byte and 12,000 samples.
+        var raw = [UInt8](repeating: 0, count: 3000 * (1 + 4000 * 3))
+        guard let decompressor = libdeflate_alloc_decompressor() else { throw ValidationError("libdeflate: no decompressor") }
+        defer { libdeflate_free_decompressor(decompressor) }
+        stream.withUnsafeBytes { stream in
+            raw.withUnsafeMutableBytes { raw in
+                timer.measureLatency("photo_12mp_inflate_libdeflate_1t", repetitions: repetitions, scale: 1e-3, unit: "ms") {
+                    let status = libdeflate_zlib_decompress(decompressor, stream.baseAddress, stream.count,
+                                                            raw.baseAddress, raw.count, nil)
+                    precondition(status == LIBDEFLATE_SUCCESS, "libdeflate could not inflate the photo")
+                }
+                timer.measureLatency("photo_12mp_inflate_zlib_1t", repetitions: repetitions, scale: 1e-3, unit: "ms") {
+                    var length = uLongf(raw.count)
+                    let status = uncompress(raw.baseAddress!.assumingMemoryBound(to: Bytef.self), &length,
+                                            stream.baseAddress!.assumingMemoryBound(to: Bytef.self), uLong(stream.count))
+                    precondition(status == Z_OK && length == raw.count, "zlib could not inflate the photo")
+                }
+            }
+        }
+    }
+
+    /// The zlib stream of a PNG written by `PNGEncoder`: its IDAT chunks' data, joined.
+    static func imageData(_ png: [UInt8]) -> [UInt8] {
+        var (stream, offset) = ([UInt8](), 8)
+        while offset + 8 <= png.count {
+            let length = png[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            if png[offset + 4..<offset + 8].elementsEqual("IDAT".utf8) {
+                stream += png[offset + 8..<offset + 8 + length]
+            }
+            offset += 12 + length
+        }
+        return stream
     }
 
     /// RGB PNG bytes of a ring (a "0") in dark pen on grey, unevenly lit paper with grain.

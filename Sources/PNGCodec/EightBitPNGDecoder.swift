@@ -19,9 +19,9 @@ import Darwin
 /// Why it exists: classifying a 12-megapixel RGB photo spent ~106 ms in libpng's streaming zlib
 /// inflate, ~28 ms in its byte-at-a-time Sub unfilter and ~25 ms converting to gray (`perf` on
 /// `digits classify --threads 1` of such photos, Zen 3), against ~20 ms for all of our own work;
-/// libdeflate inflated the same stream in ~52 ms against Python zlib's ~122 (one `ctypes` timing,
-/// not a committed benchmark; `bench --only photo` prints the whole path). The page faults on
-/// its fresh buffers were the next cost: see `LargeBuffer`.
+/// `bench --only photo` times this path and libpng's on such a photo, and libdeflate's inflate of
+/// its image data against zlib's (40 against 83 ms, Zen 3). The page faults on its fresh buffers
+/// were the next cost: see `LargeBuffer`.
 package enum EightBitPNGDecoder {
     /// Decodes `file`, or returns nil when libpng must (see the type's documentation).
     package static func decode(_ file: UnsafeRawBufferPointer) -> GrayAlphaImage? {
@@ -58,10 +58,8 @@ package enum EightBitPNGDecoder {
                         if let conversion {
                             conversion.convert(row, pixels: width, channels: channels, gray: grayRow, alpha: alphaRow)
                         } else {
-                            // The levels libpng's path gives: byte / 255, divided (not multiplied by
-                            // a reciprocal, which rounds differently).
-                            for x in 0..<width { grayRow[x] = Float(row[x * channels]) / 255 }
-                            if let alphaRow { for x in 0..<width { alphaRow[x] = Float(row[x * 2 + 1]) / 255 } }
+                            EightBitLevels.convert(row, stride: channels, count: width, into: grayRow)
+                            if let alphaRow { EightBitLevels.convert(row + 1, stride: 2, count: width, into: alphaRow) }
                         }
                     }
                     return true

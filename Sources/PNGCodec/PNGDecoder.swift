@@ -117,12 +117,8 @@ public enum PNGDecoder {
                     [Float](unsafeUninitializedCapacity: pixels) { values, initialized in
                         LargeBuffer.preferHugePages(UnsafeMutableRawBufferPointer(values))
                         samples.withUnsafeBufferPointer { source in
-                            // One loop per channel count, so each has a constant stride and vectorises.
-                            if channels == 1 {
-                                for i in 0..<pixels { values[i] = Float(source[i]) / 255 }
-                            } else {
-                                for i in 0..<pixels { values[i] = Float(source[2 * i + offset]) / 255 }
-                            }
+                            EightBitLevels.convert(source.baseAddress! + offset, stride: channels, count: pixels,
+                                                   into: values.baseAddress!)
                         }
                         initialized = pixels
                     }

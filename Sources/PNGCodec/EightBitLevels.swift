@@ -1,0 +1,16 @@
+/// Levels in 0...1 from 8-bit samples, as both decoding paths read gray and alpha: each byte
+/// divided by 255 (not multiplied by a reciprocal, which rounds differently), so that the fast
+/// path gives libpng's path's levels to the bit.
+enum EightBitLevels {
+    /// `levels[i] = samples[i · stride] / 255` for i in 0..<count: one sample of `stride`-byte
+    /// pixels (1 gray, 2 gray + alpha; start at the alpha byte for alpha).
+    @inline(__always)
+    static func convert(_ samples: UnsafePointer<UInt8>, stride: Int, count: Int, into levels: UnsafeMutablePointer<Float>) {
+        // One loop per stride, so that each has a constant one and vectorises.
+        switch stride {
+        case 1: for i in 0..<count { levels[i] = Float(samples[i]) / 255 }
+        case 2: for i in 0..<count { levels[i] = Float(samples[2 &* i]) / 255 }
+        default: for i in 0..<count { levels[i] = Float(samples[stride &* i]) / 255 }
+        }
+    }
+}
