@@ -27,8 +27,11 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object per figure instead of a table.")
     var json = false
 
-    @Option(help: "Print per-step forward/backward milliseconds for one architecture at batch 64, then exit.")
+    @Option(help: "Print per-step forward/backward milliseconds for one architecture (cnn, lenet, mlp, digits, quick), then exit.")
     var profile: String?
+
+    @Option(help: "Batch size of --profile's training step (the digits app trains at 128).")
+    var profileBatch = 64
 
     @Flag(help: "Run every layer separately instead of fusing Conv2D with the ReLU/MaxPool2D after it.")
     var noFusion = false
@@ -196,12 +199,14 @@ struct Bench: ParsableCommand {
 }
 
 extension Bench {
-    /// Times each execution step's forward and backward pass of one training step at batch 64.
+    /// Times each execution step's forward and backward pass of one training step at batch
+    /// `--profile-batch` (64 unless told).
     func profileSteps(_ architecture: Architecture, path: KernelPath) throws {
+        guard profileBatch >= 1 else { throw ValidationError("--profile-batch must be at least 1") }
         var random = RandomGenerator(seed: 1)
         var network = try Network(inputShape: architecture.inputShape, layers: architecture.specs,
                                   random: &random, fuse: !noFusion)
-        let batch = 64
+        let batch = profileBatch
         let input = Tensor(shape: [batch] + architecture.inputShape,
                            scalars: (0..<(batch * architecture.inputShape.reduce(1, *))).map { _ in random.normal() })
         let labels = Tensor(shape: [batch], scalars: (0..<batch).map { _ in Float(random.index(below: 10)) })
