@@ -12,21 +12,22 @@ extension Bench {
     /// and run through the shipped model, on one thread. Reports milliseconds per photo.
     func benchmarkPhoto(timer: inout SampleTimer) throws {
         let classifier = try DigitClassifier(contentsOf: "data/models/digits.safetensors")
-        let png = Self.syntheticPhoto(width: 4000, height: 3000)
+        let (width, height) = (4000, 3000)
+        let png = Self.syntheticPhoto(width: width, height: height)
         var label = ""
         for _ in 0..<2 { label = try classifier.classify(pngData: png, threads: 1).label }   // warm-up
         guard label == "0" else { throw ValidationError("the synthetic photo of a 0 was read as \(label)") }
         timer.measureLatency("photo_12mp_classify_1t", repetitions: quick ? 5 : 11, scale: 1e-3, unit: "ms") {
             _ = try? classifier.classify(pngData: png, threads: 1)
         }
-        try benchmarkPhotoDecoding(png, timer: &timer)
+        try benchmarkPhotoDecoding(png, width: width, height: height, timer: &timer)
     }
 
     /// What libdeflate (README.md, "Dependencies") buys on the same photo, each side by side with
     /// what it replaces: the whole decode to gray levels through our fast path (libdeflate) and
     /// through libpng (zlib's streaming inflate inside), and the inflate alone of the photo's image
     /// data, the same bytes into the same buffer, by libdeflate and by zlib's `uncompress`.
-    func benchmarkPhotoDecoding(_ png: [UInt8], timer: inout SampleTimer) throws {
+    func benchmarkPhotoDecoding(_ png: [UInt8], width: Int, height: Int, timer: inout SampleTimer) throws {
         let repetitions = quick ? 5 : 11
         for (name, fastPath) in [("photo_12mp_decode_fast_path_1t", true), ("photo_12mp_decode_libpng_1t", false)] {
             timer.measureLatency(name, repetitions: repetitions, scale: 1e-3, unit: "ms") {
@@ -34,8 +35,8 @@ extension Bench {
             }
         }
         let stream = Self.imageData(png)
-        // 4000 × 3000 RGB: each row its filter byte and 12,000 samples.
-        var raw = [UInt8](repeating: 0, count: 3000 * (1 + 4000 * 3))
+        // RGB: each row its filter byte and three samples per pixel.
+        var raw = [UInt8](repeating: 0, count: height * (1 + width * 3))
         guard let decompressor = libdeflate_alloc_decompressor() else { throw ValidationError("libdeflate: no decompressor") }
         defer { libdeflate_free_decompressor(decompressor) }
         stream.withUnsafeBytes { stream in
