@@ -66,7 +66,7 @@ struct ParallelTests {
     @Test("With workers kept awake: every task once, region after region, nested, waiting for the slowest, from many callers")
     func awakeWorkers() throws {
         #expect(!Parallel.workersAreAwake)
-        let answer = Parallel.withAwakeWorkers(threads: 2) { () -> Int in
+        let answer = withHeldAwakeWorkers { () -> Int in
             #expect(Parallel.workersAreAwake)
             for round in 0..<5_000 {
                 let tasks = 1 + round % 7
@@ -113,6 +113,20 @@ struct ParallelTests {
         struct Stop: Error {}
         #expect(throws: Stop.self) { try Parallel.withAwakeWorkers(threads: 2) { throw Stop() } }
         #expect(!Parallel.workersAreAwake)
+    }
+
+    /// `body` inside `Parallel.withAwakeWorkers`, once a call gets the workers: the process has one
+    /// set, and another test running at the same time (the networks' short calls from many
+    /// threads) may hold it, when a call runs without them (under the thread sanitizer, this test
+    /// once found them taken). Nil when no try within ~20 s got them.
+    func withHeldAwakeWorkers<R>(_ body: () -> R) -> R? {
+        for _ in 0..<20_000 {
+            var result: R?
+            Parallel.withAwakeWorkers(threads: 2) { if Parallel.workersAreAwake { result = body() } }
+            if let result { return result }
+            usleep(1_000)
+        }
+        return nil
     }
 
     @Test("onlyInBursts: a call after a pause runs without awake workers, one right after another keeps them")

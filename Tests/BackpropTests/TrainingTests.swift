@@ -147,9 +147,10 @@ struct TrainingTests {
 
     @Test("A small network trains with the other threads awake through each step, to the one-thread weights")
     func awakeSteps() throws {
-        let (two, awake) = try smallNetworkWeights(threads: 2)
         // One call at a time per process keeps workers awake, and other tests run concurrently:
-        // a step may find them taken, not every one.
+        // a step may find them taken, and (rarely) all six of a run: then the run is repeated.
+        var (two, awake) = try smallNetworkWeights(threads: 2)
+        for _ in 0..<20 where !awake.contains(true) { (two, awake) = try smallNetworkWeights(threads: 2) }
         #expect(awake.count == 6 && awake.contains(true))
         let (one, alone) = try smallNetworkWeights(threads: 1)
         #expect(alone == Array(repeating: false, count: 6))
