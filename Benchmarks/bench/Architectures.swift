@@ -1,8 +1,9 @@
+import ArgumentParser
 import Backprop
 import DigitsKit
 
 /// The networks the benchmark times, the same ones Benchmarks/pytorch_bench.py builds.
-enum Architecture: String, CaseIterable {
+enum Architecture: String, CaseIterable, ExpressibleByArgument {
     /// PyTorch's MNIST example: conv3x3 1→32, ReLU, conv3x3 32→64, ReLU, maxpool 2, dropout 0.25,
     /// dense 9216→128, ReLU, dropout 0.5, dense 128→10.
     case cnn

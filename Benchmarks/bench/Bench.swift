@@ -27,8 +27,8 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object per figure instead of a table.")
     var json = false
 
-    @Option(help: "Print per-step forward/backward milliseconds for one architecture (cnn, lenet, mlp, digits, quick), then exit.")
-    var profile: String?
+    @Option(help: "Print per-step forward/backward milliseconds for one architecture, then exit.")
+    var profile: Architecture?
 
     @Option(help: "Batch size of --profile's training step (the digits app trains at 128).")
     var profileBatch = 64
@@ -42,6 +42,10 @@ struct Bench: ParsableCommand {
     @Option(help: "GEMM kernel path: avx512, avx2 or portable (default: the best this CPU runs).")
     var kernels: String?
 
+    func validate() throws {
+        guard profileBatch >= 1 else { throw ValidationError("--profile-batch must be at least 1") }
+    }
+
     mutating func run() throws {
         // Training allocates and frees large blocks every batch: keep them instead of re-faulting them.
         AllocatorTuning.keepFreedMemory()
@@ -52,10 +56,7 @@ struct Bench: ParsableCommand {
             return path
         } ?? KernelPath.best
         if let profile {
-            guard let architecture = Architecture(rawValue: profile) else {
-                throw ValidationError("unknown architecture \(profile)")
-            }
-            try profileSteps(architecture, path: path)
+            try profileSteps(profile, path: path)
             return
         }
         var timer = SampleTimer(runs: quick ? 3 : runs, json: json)
@@ -202,7 +203,6 @@ extension Bench {
     /// Times each execution step's forward and backward pass of one training step at batch
     /// `--profile-batch` (64 unless told).
     func profileSteps(_ architecture: Architecture, path: KernelPath) throws {
-        guard profileBatch >= 1 else { throw ValidationError("--profile-batch must be at least 1") }
         var random = RandomGenerator(seed: 1)
         var network = try Network(inputShape: architecture.inputShape, layers: architecture.specs,
                                   random: &random, fuse: !noFusion)

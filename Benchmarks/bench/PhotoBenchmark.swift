@@ -12,31 +12,34 @@ extension Bench {
     /// and run through the shipped model, on one thread. Reports milliseconds per photo.
     func benchmarkPhoto(timer: inout SampleTimer) throws {
         let classifier = try DigitClassifier(contentsOf: "data/models/digits.safetensors")
-        let (width, height) = (4000, 3000)
-        let png = Self.syntheticPhoto(width: width, height: height)
+        let png = Self.syntheticPhoto(width: 4000, height: 3000)
         var label = ""
         for _ in 0..<2 { label = try classifier.classify(pngData: png, threads: 1).label }   // warm-up
         guard label == "0" else { throw ValidationError("the synthetic photo of a 0 was read as \(label)") }
         timer.measureLatency("photo_12mp_classify_1t", repetitions: quick ? 5 : 11, scale: 1e-3, unit: "ms") {
             _ = try? classifier.classify(pngData: png, threads: 1)
         }
-        try benchmarkPhotoDecoding(png, width: width, height: height, timer: &timer)
+        try benchmarkPhotoDecoding(png, timer: &timer)
     }
 
     /// What libdeflate (README.md, "Dependencies") buys on the same photo, each side by side with
     /// what it replaces: the whole decode to gray levels through our fast path (libdeflate) and
     /// through libpng (zlib's streaming inflate inside), and the inflate alone of the photo's image
     /// data, the same bytes into the same buffer, by libdeflate and by zlib's `uncompress`.
-    func benchmarkPhotoDecoding(_ png: [UInt8], width: Int, height: Int, timer: inout SampleTimer) throws {
+    func benchmarkPhotoDecoding(_ png: [UInt8], timer: inout SampleTimer) throws {
         let repetitions = quick ? 5 : 11
         for (name, fastPath) in [("photo_12mp_decode_fast_path_1t", true), ("photo_12mp_decode_libpng_1t", false)] {
             timer.measureLatency(name, repetitions: repetitions, scale: 1e-3, unit: "ms") {
                 _ = try? PNGDecoder.decode(png, fastPath: fastPath)
             }
         }
-        let stream = Self.imageData(png)
-        // RGB: each row its filter byte and three samples per pixel.
-        var raw = [UInt8](repeating: 0, count: height * (1 + width * 3))
+        // The image data as the fast path finds it (one IDAT chunk from `PNGEncoder`), inflated
+        // into what it inflates into: each row its filter byte and its samples.
+        guard let layout = png.withUnsafeBytes(EightBitPNGDecoder.Layout.init), layout.dataChunks.count == 1 else {
+            throw ValidationError("the synthetic photo is not one the fast path decodes from one IDAT chunk")
+        }
+        let stream = Array(png[layout.dataChunks[0]])
+        var raw = [UInt8](repeating: 0, count: layout.height * (1 + layout.width * layout.channels))
         guard let decompressor = libdeflate_alloc_decompressor() else { throw ValidationError("libdeflate: no decompressor") }
         defer { libdeflate_free_decompressor(decompressor) }
         stream.withUnsafeBytes { stream in
@@ -54,19 +57,6 @@ extension Bench {
                 }
             }
         }
-    }
-
-    /// The zlib stream of a PNG written by `PNGEncoder`: its IDAT chunks' data, joined.
-    static func imageData(_ png: [UInt8]) -> [UInt8] {
-        var (stream, offset) = ([UInt8](), 8)
-        while offset + 8 <= png.count {
-            let length = png[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
-            if png[offset + 4..<offset + 8].elementsEqual("IDAT".utf8) {
-                stream += png[offset + 8..<offset + 8 + length]
-            }
-            offset += 12 + length
-        }
-        return stream
     }
 
     /// RGB PNG bytes of a ring (a "0") in dark pen on grey, unevenly lit paper with grain.

@@ -159,14 +159,15 @@ package enum EightBitPNGDecoder {
 
 extension EightBitPNGDecoder {
     /// What the chunks of a file this path can decode say: its size, its samples per pixel and
-    /// where its image data lie. Nil for any other file.
-    struct Layout {
-        let width: Int
-        let height: Int
+    /// where its image data lie. Nil for any other file. (`bench --only photo` reads a photo's image
+    /// data through it, to time the inflate alone.)
+    package struct Layout {
+        package let width: Int
+        package let height: Int
         /// 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA.
-        let channels: Int
+        package let channels: Int
         /// The IDAT chunks' data, as byte ranges of the file, in order.
-        let dataChunks: [Range<Int>]
+        package let dataChunks: [Range<Int>]
 
         /// Ancillary chunks that cannot change the decoded levels of any image: text, time,
         /// physical pixel size, background colour (used only when compositing, which this decoder's
@@ -178,7 +179,7 @@ extension EightBitPNGDecoder {
         private static let harmless: Set<UInt32> = Set(["tEXt", "zTXt", "iTXt", "tIME", "pHYs", "bKGD", "sRGB"].map(fourCC))
         private static let (ihdr, idat, iend, gama) = (fourCC("IHDR"), fourCC("IDAT"), fourCC("IEND"), fourCC("gAMA"))
 
-        init?(_ file: UnsafeRawBufferPointer) {
+        package init?(_ file: UnsafeRawBufferPointer) {
             let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
             guard file.count >= 8 + 25 + 12, file.prefix(8).elementsEqual(signature) else { return nil }
             func uint32(_ offset: Int) -> UInt32 { file.loadUnaligned(fromByteOffset: offset, as: UInt32.self).bigEndian }
