@@ -58,10 +58,10 @@ public enum WinogradConvolution {
         case pooled(relu: Bool)
     }
 
-    /// The weight `[oc, c, 3, 3]` transformed: `U_ξ = (G g Gᵀ)[ξ]` for each output and input
-    /// channel, stored `[16][oc][c]`, `16·oc·c` floats.
-    public static func transformedWeight(_ weight: UnsafePointer<Float>, outputChannels: Int, channels: Int) -> [Float] {
-        var transformed = [Float](repeating: 0, count: places * outputChannels * channels)
+    /// Writes the weight `[oc, c, 3, 3]` transformed into `transformed`: `U_ξ = (G g Gᵀ)[ξ]` for
+    /// each output and input channel, stored `[16][oc][c]`, `16·oc·c` floats (every one written).
+    public static func transformWeight(_ weight: UnsafePointer<Float>, outputChannels: Int, channels: Int,
+                                       into transformed: UnsafeMutablePointer<Float>) {
         let planeSize = outputChannels * channels
         for o in 0..<outputChannels {
             for c in 0..<channels {
@@ -86,7 +86,6 @@ public enum WinogradConvolution {
                 store(3, k0.3, k1.3, k2.3)
             }
         }
-        return transformed
     }
 
     /// Tiles per block for a sample of `tiles` tiles cut into at least `blocks` blocks: about

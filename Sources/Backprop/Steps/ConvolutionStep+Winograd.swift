@@ -33,22 +33,31 @@ extension ConvolutionStep {
     /// `weight` `[oc, c, 3, 3]` as ``WinogradConvolution`` reads it on `kernels`: the 16
     /// transformed weights, each packed as its products' A (panels MR wide), one after another.
     static func winogradWeight(_ weight: Tensor, kernels: KernelPath) -> [Float] {
+        var packed: [Float] = []
+        packWinogradWeight(weight, kernels: kernels, into: &packed)
+        return packed
+    }
+
+    /// ``winogradWeight(_:kernels:)`` into `packed`, whose storage is reused once it is large
+    /// enough: a training step rebuilds it from the current weight without allocating (the
+    /// transform goes through a workspace).
+    static func packWinogradWeight(_ weight: Tensor, kernels: KernelPath, into packed: inout [Float]) {
         let (oc, c) = (weight.shape[0], weight.shape[1])
         let width = kernels.panelWidths.rows
         let count = PanelPacking.count(rows: oc, depth: c, width: width)
-        let places = weight.withUnsafeBufferPointer {
-            WinogradConvolution.transformedWeight($0.baseAddress!, outputChannels: oc, channels: c)
-        }
-        var packed = [Float](repeating: 0, count: WinogradConvolution.places * count)
-        places.withUnsafeBufferPointer { u in
+        packed.resize(to: WinogradConvolution.places * count)
+        WorkspacePool.shared.withWorkspace { workspace in
+            let places = workspace.floats(WinogradConvolution.places * oc * c)
+            weight.withUnsafeBufferPointer {
+                WinogradConvolution.transformWeight($0.baseAddress!, outputChannels: oc, channels: c, into: places)
+            }
             packed.withUnsafeMutableBufferPointer { p in
                 for place in 0..<WinogradConvolution.places {
-                    PanelPacking.pack(MatrixOperand(u.baseAddress! + place * oc * c, rowStride: c), rows: oc, depth: c,
+                    PanelPacking.pack(MatrixOperand(places + place * oc * c, rowStride: c), rows: oc, depth: c,
                                       width: width, into: p.baseAddress! + place * count)
                 }
             }
         }
-        return packed
     }
 
     /// The forward of `input` `[n, c, h, w]` by ``WinogradConvolution`` (inference's, and

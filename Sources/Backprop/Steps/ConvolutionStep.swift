@@ -99,9 +99,10 @@ public struct ConvolutionStep: Step {
         memory.indices.resize(to: pool == nil ? 0 : input.shape[0] * outputShape.reduce(1, *))
         let (weight, bias) = (parameters[parameterIndex], parameters[parameterIndex + 1])
         let byWinograd = input.rank == 4 && trainsByWinograd(height: input.shape[2], width: input.shape[3])
+        if byWinograd { Self.packWinogradWeight(weight, kernels: context.kernels, into: &memory.winogradWeight) }
         let output = memory.indices.withUnsafeMutableBufferPointer { argmax in
-            byWinograd ? convolveWinograd(input, bias: bias, packedWeight: Self.winogradWeight(weight, kernels: context.kernels),
-                                          context: context, argmax: argmax.baseAddress)
+            byWinograd ? convolveWinograd(input, bias: bias, packedWeight: memory.winogradWeight, context: context,
+                                          argmax: argmax.baseAddress)
                        : convolve(input, weight, bias, argmax: argmax.baseAddress, context)
         }
         memory.input = input

@@ -114,6 +114,9 @@ public struct StepMemory: Sendable {
     /// Dense first layer on thermometer columns: the batch as terms of the weight table (see
     /// ``ThermometerColumns``); nil when the batch took the dense product.
     var thermometerTerms: SparseMatrix?
+    /// Convolution trained through Winograd's forward: the weight transformed and packed for it
+    /// (``ConvolutionStep/packWinogradWeight(_:kernels:into:)``), rebuilt each step in this storage.
+    var winogradWeight: [Float] = []
 
     public init() {}
 }
