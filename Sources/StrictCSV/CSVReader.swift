@@ -71,9 +71,10 @@ private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, 
 }
 
 /// Reads CSV records one at a time, as people write them (RFC 4180 and the usual variations):
-/// fields may be quoted, with commas, line breaks and doubled quotes ("") inside; a UTF-8
-/// byte-order mark, CRLF or LF line ends and a missing final newline are accepted; blank lines
-/// are skipped. Malformed input is reported by line: an unterminated quote, text after a
+/// fields are separated by commas, or by semicolons, tabs or bars (``CSVDialect``, told from the
+/// file's first records unless given); they may be quoted, with separators, line breaks and
+/// doubled quotes ("") inside; a UTF-8 byte-order mark, CRLF or LF line ends and a missing final
+/// newline are accepted; blank lines are skipped. Malformed input is reported by line: an unterminated quote, text after a
 /// closing quote, a record with another number of fields than the header, invalid UTF-8, a
 /// record above `maximumRecordBytes`. Memory holds one buffer and one record, whatever the
 /// file's size.
@@ -82,6 +83,8 @@ public struct CSVReader {
     public private(set) var header: [String]
     /// The file name errors start with.
     public let name: String
+    /// How the file separates fields and writes numbers.
+    public private(set) var dialect: CSVDialect
     /// A record longer than this is an error rather than an unbounded allocation.
     public static let maximumRecordBytes = 1 << 26
 
@@ -92,15 +95,28 @@ public struct CSVReader {
     private var exhausted = false
     private var line = 1
 
+    /// Bytes from the start of a file that its dialect is told from (or all of a shorter file).
+    public static let dialectSampleBytes = 1 << 16
+
     /// Reads the header of `source`; `name` prefixes error messages (usually the file path).
-    public init(name: String, source: some CSVByteSource, bufferSize: Int = 1 << 16) throws(CSVError) {
+    /// `dialect` nil: told from the first `dialectSampleBytes` (``CSVDialect/detect(_:complete:)``).
+    public init(name: String, source: some CSVByteSource, bufferSize: Int = 1 << 16,
+                dialect: CSVDialect? = nil) throws(CSVError) {
         self.name = name
         self.source = source
         self.buffer = [UInt8](repeating: 0, count: max(16, bufferSize))
         self.header = []
+        self.dialect = .standard
         // Skip a UTF-8 byte-order mark.
         if try fill(atLeast: 3), buffer[position] == 0xEF, buffer[position + 1] == 0xBB, buffer[position + 2] == 0xBF {
             position += 3
+        }
+        if let dialect {
+            self.dialect = dialect
+        } else {
+            let complete = !(try fill(atLeast: Self.dialectSampleBytes))
+            self.dialect = CSVDialect.detect(buffer[position..<min(end, position + Self.dialectSampleBytes)],
+                                             complete: complete && end - position <= Self.dialectSampleBytes)
         }
         guard let first = try nextRecord() else { throw CSVError(file: name, line: 1, message: "the file is empty") }
         let header = first.fields.map { $0.trimmingSpaces }
@@ -125,8 +141,9 @@ public struct CSVReader {
             // A blank line (one empty field) is skipped, as spreadsheets write them at the end.
             if record.fields.count == 1 && record.fields[0].isEmpty && header.count > 1 { continue }
             guard record.fields.count == header.count else {
+                let separated = dialect.delimiter == UInt8(ascii: ",") ? "" : " (fields separated by \(dialect.delimiterName))"
                 throw CSVError(file: name, line: record.line,
-                               message: "\(record.fields.count) fields, but the header has \(header.count)")
+                               message: "\(record.fields.count) fields, but the header has \(header.count)\(separated)")
             }
             return record
         }
@@ -140,7 +157,7 @@ public struct CSVReader {
             rows.append(record.fields)
             lines.append(record.line)
         }
-        return rows.isEmpty ? nil : CSVTable(header: header, rows: rows, lines: lines)
+        return rows.isEmpty ? nil : CSVTable(header: header, rows: rows, lines: lines, dialect: dialect)
     }
 
     // MARK: - Bytes
@@ -180,6 +197,7 @@ public struct CSVReader {
     private mutating func nextRecord() throws(CSVError) -> (fields: [String], line: Int)? {
         guard try peek() != nil else { return nil }
         let recordLine = line
+        let delimiter = dialect.delimiter
         var fields: [String] = []
         var field: [UInt8] = []
         var recordBytes = 0
@@ -224,14 +242,14 @@ public struct CSVReader {
                     throw CSVError(file: name, line: quoteLine, message: "field \(fields.count + 1) opens a quote that never closes")
                 }
                 // After the closing quote: a separator, a line end, or the end of the file.
-                if let next = try peek(), next != UInt8(ascii: ","), next != UInt8(ascii: "\n"), next != UInt8(ascii: "\r") {
+                if let next = try peek(), next != delimiter, next != UInt8(ascii: "\n"), next != UInt8(ascii: "\r") {
                     throw CSVError(file: name, line: line, message: "field \(fields.count + 1) has text after its closing quote")
                 }
                 atFieldStart = false
                 continue
             }
             switch byte {
-            case UInt8(ascii: ","):
+            case delimiter:
                 try finishField()
                 atFieldStart = true
                 position += 1

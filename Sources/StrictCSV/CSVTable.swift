@@ -6,18 +6,21 @@ public struct CSVTable: Sendable {
     public let rows: [[String]]
     /// The physical line on which each record starts (1-based; the header is line 1).
     public let lines: [Int]
+    /// How the file separated its fields and wrote its numbers.
+    public let dialect: CSVDialect
 
-    public init(header: [String], rows: [[String]], lines: [Int]) {
+    public init(header: [String], rows: [[String]], lines: [Int], dialect: CSVDialect = .standard) {
         self.header = header
         self.rows = rows
         self.lines = lines
+        self.dialect = dialect
     }
 
     /// Parses CSV text from bytes (see `CSVReader` for what is accepted). `name` prefixes error
     /// messages (usually the file path).
     public static func parse(_ bytes: [UInt8], name: String) throws(CSVError) -> CSVTable {
         var reader = try CSVReader(name: name, source: CSVMemorySource(bytes), bufferSize: max(16, bytes.count))
-        return try reader.nextTable(maximumRows: .max) ?? CSVTable(header: reader.header, rows: [], lines: [])
+        return try reader.nextTable(maximumRows: .max) ?? CSVTable(header: reader.header, rows: [], lines: [], dialect: reader.dialect)
     }
 
     /// The index of the column named `name`, if any.

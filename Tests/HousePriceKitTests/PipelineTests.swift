@@ -182,7 +182,38 @@ struct PipelineTests {
         }
     }
 
-    @Test("Thousands separators, currency signs and exponent notation read as numbers; 1.234,5 does not")
+    @Test("A file saved by a European spreadsheet (semicolons, decimal commas, dots between thousands) gives its twin's features")
+    func europeanTwin() throws {
+        // The same houses written both ways: coordinates, areas with thousands, prices with cents,
+        // a category with a comma in it and dates (ISO in both).
+        func point(_ x: Double) -> String { String(format: "%.4f", x) }
+        func comma(_ x: Double) -> String { point(x).replacingOccurrences(of: ".", with: ",") }
+        func grouped(_ n: Int, _ mark: String) -> String { n >= 1000 ? "\(n / 1000)\(mark)" + String(format: "%03d", n % 1000) : "\(n)" }
+        var us = "lat,lon,area,kind,sold,price\n", eu = "lat;lon;area;kind;sold;price\n"
+        for i in 0..<60 {
+            let (lat, lon, area, price) = (37.0 + Double(i) / 37, -122.0 + Double(i % 7) / 11, 900 + 97 * i, 100_000 + 1_234 * i)
+            let (kind, day) = (["flat, small", "house", "villa"][i % 3], String(format: "2014-%02d-%02d", 1 + i % 12, 1 + i % 28))
+            us += "\(point(lat)),\(point(lon)),\"\(grouped(area, ","))\",\"\(kind)\",\(day),\"$\(grouped(price, ",")).50\"\n"
+            eu += "\(comma(lat));\(comma(lon));\(grouped(area, "."));\(kind);\(day);\(grouped(price, ".")),50 €\n"
+        }
+        let (usPipeline, _, usTable) = try fit(us)
+        let (euPipeline, _, euTable) = try fit(eu)
+        #expect(euTable.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma))
+        #expect(euTable.rows[5][2] == "1.385" && euTable.rows[5][5] == "106.170,50 €" && usTable.rows[5][5] == "$106,170.50")
+        #expect(euPipeline.columns.map(\.kind) == ["numeric", "numeric", "numeric", "categorical", "date"])
+        #expect(euPipeline.columns.map(\.kind) == usPipeline.columns.map(\.kind))
+        let (usTargets, _) = try FeaturePipeline.readTargets(usTable, name: "us.csv", target: "price", logTarget: false)
+        let (euTargets, _) = try FeaturePipeline.readTargets(euTable, name: "eu.csv", target: "price", logTarget: false)
+        #expect(euTargets == usTargets && euTargets[5] == 106_170.5)
+        let (usFeatures, _) = try usPipeline.features(usTable, name: "us.csv", rows: usTable.rows.indices)
+        let (euFeatures, _) = try euPipeline.features(euTable, name: "eu.csv", rows: euTable.rows.indices)
+        #expect(euFeatures.shape == usFeatures.shape && euFeatures.scalars.elementsEqual(usFeatures.scalars))
+        // A model fitted on one reads the other: the dialect belongs to the file, not to the model.
+        let (crossed, _) = try usPipeline.features(euTable, name: "eu.csv", rows: euTable.rows.indices)
+        #expect(crossed.scalars.elementsEqual(usFeatures.scalars))
+    }
+
+    @Test("Thousands separators, currency signs, exponent notation and decimal commas read as numbers")
     func numberForms() {
         #expect(CellValue("1,225,000") == .number(1_225_000))
         #expect(CellValue("$350,000.50") == .number(350_000.5))
@@ -190,7 +221,13 @@ struct PipelineTests {
         #expect(CellValue("1.225e+006") == .number(1_225_000))
         #expect(CellValue(" 42 ") == .number(42))
         #expect(CellValue("1,22,500") == .text("1,22,500"))
-        #expect(CellValue("1.234,5") == .text("1.234,5"))
+        #expect(CellValue("1.234,5") == .number(1234.5) && CellValue("3,25") == .number(3.25))
+        // Cells that read both ways follow the file's separator; the fast path leaves them to it.
+        #expect(CellValue("1,234") == .number(1234) && CellValue("1.234") == .number(1.234))
+        #expect(CellValue("1,234", missing: [], decimalSeparator: .comma) == .number(1.234))
+        #expect(CellValue("1.234", missing: [], decimalSeparator: .comma) == .number(1234))
+        #expect(CellValue("122.23", missing: [], decimalSeparator: .comma) == .number(122.23))
+        #expect(CellValue("1 234 567,50 €", missing: [], decimalSeparator: .comma) == .number(1_234_567.5))
         #expect(CellValue("0x10") == .text("0x10"))
         #expect(CellValue("1e400") == .nonFinite && CellValue("-inf") == .nonFinite)
         #expect(CellValue("?", missing: ["?"]) == .missing && CellValue("NA") == .missing)

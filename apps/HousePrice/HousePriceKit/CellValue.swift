@@ -15,21 +15,26 @@ public enum CellValue: Equatable {
     /// Words for infinity, which are never a usable value.
     static let infinityWords: Set<String> = ["inf", "infinity"]
 
-    /// Reads a cell with only the built-in missing markers.
+    /// Reads a cell with only the built-in missing markers, decimal points deciding.
     public init(_ raw: String) { self.init(raw, missing: []) }
 
     /// Reads a cell; `missing` are further texts (compared after trimming spaces) that mean no value.
     ///
-    /// Numbers are plain decimals (`-12`, `3.5`, `.5`, `1e-3`, `1.225e+006`), optionally with
-    /// thousands separators in their strict form (`1,234,567.5`) and a leading currency sign
-    /// (`$`, `€`, `£`); surrounding spaces are allowed. Hex floats and `1.234,5` are text.
-    public init(_ raw: String, missing: Set<String>) {
+    /// Numbers are decimals (`-12`, `3.5`, `.5`, `1e-3`, `1.225e+006`), optionally with thousands
+    /// separators in their strict form and a currency sign before or after (`$350,000.50`,
+    /// `1.234,50 €`): a number written with a decimal comma (`3,25`, `1.234,5`) reads as one too,
+    /// and `decimalSeparator` (the file's, ``CSVDialect``) decides the cells that read both ways
+    /// (`1,234`: 1234 with `.point`, 1.234 with `.comma`). Surrounding spaces are allowed. Hex
+    /// floats and `1,22,500` are text.
+    public init(_ raw: String, missing: Set<String>, decimalSeparator: DecimalSeparator = .point) {
         // Most cells of a real file are plain decimals (`-122.23`, `8.3252`): read those in one
         // pass over their bytes, not through the general path below, which hashes each text into
         // the marker sets and peels sign, currency and separators off as substrings (reading and
         // preparing the California split took 0.34 s that way, 0.20 s with this). It gives what the
         // general path gives for them; no built-in marker is a decimal, but a user's may be (`--missing -1`).
-        if CellValue.isDecimal(raw), missing.isEmpty || !missing.contains(raw) {
+        // With decimal commas, `1.234` is a thousand and more: the general path decides.
+        if CellValue.isDecimal(raw), missing.isEmpty || !missing.contains(raw),
+           decimalSeparator == .point || !raw.utf8.contains(UInt8(ascii: ".")) {
             guard let value = Double(raw), value.isFinite else {
                 self = .nonFinite
                 return
@@ -47,7 +52,7 @@ public enum CellValue: Equatable {
             self = .nonFinite
             return
         }
-        guard let plain = CellValue.plainDecimal(text) else {
+        guard let plain = decimalSeparator.reading(text) else {
             self = .text(text)
             return
         }
@@ -56,28 +61,6 @@ public enum CellValue: Equatable {
             return
         }
         self = .number(value)
-    }
-
-    /// `text` as a plain decimal that `Double` reads (currency sign and thousands separators
-    /// removed), or nil when it is not a number in an accepted form.
-    static func plainDecimal(_ text: String) -> String? {
-        var body = Substring(text)
-        var sign = ""
-        if let first = body.first, first == "-" || first == "+" {
-            sign = String(first)
-            body = body.dropFirst()
-        }
-        if let first = body.first, first == "$" || first == "€" || first == "£" { body = body.dropFirst() }
-        if body.utf8.contains(UInt8(ascii: ",")) {
-            // Strict grouping: 1-3 digits, then groups of exactly three, then an optional fraction.
-            let point = body.firstIndex(of: ".") ?? body.endIndex
-            let groups = body[..<point].split(separator: ",", omittingEmptySubsequences: false)
-            guard (1...3).contains(groups[0].count), groups.dropFirst().allSatisfy({ $0.count == 3 }),
-                  groups.allSatisfy({ $0.allSatisfy(\.isASCIIDigitCharacter) }) else { return nil }
-            body = Substring(groups.joined() + body[point...])
-        }
-        let candidate = sign + body
-        return isDecimal(candidate) ? candidate : nil
     }
 
     /// sign? (digits (. digits?)? | . digits) ((e|E) sign? digits)?
@@ -109,6 +92,3 @@ public enum CellValue: Equatable {
     }
 }
 
-extension Character {
-    var isASCIIDigitCharacter: Bool { isASCII && isNumber }
-}

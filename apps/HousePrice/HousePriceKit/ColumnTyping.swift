@@ -117,7 +117,7 @@ public enum ColumnTyping {
             lines = table.lines
             for (row, fields) in table.rows.enumerated() {
                 let raw = fields[index]
-                switch CellValue(raw, missing: missing) {
+                switch CellValue(raw, missing: missing, decimalSeparator: table.dialect.decimalSeparator) {
                 case .missing: continue
                 case let .number(x):
                     numbers.append(x)

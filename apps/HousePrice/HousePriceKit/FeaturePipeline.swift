@@ -146,7 +146,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         for column in typed.columns {
             let index = table.column(column.name)!
             let markers = typing.missingMarkers(for: column.name)
-            let values = trainingRows.map { CellValue(table.rows[$0][index], missing: markers) }
+            let values = trainingRows.map { CellValue(table.rows[$0][index], missing: markers, decimalSeparator: table.dialect.decimalSeparator) }
             let present = values.filter { $0 != .missing }.count
             if present == 0 {
                 warnings.append("column \"\(column.name)\" has no values in the training rows; ignored")
@@ -208,7 +208,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             let (latIndex, lonIndex) = (table.column(pair.latitude)!, table.column(pair.longitude)!)
             let points = trainingRows.map { row -> (lat: Double?, lon: Double?) in
                 func read(_ index: Int, _ column: String) -> Double? {
-                    if case let .number(x) = CellValue(table.rows[row][index], missing: typing.missingMarkers(for: column)) { return x }
+                    if case let .number(x) = CellValue(table.rows[row][index], missing: typing.missingMarkers(for: column),
+                                                     decimalSeparator: table.dialect.decimalSeparator) { return x }
                     return nil
                 }
                 return (read(latIndex, pair.latitude), read(lonIndex, pair.longitude))
@@ -332,7 +333,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         for row in rows {
             for (position, (column, index)) in zip(columns, indices).enumerated() {
                 let raw = table.rows[row][index]
-                let value = CellValue(raw, missing: markers[position])
+                let value = CellValue(raw, missing: markers[position], decimalSeparator: table.dialect.decimalSeparator)
                 func bad(_ reason: String) -> HousePriceError {
                     .badValue(file: name, line: table.lines[row], field: .column(column.name), value: raw.trimmingSpaces, reason: reason)
                 }
@@ -372,7 +373,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             for (position, (location, (lat, lon))) in zip(locations, locationIndices).enumerated() {
                 func coordinate(_ index: Int, _ column: String, _ missing: Set<String>) throws(HousePriceError) -> Double? {
                     let raw = table.rows[row][index]
-                    switch CellValue(raw, missing: missing) {
+                    switch CellValue(raw, missing: missing, decimalSeparator: table.dialect.decimalSeparator) {
                     case let .number(x): return x
                     case .missing: return nil
                     case .nonFinite, .text:
@@ -424,7 +425,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             func bad(_ reason: String) -> HousePriceError {
                 .badValue(file: name, line: table.lines[row], field: .target(target), value: raw, reason: reason)
             }
-            switch CellValue(fields[index]) {
+            switch CellValue(fields[index], missing: [], decimalSeparator: table.dialect.decimalSeparator) {
             case let .number(value):
                 if logTarget && value <= 0 { throw bad("\(raw) is not above 0, which --log-target needs") }
                 values[row] = value

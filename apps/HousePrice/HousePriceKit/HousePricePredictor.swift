@@ -90,6 +90,14 @@ public struct HousePricePredictor: Sendable {
         return outside.messages
     }
 
+    /// A priced row as a line of its file's dialect: the row's fields as they were, then the
+    /// price with two decimals, written with the file's decimal separator.
+    public static func pricedLine(_ fields: [String], price: Double, dialect: CSVDialect) -> String {
+        var price = String(format: "%.2f", price)
+        if dialect.decimalSeparator == .comma { price = price.replacingOccurrences(of: ".", with: ",") }
+        return CSVWriter.line(fields + [price], delimiter: dialect.delimiter)
+    }
+
     /// The price of one house described as column name → cell text, as it would appear in a CSV
     /// (an empty text or a missing column the model does not need is fine; a missing column it
     /// needs is an error). `name` labels errors.

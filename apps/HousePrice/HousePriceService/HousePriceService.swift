@@ -129,12 +129,13 @@ public enum HousePriceService {
         let worker = Thread {
             do {
                 var reader = try CSVReader(name: "request body", source: ChannelByteSource(input))
-                let header = CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn])
+                let dialect = reader.dialect
+                let header = CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn], delimiter: dialect.delimiter)
                 var started = false
                 let warnings = try predictor.predict(&reader, threads: threads) { chunk, prices in
                     var text = started ? "" : header
                     started = true
-                    for (row, price) in zip(chunk.rows, prices) { text += CSVWriter.line(row + [String(format: "%.2f", price)]) }
+                    for (row, price) in zip(chunk.rows, prices) { text += HousePricePredictor.pricedLine(row, price: price, dialect: dialect) }
                     guard output.sendBlocking(Array(text.utf8)) else { throw CancellationError() }
                 }
                 if !started { output.sendBlocking(Array(header.utf8)) }

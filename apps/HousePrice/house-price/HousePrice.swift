@@ -322,11 +322,15 @@ extension HousePrice {
             // Read, priced and written a chunk at a time: memory does not grow with the file.
             var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv))
             let writer = try ResultWriter(path: output)
-            try writer.write(CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn]))
+            // Written in the input's dialect (delimiter, decimal separator), with its fields as they were.
+            let dialect = reader.dialect
+            try writer.write(CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn], delimiter: dialect.delimiter))
             var rows = 0
             let warnings = try predictor.predict(&reader, threads: threads.threads) { chunk, prices in
                 rows += prices.count
-                for (row, price) in zip(chunk.rows, prices) { try writer.write(CSVWriter.line(row + [String(format: "%.2f", price)])) }
+                for (row, price) in zip(chunk.rows, prices) {
+                    try writer.write(HousePricePredictor.pricedLine(row, price: price, dialect: dialect))
+                }
             }
             guard rows > 0 else { throw HousePriceError.notEnoughData(file: csv, reason: "has a header but no data rows") }
             try writer.finish()
@@ -433,12 +437,14 @@ extension HousePrice {
             var rows = Array(table.rows.indices)
             rows.shuffle(using: &random)
             let testCount = Int((Double(rows.count) * testFraction).rounded())
-            let header = CSVWriter.line(table.header)
+            // Both files keep the source's delimiter and its fields as they were.
+            func line(_ fields: [String]) -> String { CSVWriter.line(fields, delimiter: table.dialect.delimiter) }
+            let header = line(table.header)
             // Both files keep the shuffled order: a file sorted like its source carries the source's
             // order (by region, by date) into whatever reads it next.
             let test = rows[..<testCount], train = rows[testCount...]
-            try FileIO.writeAtomically(Array((header + train.map { CSVWriter.line(table.rows[$0]) }.joined()).utf8), to: trainOutput)
-            try FileIO.writeAtomically(Array((header + test.map { CSVWriter.line(table.rows[$0]) }.joined()).utf8), to: testOutput)
+            try FileIO.writeAtomically(Array((header + train.map { line(table.rows[$0]) }.joined()).utf8), to: trainOutput)
+            try FileIO.writeAtomically(Array((header + test.map { line(table.rows[$0]) }.joined()).utf8), to: testOutput)
             try Console.output("\(train.count) training rows → \(trainOutput), \(test.count) test rows → \(testOutput)")
         }
     }

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import HousePriceKit
+import StrictCSV
+
+@Suite("CSV dialects: delimiters and decimal commas")
+struct CSVDialectTests {
+    private func parse(_ text: String) throws(CSVError) -> CSVTable {
+        try CSVTable.parse(Array(text.utf8), name: "t.csv")
+    }
+
+    private func dialect(_ text: String) -> CSVDialect {
+        CSVDialect.detect(Array(text.utf8), complete: true)
+    }
+
+    @Test("Each notation reads its own forms and refuses the other's and malformed ones")
+    func notations() {
+        let point = DecimalSeparator.point, comma = DecimalSeparator.comma
+        #expect(point.plainDecimal("1,234,567.5") == "1234567.5" && point.plainDecimal("1'234.5") == "1234.5")
+        #expect(point.plainDecimal("-$1,225.50") == "-1225.50" && point.plainDecimal("1.225e+006") == "1.225e+006")
+        #expect(point.plainDecimal(".5") == "0.5" && point.plainDecimal("1.") == "1.")
+        #expect(comma.plainDecimal("1.234.567,5") == "1234567.5" && comma.plainDecimal("1 234,5") == "1234.5")
+        #expect(comma.plainDecimal("1\u{A0}234,5") == "1234.5" && comma.plainDecimal("1\u{202F}234") == "1234")
+        #expect(comma.plainDecimal("-1.234,50 €") == "-1234.50" && comma.plainDecimal("€ 12,5") == "12.5")
+        #expect(comma.plainDecimal(",5") == "0.5" && comma.plainDecimal("3,25") == "3.25")
+        // Refused: the other notation's only forms, loose grouping, mixed marks, exponents with commas.
+        for text in ["3,25", "1.234,5", "1,22,500", "1,2345.5", "1.5.5", "1e", "e5", ".", "-", "$", "12a", "1 234.5"] {
+            #expect(point.plainDecimal(text) == nil, "\(text)")
+        }
+        for text in ["3.25", "1,234.5", "1.2345,5", "1.234 567", "1,5e3", "1,2,3", ",", "13.10.2014", "1..234"] {
+            #expect(comma.plainDecimal(text) == nil, "\(text)")
+        }
+        // Both readings exist only for exactly-three-digit groups: the separator decides them.
+        #expect(point.reading("1.234") == "1.234" && comma.reading("1.234") == "1234")
+        #expect(point.reading("1,234") == "1234" && comma.reading("1,234") == "1.234")
+        #expect(point.reading("3,25") == "3.25" && comma.reading("3.25") == "3.25" && point.reading("1,22,500") == nil)
+    }
+
+    @Test("The delimiter is the one that splits every sampled record alike, the most fields first")
+    func delimiters() {
+        #expect(dialect("a,b,c\n1,2,3\n") == .standard)
+        #expect(dialect("a;b;c\n1;2;3\n").delimiter == UInt8(ascii: ";"))
+        #expect(dialect("a\tb\n1.5\t2\n") == CSVDialect(delimiter: UInt8(ascii: "\t"), decimalSeparator: .point))
+        #expect(dialect("a|b\n1|2\n").delimiter == UInt8(ascii: "|"))
+        // Semicolons inside quoted fields, or in one field of a comma-separated record, do not count.
+        #expect(dialect("name,note\n\"x;y;z\",1\nw,\"a;b\"\n").delimiter == UInt8(ascii: ","))
+        #expect(dialect("a,b\nx;y,1\n").delimiter == UInt8(ascii: ","))
+        // Commas inside semicolon-separated records (decimal commas) do not count either.
+        #expect(dialect("a;b\n1,5;2\n2;3,25\n").delimiter == UInt8(ascii: ";"))
+        // One column, or nothing consistent: commas, so that the reader names the record that disagrees.
+        #expect(dialect("price\n1\n2\n") == .standard)
+        #expect(dialect("a,b\n1,2,3\n") == .standard)
+        // A last record without a line end counts only in a complete sample.
+        #expect(CSVDialect.detect(Array("a;b\n1;2\n3".utf8), complete: false).delimiter == UInt8(ascii: ";"))
+    }
+
+    @Test("The decimal separator is the one more cells can be read with only; semicolons break ties towards commas")
+    func decimals() {
+        #expect(dialect("a;b\n1,5;2\n").decimalSeparator == .comma)
+        #expect(dialect("a;b\n1.5;2\n").decimalSeparator == .point)
+        #expect(dialect("a;b\n1.234;2\n").decimalSeparator == .comma)
+        #expect(dialect("a\tb\n1.234\t2\n").decimalSeparator == .point)
+        #expect(dialect("a,b\n\"1,5\",2\n").decimalSeparator == .comma)
+        #expect(dialect("a,b\n\"1,5\",2.5\n3.5,4\n").decimalSeparator == .point)
+        // The header's names are not evidence.
+        #expect(dialect("1.5,x\n2,3\n").decimalSeparator == .point)
+        #expect(dialect("3,25;x\n2;3\n").decimalSeparator == .comma)
+    }
+
+    @Test("A semicolon file with decimal commas reads like its comma twin; errors name its delimiter")
+    func semicolonFiles() throws {
+        let table = try parse("\u{FEFF}lon;note;price\r\n-122,23;\"a;b\r\nc\";452.600,00\r\n-122,22;plain;358500\r\n")
+        #expect(table.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma))
+        #expect(table.header == ["lon", "note", "price"])
+        #expect(table.rows == [["-122,23", "a;b\r\nc", "452.600,00"], ["-122,22", "plain", "358500"]])
+        #expect(table.lines == [2, 4])
+        #expect(throws: CSVError(file: "t.csv", line: 3, message: "1 fields, but the header has 2 (fields separated by ';')")) {
+            try parse("a;b\n1;2\n3\n")
+        }
+        #expect(throws: CSVError(file: "t.csv", line: 2, message: "3 fields, but the header has 2 (fields separated by tab)")) {
+            try parse("a\tb\n1\t2\t3\n1\t2\n1\t2\n")
+        }
+        // A dialect given up front is used as it is.
+        var reader = try CSVReader(name: "t.csv", source: CSVMemorySource(Array("a;b\n1;2\n".utf8)), dialect: .standard)
+        let record = try reader.next()
+        #expect(reader.header == ["a;b"] && record?.fields == ["1;2"])
+    }
+
+    @Test("Writing in a dialect quotes fields that hold its delimiter, and reads back identically")
+    func writer() throws {
+        let fields = ["1,5", "a;b", "say \"x\"", "tab\there", ""]
+        for delimiter in [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "\t")] {
+            let text = CSVWriter.line(["c1", "c2", "c3", "c4", "c5"], delimiter: delimiter) + CSVWriter.line(fields, delimiter: delimiter)
+            let table = try parse(text)
+            #expect(table.dialect.delimiter == delimiter && table.rows == [fields], "\(delimiter)")
+        }
+        #expect(CSVWriter.line(["1,5", "2"], delimiter: UInt8(ascii: ";")) == "1,5;2\n")
+    }
+
+    @Test("The dialect is told from the file's start, whatever the reader's buffer size")
+    func smallBuffers() throws {
+        let text = "lon;price\n" + (0..<3000).map { "-122,\($0 % 100);\($0),5\n" }.joined()
+        for bufferSize in [16, 100, 1 << 16] {
+            var reader = try CSVReader(name: "t.csv", source: CSVMemorySource(Array(text.utf8)), bufferSize: bufferSize)
+            #expect(reader.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma))
+            var rows = 0
+            while let table = try reader.nextTable(maximumRows: 700) { rows += table.rows.count }
+            #expect(rows == 3000)
+        }
+    }
+
+    @Test("Priced rows go back in their file's dialect, fields as they were and the price in its notation")
+    func pricedLines() {
+        let european = CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma)
+        #expect(HousePricePredictor.pricedLine(["1,5", "a;b"], price: 1234.567, dialect: european) == "1,5;\"a;b\";1234,57\n")
+        #expect(HousePricePredictor.pricedLine(["1,5", "a;b"], price: 1234.567, dialect: .standard) == "\"1,5\",a;b,1234.57\n")
+    }
+}
