@@ -8,6 +8,7 @@ Prints the CSV's rows with a predicted_<target> column, like `house-price predic
 """
 import csv
 import datetime
+import io
 import json
 import math
 import re
@@ -23,28 +24,117 @@ FULL_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "
 EPOCH = datetime.date(1970, 1, 1).toordinal()
 
 
-def number(text):
-    """A finite float, None for text that is not a number, or raises for a non-finite one."""
-    body = text
+CURRENCY = ("$", "€", "£")
+GROUP_MARKS = {"point": ",'", "comma": ". \u00a0\u202f"}
+
+
+def plain_decimal(text, separator):
+    """`text` as a plain decimal float() reads, when it is a number written with `separator`
+    ("point": 1,234.5; "comma": 1.234,5), else None (Preprocessing.md, "Reading a cell")."""
+    body = text.strip(" \t")
     sign = ""
-    if body[:1] in "+-" and body:
+    if body[:1] in ("+", "-"):
         sign, body = body[0], body[1:]
-    if body.lower() in ("inf", "infinity"):
-        raise ValueError(f'"{text}" is not a finite number')
-    if body[:1] in ("$", "€", "£") and body:
+    if body[:1] in CURRENCY:
         body = body[1:]
-    if "," in body:
-        whole, point, fraction = body.partition(".")
-        groups = whole.split(",")
-        if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]) and all(g.isdigit() for g in groups)):
-            return None
-        body = "".join(groups) + point + fraction
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", sign + body):
+    elif body[-1:] in CURRENCY:
+        body = body[:-1]
+    body = body.strip(" \t")
+    exponent = ""
+    if separator == "point":
+        e = re.search(r"[eE]", body)
+        if e:
+            exponent, body = body[e.start():], body[:e.start()]
+            if not re.fullmatch(r"[eE][+-]?[0-9]+", exponent):
+                return None
+    whole, mark, fraction = body.partition("." if separator == "point" else ",")
+    if not re.fullmatch(r"[0-9]*", fraction):
         return None
-    value = float(sign + body)
+    if not whole:
+        return sign + "0." + fraction + exponent if fraction else None
+    if not re.fullmatch(r"[0-9]+", whole):
+        group_mark = next(c for c in whole if not ("0" <= c <= "9"))
+        groups = whole.split(group_mark)
+        if group_mark not in GROUP_MARKS[separator] or not (1 <= len(groups[0]) <= 3) \
+                or not all(len(g) == 3 for g in groups[1:]) or not all(re.fullmatch(r"[0-9]+", g) for g in groups):
+            return None
+        whole = "".join(groups)
+    return sign + whole + ("." + fraction if mark else "") + exponent
+
+
+def number(text, separator="point"):
+    """A finite float, None for text that is not a number, or raises for a non-finite one. A text
+    that reads both ways (1,234) is read with the file's `separator`."""
+    body = text.strip(" \t")
+    if (body[1:] if body[:1] in ("+", "-") else body).lower() in ("inf", "infinity"):
+        raise ValueError(f'"{text}" is not a finite number')
+    point, comma = plain_decimal(text, "point"), plain_decimal(text, "comma")
+    plain = (point if separator == "point" else comma) if point and comma else (point or comma)
+    if plain is None:
+        return None
+    value = float(plain)
     if not math.isfinite(value):
         raise ValueError(f'"{text}" is not a finite number')
     return value
+
+
+def sample_records(sample, delimiter, complete):
+    """Up to 1,000 records of the file's first 64 KB split at `delimiter` (quotes honoured, blank
+    lines skipped, a last record without a line end only when the sample is the whole file)."""
+    records, fields, field, quoted, at_start, i = [], [], "", False, True, 0
+    def finish_record():
+        nonlocal fields
+        fields.append(field)
+        if fields != [""]:
+            records.append(fields)
+        fields = []
+    while i < len(sample) and len(records) < 1000:
+        c = sample[i]
+        i += 1
+        if quoted:
+            if c == '"' and sample[i:i + 1] == '"':
+                field, i = field + c, i + 1
+            elif c == '"':
+                quoted = False
+            else:
+                field += c
+        elif c == '"' and at_start:
+            quoted, at_start = True, False
+        elif c == delimiter:
+            fields.append(field)
+            field, at_start = "", True
+        elif c in "\r\n":
+            if c == "\r" and sample[i:i + 1] == "\n":
+                i += 1
+            finish_record()
+            field, at_start = "", True
+        else:
+            field, at_start = field + c, False
+    if complete and i == len(sample) and (fields or field):
+        finish_record()
+    return records
+
+
+def dialect(text):
+    """The delimiter and decimal separator of a file (Preprocessing.md, "Reading a cell")."""
+    raw = text.encode("utf-8")
+    sample, complete = raw[:65536].decode("utf-8", errors="ignore"), len(raw) <= 65536
+    best, best_fields, best_consistent, chosen = ",", 1, False, []
+    for candidate in [",", ";", "\t", "|"]:
+        records = sample_records(sample, candidate, complete)
+        if not records or len(records[0]) < 2:
+            continue
+        consistent = all(len(r) == len(records[0]) for r in records)
+        if (consistent and not best_consistent) or (consistent == best_consistent and len(records[0]) > best_fields):
+            best, best_fields, best_consistent, chosen = candidate, len(records[0]), consistent, records
+    point_only = comma_only = 0
+    for record in chosen[1:]:
+        for field in record:
+            point, comma = plain_decimal(field, "point") is not None, plain_decimal(field, "comma") is not None
+            point_only += point and not comma
+            comma_only += comma and not point
+    comma = comma_only > point_only or (comma_only == point_only and best == ";")
+    return best, "comma" if comma else "point"
 
 
 def clock(text):
@@ -123,7 +213,7 @@ def scale_features(scale, value):
     return out
 
 
-def features(pipeline, header, row, line):
+def features(pipeline, header, row, line, separator):
     out = []
     for column in pipeline["columns"]:
         name = column["name"]
@@ -131,7 +221,7 @@ def features(pipeline, header, row, line):
         missing = raw in MISSING or raw in pipeline.get("missingMarkers", []) or raw in column.get("missingMarkers", [])
         kind = column["kind"]
         if kind == "numeric":
-            value = None if missing else number(raw)
+            value = None if missing else number(raw, separator)
             if not missing and value is None:
                 raise ValueError(f'line {line}: column "{name}": "{raw}" is not a number')
             out += scale_features(column, value)
@@ -151,7 +241,7 @@ def features(pipeline, header, row, line):
                 text = "(missing)"
             else:
                 try:
-                    value = number(raw)
+                    value = number(raw, separator)
                 except ValueError:
                     value = None
                 text = repr(value) if value is not None else raw
@@ -164,7 +254,7 @@ def features(pipeline, header, row, line):
             column = next((c for c in pipeline["columns"] if c["name"] == name), {})
             if raw in MISSING or raw in pipeline.get("missingMarkers", []) or raw in column.get("missingMarkers", []):
                 return None
-            value = number(raw)
+            value = number(raw, separator)
             if value is None:
                 raise ValueError(f'line {line}: column "{name}": "{raw}" is not a number')
             return value
@@ -188,10 +278,13 @@ def main():
     pipeline = json.loads(metadata["preprocessing"])
     layers = json.loads(metadata["architecture"])["layers"]
     with open(csv_path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = [h.strip(" \t") for h in next(reader)]
-        rows = [r for r in reader if r and r != [""]]
-    inputs = np.array([features(pipeline, header, r, i + 2) for i, r in enumerate(rows)], dtype=np.float64).astype(np.float32)
+        text = f.read()
+    delimiter, separator = dialect(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip(" \t") for h in next(reader)]
+    rows = [r for r in reader if r and r != [""]]
+    inputs = np.array([features(pipeline, header, r, i + 2, separator) for i, r in enumerate(rows)],
+                      dtype=np.float64).astype(np.float32)
     x = inputs
     for index, layer in enumerate(layers):
         if layer["type"] == "dense":
@@ -203,10 +296,11 @@ def main():
     prices = x[:, 0].astype(np.float64) * pipeline["targetDeviation"] + pipeline["targetMean"]
     if pipeline["logTarget"]:
         prices = np.exp(prices)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    # Written back in the file's dialect.
+    writer = csv.writer(sys.stdout, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header + ["predicted_" + pipeline["target"]])
     for row, price in zip(rows, prices):
-        writer.writerow(row + [f"{price:.2f}"])
+        writer.writerow(row + [f"{price:.2f}".replace(".", "," if separator == "comma" else ".")])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ public struct CSVDialect: Sendable, Equatable {
 
     /// The dialect of a file that starts with `sample` (after any byte-order mark); `complete`
     /// when the sample is the whole file (its last record then counts even without a line end).
+    /// A `delimiter` or `decimalSeparator` given is taken as it is (the user's choice), and the
+    /// other part is told from the sample with it.
     ///
     /// The delimiter is the candidate that splits the header into two or more fields and every
     /// sampled record into as many, the one with the most fields if several do; when none is
@@ -34,11 +36,13 @@ public struct CSVDialect: Sendable, Equatable {
     /// disagrees); a single column is comma-separated. The decimal separator is the one that more
     /// of the sample's data cells can be read with only; on a tie (often: no such cells), a comma
     /// in semicolon-separated files, as the spreadsheets that write them do, and a point otherwise.
-    public static func detect(_ sample: some Collection<UInt8>, complete: Bool) -> CSVDialect {
+    public static func detect(_ sample: some Collection<UInt8>, complete: Bool, delimiter: UInt8? = nil,
+                              decimalSeparator: DecimalSeparator? = nil) -> CSVDialect {
+        if let delimiter, let decimalSeparator { return CSVDialect(delimiter: delimiter, decimalSeparator: decimalSeparator) }
         let bytes = Array(sample)
-        var best: (delimiter: UInt8, fields: Int, consistent: Bool) = (UInt8(ascii: ","), 1, false)
-        var chosenRecords: [[String]] = []
-        for candidate in delimiters {
+        var best: (delimiter: UInt8, fields: Int, consistent: Bool) = (delimiter ?? UInt8(ascii: ","), 1, false)
+        var chosenRecords = delimiter.map { Self.records(bytes, delimiter: $0, complete: complete) } ?? []
+        for candidate in delimiter == nil ? delimiters : [] {
             let records = Self.records(bytes, delimiter: candidate, complete: complete)
             guard let header = records.first, header.count > 1 else { continue }
             let consistent = records.allSatisfy { $0.count == header.count }
@@ -58,7 +62,7 @@ public struct CSVDialect: Sendable, Equatable {
             }
         }
         let comma = commaOnly > pointOnly || (commaOnly == pointOnly && best.delimiter == UInt8(ascii: ";"))
-        return CSVDialect(delimiter: best.delimiter, decimalSeparator: comma ? .comma : .point)
+        return CSVDialect(delimiter: best.delimiter, decimalSeparator: decimalSeparator ?? (comma ? .comma : .point))
     }
 
     /// Up to `sampleRecords` records of `bytes` split at `delimiter` (quotes as `CSVReader` reads

@@ -98,10 +98,11 @@ public struct CSVReader {
     /// Bytes from the start of a file that its dialect is told from (or all of a shorter file).
     public static let dialectSampleBytes = 1 << 16
 
-    /// Reads the header of `source`; `name` prefixes error messages (usually the file path).
-    /// `dialect` nil: told from the first `dialectSampleBytes` (``CSVDialect/detect(_:complete:)``).
+    /// Reads the header of `source`; `name` prefixes error messages (usually the file path). The
+    /// dialect is told from the first `dialectSampleBytes` (``CSVDialect/detect(_:complete:delimiter:decimalSeparator:)``)
+    /// but for a `delimiter` or `decimalSeparator` given.
     public init(name: String, source: some CSVByteSource, bufferSize: Int = 1 << 16,
-                dialect: CSVDialect? = nil) throws(CSVError) {
+                delimiter: UInt8? = nil, decimalSeparator: DecimalSeparator? = nil) throws(CSVError) {
         self.name = name
         self.source = source
         self.buffer = [UInt8](repeating: 0, count: max(16, bufferSize))
@@ -111,13 +112,10 @@ public struct CSVReader {
         if try fill(atLeast: 3), buffer[position] == 0xEF, buffer[position + 1] == 0xBB, buffer[position + 2] == 0xBF {
             position += 3
         }
-        if let dialect {
-            self.dialect = dialect
-        } else {
-            let complete = !(try fill(atLeast: Self.dialectSampleBytes))
-            self.dialect = CSVDialect.detect(buffer[position..<min(end, position + Self.dialectSampleBytes)],
-                                             complete: complete && end - position <= Self.dialectSampleBytes)
-        }
+        let complete = !(try fill(atLeast: Self.dialectSampleBytes))
+        dialect = CSVDialect.detect(buffer[position..<min(end, position + Self.dialectSampleBytes)],
+                                    complete: complete && end - position <= Self.dialectSampleBytes,
+                                    delimiter: delimiter, decimalSeparator: decimalSeparator)
         guard let first = try nextRecord() else { throw CSVError(file: name, line: 1, message: "the file is empty") }
         let header = first.fields.map { $0.trimmingSpaces }
         if let empty = header.firstIndex(of: "") {

@@ -16,10 +16,12 @@ public struct CSVTable: Sendable {
         self.dialect = dialect
     }
 
-    /// Parses CSV text from bytes (see `CSVReader` for what is accepted). `name` prefixes error
-    /// messages (usually the file path).
-    public static func parse(_ bytes: [UInt8], name: String) throws(CSVError) -> CSVTable {
-        var reader = try CSVReader(name: name, source: CSVMemorySource(bytes), bufferSize: max(16, bytes.count))
+    /// Parses CSV text from bytes (see `CSVReader` for what is accepted, and for the dialect).
+    /// `name` prefixes error messages (usually the file path).
+    public static func parse(_ bytes: [UInt8], name: String, delimiter: UInt8? = nil,
+                             decimalSeparator: DecimalSeparator? = nil) throws(CSVError) -> CSVTable {
+        var reader = try CSVReader(name: name, source: CSVMemorySource(bytes), bufferSize: max(16, bytes.count),
+                                   delimiter: delimiter, decimalSeparator: decimalSeparator)
         return try reader.nextTable(maximumRows: .max) ?? CSVTable(header: reader.header, rows: [], lines: [], dialect: reader.dialect)
     }
 

@@ -7,7 +7,7 @@
 /// (`1,234` and `1.234`: a thousand or about one). ``reading(_:)`` takes a cell's only reading
 /// when it has one, and this separator's when it has two; ``CSVDialect`` chooses the separator for
 /// a file from the cells that have only one.
-public enum DecimalSeparator: Sendable, Equatable {
+public enum DecimalSeparator: String, Sendable, Equatable, Codable, CaseIterable {
     /// `1,234,567.5`; also `1'234'567.5` (Swiss) and exponents (`1.225e+006`).
     case point
     /// `1.234.567,5`, `1 234 567,5` (a space, no-break space or narrow no-break space between

@@ -80,10 +80,12 @@ struct CSVDialectTests {
         #expect(throws: CSVError(file: "t.csv", line: 2, message: "3 fields, but the header has 2 (fields separated by tab)")) {
             try parse("a\tb\n1\t2\t3\n1\t2\n1\t2\n")
         }
-        // A dialect given up front is used as it is.
-        var reader = try CSVReader(name: "t.csv", source: CSVMemorySource(Array("a;b\n1;2\n".utf8)), dialect: .standard)
+        // A delimiter or separator given up front is used as it is; the other is told with it.
+        var reader = try CSVReader(name: "t.csv", source: CSVMemorySource(Array("a;b\n1;2\n".utf8)), delimiter: UInt8(ascii: ","))
         let record = try reader.next()
-        #expect(reader.header == ["a;b"] && record?.fields == ["1;2"])
+        #expect(reader.header == ["a;b"] && record?.fields == ["1;2"] && reader.dialect.decimalSeparator == .point)
+        let given = try CSVTable.parse(Array("a;b\n1.5;2\n".utf8), name: "t.csv", decimalSeparator: .comma)
+        #expect(given.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma))
     }
 
     @Test("Writing in a dialect quotes fields that hold its delimiter, and reads back identically")

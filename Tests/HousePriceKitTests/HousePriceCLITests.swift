@@ -43,6 +43,36 @@ struct HousePriceCLITests {
         #expect(try CSVTable.parse([UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/out.csv"))), name: "o").rows.count == 4)
     }
 
+    @Test("A European spreadsheet's CSV is priced like its twin and written back in its dialect; --delimiter and --decimal override")
+    func europeanDialect() throws {
+        let directory = temporaryDirectory()
+        // An income with three decimals reads two ways once its point is a comma (8,325: 8.325 or 8325).
+        let sample = self.sample.replacingOccurrences(of: "8.3252", with: "8.325")
+        write(sample, to: directory + "/houses.csv")
+        // The same rows with semicolons and decimal commas.
+        let european = sample.split(separator: "\n").map { line in
+            line.replacingOccurrences(of: ",", with: ";").replacingOccurrences(of: ".", with: ",")
+        }.joined(separator: "\n")
+        write(european, to: directory + "/maisons.csv")
+        let us = try runHousePrice(["predict", directory + "/houses.csv"])
+        let eu = try runHousePrice(["predict", directory + "/maisons.csv"])
+        #expect(us.status == 0 && eu.status == 0, "\(us.stderr) \(eu.stderr)")
+        let usTable = try CSVTable.parse(Array(us.stdout.utf8), name: "us")
+        let euTable = try CSVTable.parse(Array(eu.stdout.utf8), name: "eu")
+        #expect(euTable.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma))
+        #expect(euTable.rows.map { Array($0.dropLast()) } == european.split(separator: "\n").dropFirst().map {
+            $0.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        })
+        #expect(euTable.rows.map { $0.last!.replacingOccurrences(of: ",", with: ".") } == usTable.rows.map { $0.last! })
+        let metrics = try runHousePrice(["evaluate", directory + "/maisons.csv", "--json"])
+        #expect(metrics.stdout == (try runHousePrice(["evaluate", directory + "/houses.csv", "--json"])).stdout)
+        // Told otherwise, the tool reads it otherwise: commas between fields, or 8,325 as 8325.
+        let commas = try runHousePrice(["evaluate", directory + "/maisons.csv", "--delimiter", "comma"])
+        #expect(commas.status != 0 && commas.stderr.contains("fields, but the header has 1"), "\(commas.stderr)")
+        let points = try runHousePrice(["evaluate", directory + "/maisons.csv", "--decimal", "point", "--json"])
+        #expect(points.status == 0 && points.stdout != metrics.stdout, "\(points.stderr)")
+    }
+
     @Test("evaluate --json prints count, rmse, mae, r2, rmsle")
     func evaluate() throws {
         let directory = temporaryDirectory()
@@ -188,28 +218,51 @@ struct HousePriceCLITests {
         #expect(train.status == 0, "\(train.stderr)")
         #expect(train.stderr.contains("\"Lattitude\" and \"Longtitude\" are read as a location too"))
         let rows = directory + "/rows.csv"
-        write(lines.prefix(1).joined() + "\n" + lines.dropFirst(300).joined(separator: "\n")
-              + "\n401,2019-01-01,\"5,000\",98999,2001,Nowhere,NA,48.1,-121.9,\n", to: rows)
+        let rowsText = lines.prefix(1).joined() + "\n" + lines.dropFirst(300).joined(separator: "\n")
+            + "\n401,2019-01-01,\"5,000\",98999,2001,Nowhere,NA,48.1,-121.9,\n"
+        write(rowsText, to: rows)
+        /// The rows priced by the reference, parsed.
+        func python(_ file: String) throws -> CSVTable {
+            let python = Process()
+            python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            python.arguments = ["python3", repositoryRoot + "/Tools/house-price-reference.py", directory + "/m.safetensors", file]
+            let output = Pipe(), errors = Pipe()
+            python.standardOutput = output
+            python.standardError = errors
+            try python.run()
+            let pythonText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            python.waitUntilExit()
+            #expect(python.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+            return try CSVTable.parse(Array(pythonText.utf8), name: "python")
+        }
+        func compare(_ ours: CSVTable, _ theirs: CSVTable) {
+            #expect(ours.header == theirs.header, "\(ours.header) \(theirs.header)")
+            #expect(ours.rows.count == 102 && theirs.rows.count == 102, "\(ours.rows.count) \(theirs.rows.count)")
+            for (a, b) in zip(ours.rows, theirs.rows) {
+                #expect(a.dropLast() == b.dropLast())
+                let (x, y) = (price(a.last!), price(b.last!))
+                #expect(abs(x - y) <= 1e-4 * max(1, abs(x)), "\(a.first!): Swift \(x), Python \(y)")
+            }
+        }
+        func price(_ text: String) -> Double { Double(text.replacingOccurrences(of: ",", with: "."))! }
         let swift = try runHousePrice(["predict", rows, "--model", directory + "/m.safetensors"])
         #expect(swift.status == 0, "\(swift.stderr)")
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", repositoryRoot + "/Tools/house-price-reference.py", directory + "/m.safetensors", rows]
-        let output = Pipe(), errors = Pipe()
-        python.standardOutput = output
-        python.standardError = errors
-        try python.run()
-        let pythonText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        python.waitUntilExit()
-        #expect(python.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
         let ours = try CSVTable.parse(Array(swift.stdout.utf8), name: "swift")
-        let theirs = try CSVTable.parse(Array(pythonText.utf8), name: "python")
-        #expect(ours.header == theirs.header, "\(ours.header) \(theirs.header)")
-        #expect(ours.rows.count == 102 && theirs.rows.count == 102, "\(ours.rows.count) \(theirs.rows.count)")
-        for (a, b) in zip(ours.rows, theirs.rows) {
-            #expect(a.dropLast() == b.dropLast())
-            let (x, y) = (Double(a.last!)!, Double(b.last!)!)
-            #expect(abs(x - y) <= 1e-4 * max(1, abs(x)), "\(a.first!): Swift \(x), Python \(y)")
+        compare(ours, try python(rows))
+        // The same rows as a European spreadsheet saves them (semicolons; in numbers, points and
+        // commas swapped): the same prices, written back the same way, by both.
+        let parsed = try CSVTable.parse(Array(rowsText.utf8), name: "rows")
+        func swapped(_ field: String) -> String {
+            DecimalSeparator.point.plainDecimal(field) == nil ? field : String(field.map { $0 == "," ? "." : $0 == "." ? "," : $0 })
         }
+        let european = directory + "/rows-eu.csv"
+        write(CSVWriter.line(parsed.header, delimiter: UInt8(ascii: ";"))
+              + parsed.rows.map { CSVWriter.line($0.map(swapped), delimiter: UInt8(ascii: ";")) }.joined(), to: european)
+        let swiftEU = try runHousePrice(["predict", european, "--model", directory + "/m.safetensors"])
+        #expect(swiftEU.status == 0, "\(swiftEU.stderr)")
+        let oursEU = try CSVTable.parse(Array(swiftEU.stdout.utf8), name: "swift")
+        #expect(oursEU.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma))
+        #expect(oursEU.rows.map { price($0.last!) } == ours.rows.map { price($0.last!) })
+        compare(oursEU, try python(european))
     }
 }

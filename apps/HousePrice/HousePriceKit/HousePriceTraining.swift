@@ -41,17 +41,23 @@ public struct HousePriceOptions: Codable, Equatable, Sendable {
     public var shards: Int?
     /// Categories seen in fewer training rows share the "other" bucket.
     public var minimumCategoryCount = FeaturePipeline.defaultMinimumCategoryCount
+    /// The training file's field separator and decimal separator where the user sets them; nil
+    /// parts are told from the file (``CSVDialect``).
+    public var delimiter: UInt8?
+    public var decimalSeparator: DecimalSeparator?
 
     public init(target: String) { self.target = target }
 }
 
-/// Reads a CSV file into a table, with errors naming the file.
-public func readCSV(_ path: String) throws(HousePriceError) -> CSVTable {
-    try readCSVFile(path).table
+/// Reads a CSV file into a table, with errors naming the file; its dialect is told from the file
+/// but for a `delimiter` or `decimalSeparator` given.
+public func readCSV(_ path: String, delimiter: UInt8? = nil, decimalSeparator: DecimalSeparator? = nil) throws(HousePriceError) -> CSVTable {
+    try readCSVFile(path, delimiter: delimiter, decimalSeparator: decimalSeparator).table
 }
 
 /// The table and the SHA-256 of the file's bytes, read once.
-func readCSVFile(_ path: String) throws(HousePriceError) -> (table: CSVTable, sha256: String) {
+func readCSVFile(_ path: String, delimiter: UInt8? = nil,
+                 decimalSeparator: DecimalSeparator? = nil) throws(HousePriceError) -> (table: CSVTable, sha256: String) {
     let data: [UInt8]
     do {
         data = try FileIO.contents(of: path)
@@ -60,7 +66,7 @@ func readCSVFile(_ path: String) throws(HousePriceError) -> (table: CSVTable, sh
     }
     let table: CSVTable
     do {
-        table = try CSVTable.parse(data, name: path)
+        table = try CSVTable.parse(data, name: path, delimiter: delimiter, decimalSeparator: decimalSeparator)
     } catch {
         throw .malformedCSV(error)
     }
@@ -123,7 +129,7 @@ public enum HousePriceTraining {
     /// Reads the CSV, splits its rows into training and validation, and fits the pipeline on the
     /// training rows.
     static func prepare(csv path: String, options: HousePriceOptions) throws -> PreparedData {
-        let (table, dataSHA256) = try readCSVFile(path)
+        let (table, dataSHA256) = try readCSVFile(path, delimiter: options.delimiter, decimalSeparator: options.decimalSeparator)
         var warnings: [String] = []
         let (targets, missingLines) = try FeaturePipeline.readTargets(table, name: path, target: options.target,
                                                                       logTarget: options.logTarget)

@@ -34,6 +34,34 @@ struct ModelOptions: ParsableArguments {
 
 extension BinPlacement: ExpressibleByArgument {}
 
+/// How a CSV argument is written, where the user says so instead of letting the file tell
+/// (``CSVDialect``): for a file whose first records leave it open.
+struct CSVDialectOptions: ParsableArguments {
+    enum Delimiter: String, CaseIterable, ExpressibleByArgument {
+        case auto, comma, semicolon, tab, bar
+        var byte: UInt8? {
+            switch self {
+            case .auto: nil
+            case .comma: UInt8(ascii: ",")
+            case .semicolon: UInt8(ascii: ";")
+            case .tab: UInt8(ascii: "\t")
+            case .bar: UInt8(ascii: "|")
+            }
+        }
+    }
+    enum Decimal: String, CaseIterable, ExpressibleByArgument {
+        case auto, point, comma
+        var separator: DecimalSeparator? { self == .auto ? nil : DecimalSeparator(rawValue: rawValue) }
+    }
+
+    @Option(help: "Field separator of the CSV: auto (told from its first records), comma, semicolon, tab or bar.")
+    var delimiter = Delimiter.auto
+
+    @Option(help: ArgumentHelp("How its numbers write decimals: auto (told from its first records), point (1,234.5) or "
+                               + "comma (1.234,5).", valueName: "decimal"))
+    var decimal = Decimal.auto
+}
+
 extension DateOrder: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
@@ -48,7 +76,9 @@ extension HousePrice {
             an error that names lines and values and the option that unblocks it (--categorical, \
             --drop, --missing). Missing values (empty, NA) are imputed; categories are one-hot \
             encoded, rare and unseen ones sharing an "other" bucket; dates become a day number and \
-            the month as a season; everything is fitted on the training rows and saved in the model. The shipped model came from: \
+            the month as a season; everything is fitted on the training rows and saved in the model. \
+            Fields may be separated by commas, semicolons, tabs or bars, and numbers written with \
+            decimal commas (1.234,5): both are told from the file (--delimiter, --decimal). The shipped model came from: \
             house-price train data/california-housing/housing.csv --target median_house_value \
             --output data/models/house-price.safetensors
             """)
@@ -135,6 +165,8 @@ extension HousePrice {
                                    + "MPI ranks that fits them (default: one per rank; on --resume, the checkpoint's).",
                                    valueName: "count"))
         var shards: Int?
+
+        @OptionGroup var dialect: CSVDialectOptions
 
         @OptionGroup var threads: ThreadOptions
 
@@ -226,6 +258,7 @@ extension HousePrice {
             var options = HousePriceOptions(target: target)
             options.typing = typing
             options.minimumCategoryCount = minCategoryCount
+            (options.delimiter, options.decimalSeparator) = (dialect.delimiter.byte, dialect.decimal.separator)
             options.logTarget = logTarget
             options.epochs = epochs
             options.batchSize = batchSize
@@ -310,6 +343,8 @@ extension HousePrice {
         @Option(help: ArgumentHelp("Write here instead of stdout (replaced atomically).", valueName: "out.csv"))
         var output: String?
 
+        @OptionGroup var dialect: CSVDialectOptions
+
         @OptionGroup var threads: ThreadOptions
 
         func run() throws {
@@ -320,7 +355,8 @@ extension HousePrice {
             }
             let predictor = try HousePricePredictor(contentsOf: modelPath)
             // Read, priced and written a chunk at a time: memory does not grow with the file.
-            var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv))
+            var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv), delimiter: self.dialect.delimiter.byte,
+                                       decimalSeparator: self.dialect.decimal.separator)
             let writer = try ResultWriter(path: output)
             // Written in the input's dialect (delimiter, decimal separator), with its fields as they were.
             let dialect = reader.dialect
@@ -358,6 +394,8 @@ extension HousePrice {
         @Flag(help: "In the report, plot predicted against actual on logarithmic axes.")
         var logAxes = false
 
+        @OptionGroup var dialect: CSVDialectOptions
+
         @OptionGroup var threads: ThreadOptions
 
         func run() throws {
@@ -370,14 +408,17 @@ extension HousePrice {
             let metrics: RegressionMetrics, warnings: [String]
             if let report {
                 // One evaluation for the report and the printed figures, so that they agree.
-                let (evaluation, evaluationWarnings) = try predictor.evaluateInDetail(try readCSV(csv), name: csv, importance: true,
+                let (evaluation, evaluationWarnings) = try predictor.evaluateInDetail(try readCSV(csv, delimiter: dialect.delimiter.byte,
+                                                                                                  decimalSeparator: dialect.decimal.separator),
+                                                                                      name: csv, importance: true,
                                                                                       threads: threads.threads)
                 (metrics, warnings) = (evaluation.metrics, evaluationWarnings)
                 let html = HousePriceReports.evaluation(evaluation, target: predictor.pipeline.target, model: modelPath,
                                                         data: csv, logAxes: logAxes)
                 try FileIO.writeAtomically(Array(html.utf8), to: report)
             } else {
-                var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv))
+                var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv), delimiter: dialect.delimiter.byte,
+                                           decimalSeparator: dialect.decimal.separator)
                 (metrics, warnings) = try predictor.evaluate(&reader, threads: threads.threads)
             }
             Console.warnings(warnings)
@@ -423,6 +464,8 @@ extension HousePrice {
         @Option(help: "Test rows go here.")
         var testOutput: String
 
+        @OptionGroup var dialect: CSVDialectOptions
+
         func validate() throws {
             guard testFraction > 0, testFraction < 1 else { throw ValidationError("--test-fraction must be in (0, 1)") }
         }
@@ -432,7 +475,7 @@ extension HousePrice {
             try OutputCheck.requireDistinct(testOutput, option: "--test-output", from: [csv, trainOutput])
             try OutputCheck.requireWritable(trainOutput, option: "--train-output")
             try OutputCheck.requireWritable(testOutput, option: "--test-output")
-            let table = try readCSV(csv)
+            let table = try readCSV(csv, delimiter: dialect.delimiter.byte, decimalSeparator: dialect.decimal.separator)
             var random = RandomGenerator(seed: seed)
             var rows = Array(table.rows.indices)
             rows.shuffle(using: &random)
