@@ -7,6 +7,7 @@ Usage: Tools/house-price-reference.py MODEL.safetensors ROWS.csv > priced.csv
 Prints the CSV's rows with a predicted_<target> column, like `house-price predict`.
 """
 import csv
+import codecs
 import datetime
 import io
 import json
@@ -115,10 +116,24 @@ def sample_records(sample, delimiter, complete):
     return records
 
 
-def dialect(text):
-    """The delimiter and decimal separator of a file (Preprocessing.md, "Reading a cell")."""
-    raw = text.encode("utf-8")
-    sample, complete = raw[:65536].decode("utf-8", errors="ignore"), len(raw) <= 65536
+# Windows-1252 leaves five bytes undefined; they keep their Latin-1 meaning, as Windows decodes them.
+codecs.register_error("latin1", lambda error: (chr(error.object[error.start]), error.start + 1))
+
+
+def encoding(raw):
+    """UTF-8, or Windows-1252 when the file's first 64 KB (after a byte-order mark) are not UTF-8,
+    a character cut by their end aside (Preprocessing.md, "Reading a file")."""
+    try:
+        raw[:65536].decode("utf-8")
+    except UnicodeDecodeError as error:
+        cut = len(raw) > 65536 and error.reason == "unexpected end of data" and error.start >= 65536 - 3
+        return "utf-8" if cut else "cp1252"
+    return "utf-8"
+
+
+def dialect(raw, text_encoding):
+    """The delimiter and decimal separator of a file (Preprocessing.md, "Reading a file")."""
+    sample, complete = raw[:65536].decode(text_encoding, errors="ignore"), len(raw) <= 65536
     best, best_fields, best_consistent, chosen = ",", 1, False, []
     for candidate in [",", ";", "\t", "|"]:
         records = sample_records(sample, candidate, complete)
@@ -277,9 +292,12 @@ def main():
         metadata = json.loads(f.read(length))["__metadata__"]
     pipeline = json.loads(metadata["preprocessing"])
     layers = json.loads(metadata["architecture"])["layers"]
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:
-        text = f.read()
-    delimiter, separator = dialect(text)
+    with open(csv_path, "rb") as f:
+        raw = f.read()
+    raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    text_encoding = encoding(raw)
+    text = raw.decode(text_encoding, errors="latin1" if text_encoding == "cp1252" else "strict")
+    delimiter, separator = dialect(raw, text_encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip(" \t") for h in next(reader)]
     rows = [r for r in reader if r and r != [""]]

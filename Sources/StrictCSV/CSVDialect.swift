@@ -7,10 +7,12 @@ public struct CSVDialect: Sendable, Equatable {
     /// How the cells write decimals (it decides only the cells that read both ways, see
     /// ``DecimalSeparator``).
     public let decimalSeparator: DecimalSeparator
+    /// How the bytes are text.
+    public let encoding: CSVEncoding
 
-    public init(delimiter: UInt8, decimalSeparator: DecimalSeparator) {
+    public init(delimiter: UInt8, decimalSeparator: DecimalSeparator, encoding: CSVEncoding = .utf8) {
         precondition(Self.delimiters.contains(delimiter), "CSVDialect: the delimiter must be one of , ; tab |")
-        (self.delimiter, self.decimalSeparator) = (delimiter, decimalSeparator)
+        (self.delimiter, self.decimalSeparator, self.encoding) = (delimiter, decimalSeparator, encoding)
     }
 
     /// Commas and decimal points (RFC 4180's files).
@@ -27,6 +29,7 @@ public struct CSVDialect: Sendable, Equatable {
 
     /// The dialect of a file that starts with `sample` (after any byte-order mark); `complete`
     /// when the sample is the whole file (its last record then counts even without a line end).
+    /// The encoding is ``CSVEncoding/detect(_:complete:)``'s.
     /// A `delimiter` or `decimalSeparator` given is taken as it is (the user's choice), and the
     /// other part is told from the sample with it.
     ///
@@ -38,12 +41,15 @@ public struct CSVDialect: Sendable, Equatable {
     /// in semicolon-separated files, as the spreadsheets that write them do, and a point otherwise.
     public static func detect(_ sample: some Collection<UInt8>, complete: Bool, delimiter: UInt8? = nil,
                               decimalSeparator: DecimalSeparator? = nil) -> CSVDialect {
-        if let delimiter, let decimalSeparator { return CSVDialect(delimiter: delimiter, decimalSeparator: decimalSeparator) }
         let bytes = Array(sample)
+        let encoding = CSVEncoding.detect(bytes, complete: complete)
+        if let delimiter, let decimalSeparator {
+            return CSVDialect(delimiter: delimiter, decimalSeparator: decimalSeparator, encoding: encoding)
+        }
         var best: (delimiter: UInt8, fields: Int, consistent: Bool) = (delimiter ?? UInt8(ascii: ","), 1, false)
-        var chosenRecords = delimiter.map { Self.records(bytes, delimiter: $0, complete: complete) } ?? []
+        var chosenRecords = delimiter.map { Self.records(bytes, delimiter: $0, encoding: encoding, complete: complete) } ?? []
         for candidate in delimiter == nil ? delimiters : [] {
-            let records = Self.records(bytes, delimiter: candidate, complete: complete)
+            let records = Self.records(bytes, delimiter: candidate, encoding: encoding, complete: complete)
             guard let header = records.first, header.count > 1 else { continue }
             let consistent = records.allSatisfy { $0.count == header.count }
             if (consistent && !best.consistent) || (consistent == best.consistent && header.count > best.fields) {
@@ -62,20 +68,22 @@ public struct CSVDialect: Sendable, Equatable {
             }
         }
         let comma = commaOnly > pointOnly || (commaOnly == pointOnly && best.delimiter == UInt8(ascii: ";"))
-        return CSVDialect(delimiter: best.delimiter, decimalSeparator: decimalSeparator ?? (comma ? .comma : .point))
+        return CSVDialect(delimiter: best.delimiter, decimalSeparator: decimalSeparator ?? (comma ? .comma : .point),
+                          encoding: encoding)
     }
 
     /// Up to `sampleRecords` records of `bytes` split at `delimiter` (quotes as `CSVReader` reads
     /// them, leniently: the sample only has to count fields). Blank lines are skipped; a last
     /// record without a line end counts only when `complete`.
-    static func records(_ bytes: [UInt8], delimiter: UInt8, complete: Bool) -> [[String]] {
+    static func records(_ bytes: [UInt8], delimiter: UInt8, encoding: CSVEncoding, complete: Bool) -> [[String]] {
         var records: [[String]] = []
         var fields: [String] = []
         var field: [UInt8] = []
         var (inQuotes, atFieldStart) = (false, true)
         var index = 0
         func finishField() {
-            fields.append(String(decoding: field, as: UTF8.self))
+            // A field cut by the sample's end may not decode: it only has to count.
+            fields.append(encoding.decode(field) ?? String(decoding: field, as: UTF8.self))
             field.removeAll(keepingCapacity: true)
             atFieldStart = true
         }

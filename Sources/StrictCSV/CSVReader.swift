@@ -73,11 +73,12 @@ private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, 
 /// Reads CSV records one at a time, as people write them (RFC 4180 and the usual variations):
 /// fields are separated by commas, or by semicolons, tabs or bars (``CSVDialect``, told from the
 /// file's first records unless given); they may be quoted, with separators, line breaks and
-/// doubled quotes ("") inside; a UTF-8 byte-order mark, CRLF or LF line ends and a missing final
-/// newline are accepted; blank lines are skipped. Malformed input is reported by line: an unterminated quote, text after a
-/// closing quote, a record with another number of fields than the header, invalid UTF-8, a
-/// record above `maximumRecordBytes`. Memory holds one buffer and one record, whatever the
-/// file's size.
+/// doubled quotes ("") inside; the text is UTF-8, or Windows-1252 when the file's first 64 KB are
+/// not UTF-8 (``CSVEncoding``); a UTF-8 byte-order mark, CRLF or LF line ends and a missing final
+/// newline are accepted; blank lines are skipped. Malformed input is reported by line: an
+/// unterminated quote, text after a closing quote, a record with another number of fields than
+/// the header, invalid UTF-8 in a UTF-8 file, a record above `maximumRecordBytes`. Memory holds
+/// one buffer and one record, whatever the file's size.
 public struct CSVReader {
     /// Column names from the header row, whitespace-trimmed, non-empty and unique.
     public private(set) var header: [String]
@@ -202,7 +203,7 @@ public struct CSVReader {
         var atFieldStart = true
 
         func finishField() throws(CSVError) {
-            guard let text = String(validating: field, as: UTF8.self) else {
+            guard let text = dialect.encoding.decode(field) else {
                 throw CSVError(file: name, line: line, message: "field \(fields.count + 1) is not valid UTF-8")
             }
             fields.append(text)

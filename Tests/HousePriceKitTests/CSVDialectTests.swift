@@ -117,4 +117,23 @@ struct CSVDialectTests {
         #expect(HousePricePredictor.pricedLine(["1,5", "a;b"], price: 1234.567, dialect: european) == "1,5;\"a;b\";1234,57\n")
         #expect(HousePricePredictor.pricedLine(["1,5", "a;b"], price: 1234.567, dialect: .standard) == "\"1,5\",a;b,1234.57\n")
     }
+
+    @Test("A file that is not UTF-8 from its start is Windows-1252, as spreadsheets save CSV in Western Europe")
+    func windows1252() throws {
+        #expect(CSVEncoding.detect(Array("a,b\n1,2\n".utf8), complete: true) == .utf8)
+        #expect(CSVEncoding.detect(Array("ville\nZürich\n".utf8), complete: true) == .utf8)
+        #expect(CSVEncoding.detect(Array("ville\nZ".utf8) + [0xFC, 0x72], complete: true) == .windows1252)
+        // A UTF-8 character cut by the sample's end does not count against UTF-8; in a whole file it does.
+        let cut = Array("ville\nZ".utf8) + [0xC3]
+        #expect(CSVEncoding.detect(cut, complete: false) == .utf8 && CSVEncoding.detect(cut, complete: true) == .windows1252)
+        #expect(CSVEncoding.detect(Array("ville\nZ".utf8) + [0xFF], complete: false) == .windows1252)
+        #expect(CSVEncoding.windows1252.decode([0x80, 0xFC, 0x41, 0x81, 0x9F, 0xA0]) == "€üA\u{81}Ÿ\u{A0}")
+        #expect(CSVEncoding.utf8.decode([0xFC]) == nil)
+        // "Zürich;1.234,50 €" as Excel saves it in Germany.
+        let bytes = Array("ville;prix\nZ".utf8) + [0xFC] + Array("rich;1.234,50 ".utf8) + [0x80] + Array("\n".utf8)
+        let table = try CSVTable.parse(bytes, name: "t.csv")
+        #expect(table.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma, encoding: .windows1252))
+        #expect(table.rows == [["Zürich", "1.234,50 €"]])
+        #expect(table.dialect.decimalSeparator.reading(table.rows[0][1]) == "1234.50")
+    }
 }

@@ -31,7 +31,11 @@ struct CSVTests {
         #expect(throws: CSVError(file: "t.csv", line: 2, message: "field 2 opens a quote that never closes")) { try parse("a,b\n1,\"oops\n2,3\n") }
         #expect(throws: CSVError(file: "t.csv", line: 2, message: "field 1 has text after its closing quote")) { try parse("a,b\n\"x\"y,2\n") }
         #expect(throws: CSVError.self) { try parse("a,a\n1,2\n") }
-        #expect(throws: CSVError.self) { try CSVTable.parse([0x61, 0x2C, 0x62, 0x0A, 0xFF, 0x2C, 0x31], name: "t.csv") }
+        // A file that starts as UTF-8 and breaks it later (its first 64 KB decide the encoding).
+        let valid = Array("a,b\n".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: CSVReader.dialectSampleBytes) + Array(",1\n".utf8)
+        #expect(throws: CSVError(file: "t.csv", line: 3, message: "field 1 is not valid UTF-8")) {
+            try CSVTable.parse(valid + [0xFF, 0x2C, 0x31], name: "t.csv")
+        }
     }
 
     @Test("Writing quotes exactly the fields that need it, and reads back identically")

@@ -249,15 +249,17 @@ struct HousePriceCLITests {
         #expect(swift.status == 0, "\(swift.stderr)")
         let ours = try CSVTable.parse(Array(swift.stdout.utf8), name: "swift")
         compare(ours, try python(rows))
-        // The same rows as a European spreadsheet saves them (semicolons; in numbers, points and
-        // commas swapped): the same prices, written back the same way, by both.
+        // The same rows as a European spreadsheet saves them (Windows-1252; semicolons; in numbers,
+        // points and commas swapped; prices in €): the same prices, written back the same way, by both.
         let parsed = try CSVTable.parse(Array(rowsText.utf8), name: "rows")
         func swapped(_ field: String) -> String {
             DecimalSeparator.point.plainDecimal(field) == nil ? field : String(field.map { $0 == "," ? "." : $0 == "." ? "," : $0 })
         }
+        let europeanText = CSVWriter.line(parsed.header, delimiter: UInt8(ascii: ";")) + parsed.rows.map { row in
+            CSVWriter.line(row.dropLast().map(swapped) + [row.last!.isEmpty ? "" : swapped(row.last!) + " €"], delimiter: UInt8(ascii: ";"))
+        }.joined()
         let european = directory + "/rows-eu.csv"
-        write(CSVWriter.line(parsed.header, delimiter: UInt8(ascii: ";"))
-              + parsed.rows.map { CSVWriter.line($0.map(swapped), delimiter: UInt8(ascii: ";")) }.joined(), to: european)
+        try Data(europeanText.unicodeScalars.map { $0 == "€" ? 0x80 : UInt8($0.value) }).write(to: URL(fileURLWithPath: european))
         let swiftEU = try runHousePrice(["predict", european, "--model", directory + "/m.safetensors"])
         #expect(swiftEU.status == 0, "\(swiftEU.stderr)")
         let oursEU = try CSVTable.parse(Array(swiftEU.stdout.utf8), name: "swift")
