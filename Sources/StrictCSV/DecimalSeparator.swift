@@ -60,6 +60,8 @@ public enum DecimalSeparator: String, Sendable, Equatable, Codable, CaseIterable
     /// `text`'s plain decimal: its only reading when one separator reads it, this separator's
     /// when both do; nil when neither does.
     public func reading(_ text: some StringProtocol) -> String? {
+        // Most texts that are not numbers have no digit at all (`NEAR BAY`): no need to try both ways.
+        guard text.utf8.contains(where: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
         let (point, comma) = (DecimalSeparator.point.plainDecimal(text), DecimalSeparator.comma.plainDecimal(text))
         switch (point, comma) {
         case let (point?, comma?): return self == .point ? point : comma
