@@ -131,11 +131,14 @@ def encoding(raw):
     return "utf-8"
 
 
-def dialect(raw, text_encoding):
-    """The delimiter and decimal separator of a file (Preprocessing.md, "Reading a file")."""
+def dialect(raw, text_encoding, named=None):
+    """The delimiter and decimal separator of a file (Preprocessing.md, "Reading a file"); `named`
+    is the delimiter a `sep=` line gave."""
     sample, complete = raw[:65536].decode(text_encoding, errors="ignore"), len(raw) <= 65536
-    best, best_fields, best_consistent, chosen = ",", 1, False, []
-    for candidate in [",", ";", "\t", "|"]:
+    best, best_fields, best_consistent, chosen = named or ",", 1, False, []
+    if named:
+        chosen = sample_records(sample, named, complete)
+    for candidate in [] if named else [",", ";", "\t", "|"]:
         records = sample_records(sample, candidate, complete)
         if not records or len(records[0]) < 2:
             continue
@@ -295,9 +298,11 @@ def main():
     with open(csv_path, "rb") as f:
         raw = f.read()
     raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    hint = re.match(rb"sep=([,;\t|])(\r?\n|\r?$)", raw)
+    raw = raw[hint.end():] if hint else raw
     text_encoding = encoding(raw)
     text = raw.decode(text_encoding, errors="latin1" if text_encoding == "cp1252" else "strict")
-    delimiter, separator = dialect(raw, text_encoding)
+    delimiter, separator = dialect(raw, text_encoding, hint.group(1).decode() if hint else None)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip(" \t") for h in next(reader)]
     rows = [r for r in reader if r and r != [""]]

@@ -74,8 +74,8 @@ private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, 
 /// fields are separated by commas, or by semicolons, tabs or bars (``CSVDialect``, told from the
 /// file's first records unless given); they may be quoted, with separators, line breaks and
 /// doubled quotes ("") inside; the text is UTF-8, or Windows-1252 when the file's first 64 KB are
-/// not UTF-8 (``CSVEncoding``); a UTF-8 byte-order mark, CRLF or LF line ends and a missing final
-/// newline are accepted; blank lines are skipped. Malformed input is reported by line: an
+/// not UTF-8 (``CSVEncoding``); a UTF-8 byte-order mark, Excel's `sep=;` line before the header,
+/// CRLF or LF line ends and a missing final newline are accepted; blank lines are skipped. Malformed input is reported by line: an
 /// unterminated quote, text after a closing quote, a record with another number of fields than
 /// the header, invalid UTF-8 in a UTF-8 file, a record above `maximumRecordBytes`. Memory holds
 /// one buffer and one record, whatever the file's size.
@@ -114,18 +114,31 @@ public struct CSVReader {
             position += 3
         }
         let complete = !(try fill(atLeast: Self.dialectSampleBytes))
+        // Excel's `sep=;` line before the header names the delimiter.
+        var named: UInt8?
+        let hint = Array("sep=".utf8)
+        if end - position >= hint.count + 1, Array(buffer[position..<(position + hint.count)]) == hint,
+           CSVDialect.delimiters.contains(buffer[position + hint.count]) {
+            let after = position + hint.count + 1
+            let lineEnd = after < end && buffer[after] == UInt8(ascii: "\r") ? after + 1 : after
+            if lineEnd == end || buffer[lineEnd] == UInt8(ascii: "\n") {
+                named = buffer[position + hint.count]
+                position = min(end, lineEnd + 1)
+                line += 1
+            }
+        }
         dialect = CSVDialect.detect(buffer[position..<min(end, position + Self.dialectSampleBytes)],
                                     complete: complete && end - position <= Self.dialectSampleBytes,
-                                    delimiter: delimiter, decimalSeparator: decimalSeparator)
-        guard let first = try nextRecord() else { throw CSVError(file: name, line: 1, message: "the file is empty") }
+                                    delimiter: delimiter ?? named, decimalSeparator: decimalSeparator)
+        guard let first = try nextRecord() else { throw CSVError(file: name, line: line, message: "the file is empty") }
         let header = first.fields.map { $0.trimmingSpaces }
         if let empty = header.firstIndex(of: "") {
-            throw CSVError(file: name, line: 1, message: "column \(empty + 1) of the header has no name")
+            throw CSVError(file: name, line: first.line, message: "column \(empty + 1) of the header has no name")
         }
         var seen: [String: Int] = [:]
         for (index, column) in header.enumerated() {
             if let earlier = seen[column] {
-                throw CSVError(file: name, line: 1,
+                throw CSVError(file: name, line: first.line,
                                message: "column name \"\(column)\" appears twice (columns \(earlier + 1) and \(index + 1))")
             }
             seen[column] = index

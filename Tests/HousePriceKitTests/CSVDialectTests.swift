@@ -136,4 +136,18 @@ struct CSVDialectTests {
         #expect(table.rows == [["Zürich", "1.234,50 €"]])
         #expect(table.dialect.decimalSeparator.reading(table.rows[0][1]) == "1234.50")
     }
+
+    @Test("Excel's sep= line names the delimiter and is not the header")
+    func separatorLine() throws {
+        let table = try parse("sep=;\r\na;b\r\n1,5;2\r\n")
+        #expect(table.header == ["a", "b"] && table.rows == [["1,5", "2"]] && table.lines == [3])
+        #expect(table.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma))
+        // The named delimiter is used even where the records alone would suggest another.
+        #expect(try parse("sep=|\na,b|c\n1|2\n").header == ["a,b", "c"])
+        // A header that only starts like one is a header; errors in the header after one name its line.
+        #expect(try parse("sep=x,b\n1,2\n").header == ["sep=x", "b"])
+        #expect(throws: CSVError(file: "t.csv", line: 2, message: "column name \"a\" appears twice (columns 1 and 2)")) {
+            try parse("sep=,\na,a\n")
+        }
+    }
 }

@@ -249,13 +249,14 @@ struct HousePriceCLITests {
         #expect(swift.status == 0, "\(swift.stderr)")
         let ours = try CSVTable.parse(Array(swift.stdout.utf8), name: "swift")
         compare(ours, try python(rows))
-        // The same rows as a European spreadsheet saves them (Windows-1252; semicolons; in numbers,
-        // points and commas swapped; prices in €): the same prices, written back the same way, by both.
+        // The same rows as a European spreadsheet saves them (Windows-1252; Excel's sep= line,
+        // semicolons; in numbers, points and commas swapped; prices in €): the same prices, written
+        // back the same way, by both.
         let parsed = try CSVTable.parse(Array(rowsText.utf8), name: "rows")
         func swapped(_ field: String) -> String {
             DecimalSeparator.point.plainDecimal(field) == nil ? field : String(field.map { $0 == "," ? "." : $0 == "." ? "," : $0 })
         }
-        let europeanText = CSVWriter.line(parsed.header, delimiter: UInt8(ascii: ";")) + parsed.rows.map { row in
+        let europeanText = "sep=;\r\n" + CSVWriter.line(parsed.header, delimiter: UInt8(ascii: ";")) + parsed.rows.map { row in
             CSVWriter.line(row.dropLast().map(swapped) + [row.last!.isEmpty ? "" : swapped(row.last!) + " €"], delimiter: UInt8(ascii: ";"))
         }.joined()
         let european = directory + "/rows-eu.csv"
