@@ -75,10 +75,10 @@ private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, 
 /// file's first records unless given); they may be quoted, with separators, line breaks and
 /// doubled quotes ("") inside; the text is UTF-8, or Windows-1252 when the file's first 64 KB are
 /// not UTF-8 (``CSVEncoding``); a UTF-8 byte-order mark, Excel's `sep=;` line before the header,
-/// CRLF or LF line ends and a missing final newline are accepted; blank lines are skipped. Malformed input is reported by line: an
-/// unterminated quote, text after a closing quote, a record with another number of fields than
-/// the header, invalid UTF-8 in a UTF-8 file, a record above `maximumRecordBytes`. Memory holds
-/// one buffer and one record, whatever the file's size.
+/// CRLF or LF line ends and a missing final newline are accepted; blank lines are skipped.
+/// Malformed input is reported by line: an unterminated quote, text after a closing quote, a
+/// record with another number of fields than the header, invalid UTF-8 in a UTF-8 file, a record
+/// above `maximumRecordBytes`. Memory holds one buffer and one record, whatever the file's size.
 public struct CSVReader {
     /// Column names from the header row, whitespace-trimmed, non-empty and unique.
     public private(set) var header: [String]
