@@ -355,17 +355,17 @@ extension HousePrice {
             }
             let predictor = try HousePricePredictor(contentsOf: modelPath)
             // Read, priced and written a chunk at a time: memory does not grow with the file.
-            var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv), delimiter: self.dialect.delimiter.byte,
-                                       decimalSeparator: self.dialect.decimal.separator)
+            var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv), delimiter: dialect.delimiter.byte,
+                                       decimalSeparator: dialect.decimal.separator)
             let writer = try ResultWriter(path: output)
             // Written in the input's dialect (delimiter, decimal separator), with its fields as they were.
-            let dialect = reader.dialect
-            try writer.write(CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn], delimiter: dialect.delimiter))
+            let input = reader.dialect
+            try writer.write(CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn], delimiter: input.delimiter))
             var rows = 0
             let warnings = try predictor.predict(&reader, threads: threads.threads) { chunk, prices in
                 rows += prices.count
                 for (row, price) in zip(chunk.rows, prices) {
-                    try writer.write(HousePricePredictor.pricedLine(row, price: price, dialect: dialect))
+                    try writer.write(HousePricePredictor.pricedLine(row, price: price, dialect: input))
                 }
             }
             guard rows > 0 else { throw HousePriceError.notEnoughData(file: csv, reason: "has a header but no data rows") }
