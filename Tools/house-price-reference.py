@@ -116,8 +116,16 @@ def sample_records(sample, delimiter, complete):
     return records
 
 
-# Windows-1252 leaves five bytes undefined; they keep their Latin-1 meaning, as Windows decodes them.
-codecs.register_error("latin1", lambda error: (chr(error.object[error.start]), error.start + 1))
+def latin1(error):
+    """Windows-1252 leaves five bytes undefined; they keep their Latin-1 meaning both ways, as
+    Windows decodes them (a character beyond Latin-1 is written as ?)."""
+    if isinstance(error, UnicodeDecodeError):
+        return chr(error.object[error.start]), error.start + 1
+    code = ord(error.object[error.start])
+    return (bytes([code]) if code < 256 else b"?"), error.start + 1
+
+
+codecs.register_error("latin1", latin1)
 
 
 def encoding(raw):
@@ -319,11 +327,14 @@ def main():
     prices = x[:, 0].astype(np.float64) * pipeline["targetDeviation"] + pipeline["targetMean"]
     if pipeline["logTarget"]:
         prices = np.exp(prices)
-    # Written back in the file's dialect.
-    writer = csv.writer(sys.stdout, delimiter=delimiter, lineterminator="\n")
+    # Written back in the file's dialect, its encoding included.
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding=text_encoding, newline="",
+                           errors="latin1" if text_encoding == "cp1252" else "strict")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header + ["predicted_" + pipeline["target"]])
     for row, price in zip(rows, prices):
         writer.writerow(row + [f"{price:.2f}".replace(".", "," if separator == "comma" else ".")])
+    out.flush()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,12 @@ public final class ResultWriter {
     }
 
     public func write(_ text: String) throws {
-        buffer.append(contentsOf: text.utf8)
+        try write(bytes: text.utf8)
+    }
+
+    /// Text already encoded (e.g. a CSV written back in its input's encoding).
+    public func write(bytes: some Sequence<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
         if buffer.count >= Self.flushSize { try flush() }
     }
 

@@ -36,6 +36,22 @@ public enum CSVEncoding: String, Sendable, Equatable {
         }
     }
 
+    /// `text` as bytes of this encoding: what `decode` reads back as `text`. In Windows-1252, a
+    /// character the code page lacks becomes `?` (text decoded from such a file has none).
+    public func encode(_ text: String) -> [UInt8] {
+        switch self {
+        case .utf8:
+            return Array(text.utf8)
+        case .windows1252:
+            return text.unicodeScalars.map { scalar in
+                let value = scalar.value
+                if value < 0x80 || (0xA0...0xFF).contains(value) { return UInt8(value) }
+                if let index = Self.windows1252High.firstIndex(of: value) { return UInt8(0x80 + index) }
+                return UInt8(ascii: "?")
+            }
+        }
+    }
+
     /// Windows-1252's 0x80–0x9F.
     private static let windows1252High: [UInt32] = [
         0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,

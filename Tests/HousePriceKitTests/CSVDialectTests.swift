@@ -129,6 +129,10 @@ struct CSVDialectTests {
         #expect(CSVEncoding.detect(Array("ville\nZ".utf8) + [0xFF], complete: false) == .windows1252)
         #expect(CSVEncoding.windows1252.decode([0x80, 0xFC, 0x41, 0x81, 0x9F, 0xA0]) == "€üA\u{81}Ÿ\u{A0}")
         #expect(CSVEncoding.utf8.decode([0xFC]) == nil)
+        // Every byte reads back as itself; a character the code page lacks is written as ?.
+        let all = (0...255).map(UInt8.init)
+        #expect(CSVEncoding.windows1252.encode(CSVEncoding.windows1252.decode(all)!) == all)
+        #expect(CSVEncoding.windows1252.encode("Zürich € 東") == Array("Z".utf8) + [0xFC] + Array("rich ".utf8) + [0x80, 0x20, 0x3F])
         // "Zürich;1.234,50 €" as Excel saves it in Germany.
         let bytes = Array("ville;prix\nZ".utf8) + [0xFC] + Array("rich;1.234,50 ".utf8) + [0x80] + Array("\n".utf8)
         let table = try CSVTable.parse(bytes, name: "t.csv")

@@ -230,10 +230,10 @@ struct HousePriceCLITests {
             python.standardOutput = output
             python.standardError = errors
             try python.run()
-            let pythonText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let bytes = [UInt8](output.fileHandleForReading.readDataToEndOfFile())
             python.waitUntilExit()
             #expect(python.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
-            return try CSVTable.parse(Array(pythonText.utf8), name: "python")
+            return try CSVTable.parse(bytes, name: "python")
         }
         func compare(_ ours: CSVTable, _ theirs: CSVTable) {
             #expect(ours.header == theirs.header, "\(ours.header) \(theirs.header)")
@@ -245,6 +245,7 @@ struct HousePriceCLITests {
             }
         }
         func price(_ text: String) -> Double { Double(text.replacingOccurrences(of: ",", with: "."))! }
+        func bytes(_ file: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: file))) }
         let swift = try runHousePrice(["predict", rows, "--model", directory + "/m.safetensors"])
         #expect(swift.status == 0, "\(swift.stderr)")
         let ours = try CSVTable.parse(Array(swift.stdout.utf8), name: "swift")
@@ -261,11 +262,19 @@ struct HousePriceCLITests {
         }.joined()
         let european = directory + "/rows-eu.csv"
         try Data(europeanText.unicodeScalars.map { $0 == "€" ? 0x80 : UInt8($0.value) }).write(to: URL(fileURLWithPath: european))
-        let swiftEU = try runHousePrice(["predict", european, "--model", directory + "/m.safetensors"])
+        let swiftEU = try runHousePrice(["predict", european, "--model", directory + "/m.safetensors", "--output", directory + "/eu-out.csv"])
         #expect(swiftEU.status == 0, "\(swiftEU.stderr)")
-        let oursEU = try CSVTable.parse(Array(swiftEU.stdout.utf8), name: "swift")
-        #expect(oursEU.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma))
+        let oursEU = try CSVTable.parse(try bytes(directory + "/eu-out.csv"), name: "swift")
+        #expect(oursEU.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma, encoding: .windows1252))
         #expect(oursEU.rows.map { price($0.last!) } == ours.rows.map { price($0.last!) })
         compare(oursEU, try python(european))
+        // split keeps the file's encoding and delimiter too, and every row once.
+        let split = try runHousePrice(["split", european, "--train-output", directory + "/eu-a.csv",
+                                       "--test-output", directory + "/eu-b.csv"])
+        #expect(split.status == 0, "\(split.stderr)")
+        let parts = try ["/eu-a.csv", "/eu-b.csv"].map { try CSVTable.parse(try bytes(directory + $0), name: $0) }
+        #expect(parts.allSatisfy { $0.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma, encoding: .windows1252) })
+        let europeanTable = try CSVTable.parse(try bytes(european), name: "eu")
+        #expect(parts.flatMap(\.rows).sorted { $0.lexicographicallyPrecedes($1) } == europeanTable.rows.sorted { $0.lexicographicallyPrecedes($1) })
     }
 }

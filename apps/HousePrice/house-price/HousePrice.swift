@@ -358,14 +358,15 @@ extension HousePrice {
             var reader = try CSVReader(name: csv, source: try CSVFileSource(path: csv), delimiter: dialect.delimiter.byte,
                                        decimalSeparator: dialect.decimal.separator)
             let writer = try ResultWriter(path: output)
-            // Written in the input's dialect (delimiter, decimal separator), with its fields as they were.
+            // Written in the input's dialect (encoding, delimiter, decimal separator), with its fields as they were.
             let input = reader.dialect
-            try writer.write(CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn], delimiter: input.delimiter))
+            try writer.write(bytes: input.encoding.encode(CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn],
+                                                                         delimiter: input.delimiter)))
             var rows = 0
             let warnings = try predictor.predict(&reader, threads: threads.threads) { chunk, prices in
                 rows += prices.count
                 for (row, price) in zip(chunk.rows, prices) {
-                    try writer.write(HousePricePredictor.pricedLine(row, price: price, dialect: input))
+                    try writer.write(bytes: input.encoding.encode(HousePricePredictor.pricedLine(row, price: price, dialect: input)))
                 }
             }
             guard rows > 0 else { throw HousePriceError.notEnoughData(file: csv, reason: "has a header but no data rows") }
@@ -480,14 +481,15 @@ extension HousePrice {
             var rows = Array(table.rows.indices)
             rows.shuffle(using: &random)
             let testCount = Int((Double(rows.count) * testFraction).rounded())
-            // Both files keep the source's delimiter and its fields as they were.
+            // Both files keep the source's encoding, delimiter and fields as they were.
             func line(_ fields: [String]) -> String { CSVWriter.line(fields, delimiter: table.dialect.delimiter) }
             let header = line(table.header)
             // Both files keep the shuffled order: a file sorted like its source carries the source's
             // order (by region, by date) into whatever reads it next.
             let test = rows[..<testCount], train = rows[testCount...]
-            try FileIO.writeAtomically(Array((header + train.map { line(table.rows[$0]) }.joined()).utf8), to: trainOutput)
-            try FileIO.writeAtomically(Array((header + test.map { line(table.rows[$0]) }.joined()).utf8), to: testOutput)
+            let encoding = table.dialect.encoding
+            try FileIO.writeAtomically(encoding.encode(header + train.map { line(table.rows[$0]) }.joined()), to: trainOutput)
+            try FileIO.writeAtomically(encoding.encode(header + test.map { line(table.rows[$0]) }.joined()), to: testOutput)
             try Console.output("\(train.count) training rows → \(trainOutput), \(test.count) test rows → \(testOutput)")
         }
     }
