@@ -24,6 +24,12 @@ public struct CSVDialect: Sendable, Equatable {
     /// Records of a sample looked at.
     static let sampleRecords = 1_000
 
+    /// The dialect in words, for a message: `fields separated by ';', decimal commas, Windows-1252 text`.
+    public var summary: String {
+        "fields separated by \(delimiterName), decimal \(decimalSeparator == .comma ? "commas" : "points"), "
+            + (encoding == .windows1252 ? "Windows-1252" : "UTF-8") + " text"
+    }
+
     /// The delimiter as people name it in a message: `';'`, `tab`.
     public var delimiterName: String { delimiter == UInt8(ascii: "\t") ? "tab" : "'\(Character(Unicode.Scalar(delimiter)))'" }
 

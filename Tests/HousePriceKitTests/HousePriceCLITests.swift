@@ -71,6 +71,17 @@ struct HousePriceCLITests {
         #expect(commas.status != 0 && commas.stderr.contains("fields, but the header has 1"), "\(commas.stderr)")
         let points = try runHousePrice(["evaluate", directory + "/maisons.csv", "--decimal", "point", "--json"])
         #expect(points.status == 0 && points.stdout != metrics.stdout, "\(points.stderr)")
+        // Training says how it read such a file, and nothing for a comma file.
+        let rows = (0..<40).map { "\($0);\($0 % 7),5;\(1_000 + 37 * $0),25" }
+        write("a;b;price\n" + rows.joined(separator: "\n") + "\n", to: directory + "/ventes.csv")
+        write("a,b,price\n" + rows.map { $0.replacingOccurrences(of: ",", with: ".").replacingOccurrences(of: ";", with: ",") }
+                .joined(separator: "\n") + "\n", to: directory + "/sales.csv")
+        for (file, said) in [("ventes.csv", true), ("sales.csv", false)] {
+            let train = try runHousePrice(["train", directory + "/" + file, "--target", "price", "--epochs", "2", "--ensemble", "1",
+                                           "--output", directory + "/m.safetensors"])
+            #expect(train.status == 0, "\(train.stderr)")
+            #expect(train.stderr.contains("is read with fields separated by ';', decimal commas, UTF-8 text") == said, "\(train.stderr)")
+        }
     }
 
     @Test("evaluate --json prints count, rmse, mae, r2, rmsle")

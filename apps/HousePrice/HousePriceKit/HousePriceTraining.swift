@@ -131,6 +131,10 @@ public enum HousePriceTraining {
     static func prepare(csv path: String, options: HousePriceOptions) throws -> PreparedData {
         let (table, dataSHA256) = try readCSVFile(path, delimiter: options.delimiter, decimalSeparator: options.decimalSeparator)
         var warnings: [String] = []
+        // A file not written the RFC 4180 way says how it was read, so that a wrong guess shows.
+        if table.dialect != .standard {
+            warnings.append("\(path) is read with \(table.dialect.summary); --delimiter and --decimal say otherwise")
+        }
         let (targets, missingLines) = try FeaturePipeline.readTargets(table, name: path, target: options.target,
                                                                       logTarget: options.logTarget)
         if !missingLines.isEmpty {
