@@ -66,9 +66,9 @@ public struct CSVDialect: Sendable, Equatable {
         var pointOnly = 0, commaOnly = 0
         for record in chosenRecords.dropFirst() {
             for field in record {
-                switch (DecimalSeparator.point.plainDecimal(field) != nil, DecimalSeparator.comma.plainDecimal(field) != nil) {
-                case (true, false): pointOnly += 1
-                case (false, true): commaOnly += 1
+                switch DecimalSeparator.readings(field) {
+                case (_?, nil): pointOnly += 1
+                case (nil, _?): commaOnly += 1
                 default: break
                 }
             }

@@ -62,13 +62,17 @@ public enum DecimalSeparator: String, Sendable, Equatable, Codable, CaseIterable
     public func reading(_ text: some StringProtocol) -> String? {
         // Most texts that are not numbers have no digit at all (`NEAR BAY`): no need to try both ways.
         guard text.utf8.contains(where: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
-        let (point, comma) = (DecimalSeparator.point.plainDecimal(text), DecimalSeparator.comma.plainDecimal(text))
-        switch (point, comma) {
+        switch Self.readings(text) {
         case let (point?, comma?): return self == .point ? point : comma
         case let (point?, nil): return point
         case let (nil, comma?): return comma
         case (nil, nil): return nil
         }
+    }
+
+    /// `text`'s plain decimal with a point and with a comma (nil where it is no number that way).
+    static func readings(_ text: some StringProtocol) -> (point: String?, comma: String?) {
+        (DecimalSeparator.point.plainDecimal(text), DecimalSeparator.comma.plainDecimal(text))
     }
 
     static let currencySigns: Set<Character> = ["$", "€", "£"]
