@@ -18,6 +18,18 @@ public struct CSVDialect: Sendable, Equatable {
     /// Commas and decimal points (RFC 4180's files).
     public static let standard = CSVDialect(delimiter: UInt8(ascii: ","), decimalSeparator: .point)
 
+    /// The delimiter a command-line option or request parameter names: `comma`, `semicolon`,
+    /// `tab` or `bar`; nil for any other name.
+    public static func delimiter(named name: String) -> UInt8? {
+        switch name {
+        case "comma": UInt8(ascii: ",")
+        case "semicolon": UInt8(ascii: ";")
+        case "tab": UInt8(ascii: "\t")
+        case "bar": UInt8(ascii: "|")
+        default: nil
+        }
+    }
+
     /// The delimiters told apart, in order of preference when the evidence ties.
     static let delimiters: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "\t"), UInt8(ascii: "|")]
 
@@ -36,8 +48,8 @@ public struct CSVDialect: Sendable, Equatable {
     /// The dialect of a file that starts with `sample` (after any byte-order mark); `complete`
     /// when the sample is the whole file (its last record then counts even without a line end).
     /// The encoding is ``CSVEncoding/detect(_:complete:)``'s.
-    /// A `delimiter` or `decimalSeparator` given is taken as it is (the user's choice), and the
-    /// other part is told from the sample with it.
+    /// A `delimiter`, `decimalSeparator` or `encoding` given is taken as it is (the user's
+    /// choice), and the other parts are told from the sample with it.
     ///
     /// The delimiter is the candidate that splits the header into two or more fields and every
     /// sampled record into as many, the one with the most fields if several do; when none is
@@ -46,9 +58,9 @@ public struct CSVDialect: Sendable, Equatable {
     /// of the sample's data cells can be read with only; on a tie (often: no such cells), a comma
     /// in semicolon-separated files, as the spreadsheets that write them do, and a point otherwise.
     public static func detect(_ sample: some Collection<UInt8>, complete: Bool, delimiter: UInt8? = nil,
-                              decimalSeparator: DecimalSeparator? = nil) -> CSVDialect {
+                              decimalSeparator: DecimalSeparator? = nil, encoding: CSVEncoding? = nil) -> CSVDialect {
         let bytes = Array(sample)
-        let encoding = CSVEncoding.detect(bytes, complete: complete)
+        let encoding = encoding ?? CSVEncoding.detect(bytes, complete: complete)
         if let delimiter, let decimalSeparator {
             return CSVDialect(delimiter: delimiter, decimalSeparator: decimalSeparator, encoding: encoding)
         }

@@ -5,6 +5,19 @@ public enum CSVEncoding: String, Sendable, Equatable {
     case utf8
     case windows1252
 
+    /// The encoding an HTTP `charset` parameter names (case-insensitive): `utf-8`, or
+    /// `windows-1252` and the labels browsers read as it (`iso-8859-1`, `latin1`, `us-ascii`, as
+    /// the WHATWG Encoding Standard maps them); nil for any other.
+    public init?(charset: String) {
+        switch charset.lowercased() {
+        case "utf-8", "utf8", "unicode-1-1-utf-8": self = .utf8
+        case "windows-1252", "cp1252", "x-cp1252", "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "l1",
+             "us-ascii", "ascii", "ansi_x3.4-1968":
+            self = .windows1252
+        default: return nil
+        }
+    }
+
     /// UTF-8 when `sample` (a file's first bytes, after any byte-order mark; `complete` when it is
     /// the whole file) is valid UTF-8, a character cut by the sample's end included; Windows-1252
     /// otherwise. A file whose invalid UTF-8 starts later is read as UTF-8, and that field is an error.

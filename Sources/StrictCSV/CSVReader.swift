@@ -100,10 +100,11 @@ public struct CSVReader {
     public static let dialectSampleBytes = 1 << 16
 
     /// Reads the header of `source`; `name` prefixes error messages (usually the file path). The
-    /// dialect is told from the first `dialectSampleBytes` (``CSVDialect/detect(_:complete:delimiter:decimalSeparator:)``)
-    /// but for a `delimiter` or `decimalSeparator` given.
+    /// dialect is told from the first `dialectSampleBytes` (``CSVDialect/detect(_:complete:delimiter:decimalSeparator:encoding:)``)
+    /// but for a `delimiter`, `decimalSeparator` or `encoding` given.
     public init(name: String, source: some CSVByteSource, bufferSize: Int = 1 << 16,
-                delimiter: UInt8? = nil, decimalSeparator: DecimalSeparator? = nil) throws(CSVError) {
+                delimiter: UInt8? = nil, decimalSeparator: DecimalSeparator? = nil,
+                encoding: CSVEncoding? = nil) throws(CSVError) {
         self.name = name
         self.source = source
         self.buffer = [UInt8](repeating: 0, count: max(16, bufferSize))
@@ -129,7 +130,7 @@ public struct CSVReader {
         }
         dialect = CSVDialect.detect(buffer[position..<min(end, position + Self.dialectSampleBytes)],
                                     complete: complete && end - position <= Self.dialectSampleBytes,
-                                    delimiter: delimiter ?? named, decimalSeparator: decimalSeparator)
+                                    delimiter: delimiter ?? named, decimalSeparator: decimalSeparator, encoding: encoding)
         guard let first = try nextRecord() else { throw CSVError(file: name, line: line, message: "the file is empty") }
         let header = first.fields.map { $0.trimmingSpaces }
         if let empty = header.firstIndex(of: "") {

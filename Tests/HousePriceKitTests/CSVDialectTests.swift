@@ -139,6 +139,17 @@ struct CSVDialectTests {
         #expect(table.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma, encoding: .windows1252))
         #expect(table.rows == [["Zürich", "1.234,50 €"]])
         #expect(table.dialect.decimalSeparator.reading(table.rows[0][1]) == "1234.50")
+        // An encoding given (an HTTP charset) is taken as it is: UTF-8 read as Windows-1252, or bytes refused as UTF-8.
+        func read(_ bytes: [UInt8], _ encoding: CSVEncoding) throws -> [[String]] {
+            var reader = try CSVReader(name: "t.csv", source: CSVMemorySource(bytes), encoding: encoding)
+            return try reader.nextTable(maximumRows: 10)?.rows ?? []
+        }
+        #expect(try read(Array("ville\nZürich\n".utf8), .windows1252) == [["ZÃ¼rich"]])
+        #expect(throws: CSVError.self) { try read(bytes, .utf8) }
+        #expect(CSVEncoding(charset: "UTF-8") == .utf8 && CSVEncoding(charset: "ISO-8859-1") == .windows1252)
+        #expect(CSVEncoding(charset: "Windows-1252") == .windows1252 && CSVEncoding(charset: "utf-16") == nil)
+        #expect(["comma", "semicolon", "tab", "bar", "colon"].map(CSVDialect.delimiter(named:))
+                    == [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "\t"), UInt8(ascii: "|"), nil])
     }
 
     @Test("Excel's sep= line names the delimiter and is not the header")

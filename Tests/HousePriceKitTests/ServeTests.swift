@@ -46,6 +46,52 @@ struct HousePriceServeTests {
         #expect((answer["warnings"] as? [String])?.first?.contains("\"ON THE MOON\"") == true)
     }
 
+    @Test("A European spreadsheet's CSV is priced like its twin; ?delimiter, ?decimal and the charset say otherwise")
+    func europeanDialect() async throws {
+        let server = try ServerProcess("house-price", ["--model", "data/models/house-price.safetensors"])
+        // An income with three decimals reads two ways once its point is a comma (8,325: 8.325 or 8325).
+        let twin = rows.replacingOccurrences(of: "8.3252", with: "8.325")
+        // Semicolons, decimal commas and Windows-1252 bytes (a `ü` in a category the model has not seen).
+        let europeanText = twin.replacingOccurrences(of: ",", with: ";").replacingOccurrences(of: ".", with: ",")
+            .replacingOccurrences(of: "ON THE MOON", with: "AM SÜDPOL")
+        let european = Data(europeanText.unicodeScalars.map { UInt8($0.value) })
+        func predict(_ body: Data, query: String = "", type: String = "text/csv") async throws -> (status: Int, text: String) {
+            let response = try await server.request("/v1/predict" + query, method: "POST", body: body, contentType: type)
+            return (response.status, String(decoding: response.body, as: UTF8.self))
+        }
+        let us = try await predict(Data(twin.utf8))
+        let eu = try await predict(european)
+        #expect(us.status == 200 && eu.status == 200, "\(us.text) \(eu.text)")
+        let usTable = try CSVTable.parse(Array(us.text.utf8), name: "us")
+        let euTable = try CSVTable.parse(Array(eu.text.utf8), name: "eu")
+        // Answered in UTF-8 with the body's delimiter and decimal separator, its fields as they came.
+        #expect(euTable.dialect == CSVDialect(delimiter: UInt8(ascii: ";"), decimalSeparator: .comma))
+        #expect(euTable.rows.last?[9] == "AM SÜDPOL")
+        #expect(euTable.rows.map { $0.last!.replacingOccurrences(of: ",", with: ".") } == usTable.rows.map { $0.last! })
+        // Told so, the server reads 8,325 as 8325, or the fields as comma-separated.
+        let points = try await predict(european, query: "?decimal=point")
+        #expect(points.status == 200 && points.text != eu.text, "\(points.text)")
+        let commas = try await predict(european, query: "?delimiter=comma&decimal=auto")
+        #expect(commas.status == 400 && commas.text.contains("fields, but the header has 1"), "\(commas.text)")
+        #expect(try await predict(european, query: "?delimiter=semicolon&decimal=comma").text == eu.text)
+        // The charset decides the text: Windows-1252 bytes are not UTF-8, and UTF-8's Ü (C3 9C) read
+        // as Windows-1252 is two letters, Ãœ.
+        let strict = try await predict(european, type: "text/csv; charset=utf-8")
+        #expect(strict.status == 400 && strict.text.contains("not valid UTF-8"), "\(strict.text)")
+        #expect(try await predict(european, type: "text/csv; charset=\"windows-1252\"").text == eu.text)
+        let utf8Body = Data(europeanText.utf8)
+        #expect(try await predict(utf8Body).text == eu.text)
+        let latin = try await predict(utf8Body, type: "text/csv;charset=ISO-8859-1")
+        #expect(latin.status == 200 && latin.text.contains("AM SÃœDPOL"), "\(latin.text)")
+        // Values it does not know are the client's to fix.
+        let colon = try await predict(european, query: "?delimiter=colon")
+        #expect(colon.status == 400 && colon.text.contains("delimiter must be auto, comma, semicolon, tab or bar"), "\(colon.text)")
+        let decimal = try await predict(european, query: "?decimal=dot")
+        #expect(decimal.status == 400 && decimal.text.contains("decimal must be auto, point or comma"), "\(decimal.text)")
+        let charset = try await predict(european, type: "text/csv; charset=koi8-r")
+        #expect(charset.status == 415 && charset.text.contains("charset koi8-r is not read"), "\(charset.text)")
+    }
+
     @Test("The model's schema lists every input column with its kind and median or categories")
     func schema() async throws {
         let server = try ServerProcess("house-price", ["--model", "data/models/house-price.safetensors"])

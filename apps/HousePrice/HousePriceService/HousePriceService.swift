@@ -13,7 +13,12 @@ import StrictCSV
 ///   `{"predictions": [price, ...], "warnings": [...]}`; a `text/csv` body answers the same CSV
 ///   with a `predicted_<target>` column, streamed both ways (any size, constant memory), exactly
 ///   as `house-price predict` writes it. Missing values and unseen categories are handled as the
-///   command line does, with the warnings in the JSON answer (or the server log for CSV).
+///   command line does, with the warnings in the JSON answer (or the server log for CSV). The
+///   CSV's delimiter, decimal separator and encoding are told from its first records, as the
+///   command line tells them, unless the request says: `?delimiter=comma|semicolon|tab|bar`,
+///   `?decimal=point|comma` (the command line's `--delimiter` and `--decimal`), and the content
+///   type's `charset` (`utf-8`, or `windows-1252` and the labels browsers read as it). The answer
+///   is UTF-8, with the body's delimiter and decimal separator.
 /// - `GET /v1/model` includes `schema`: the target and every input column with its kind, training
 ///   median or categories, and the location columns.
 public enum HousePriceService {
@@ -114,6 +119,7 @@ public enum HousePriceService {
     /// response early (the transfer is then incomplete, which clients report) and is logged.
     static func predictCSV(_ request: Request, predictor: HousePricePredictor, threads: Int,
                            logger: Logger) async throws -> Response {
+        let given = try CSVRequestDialect(request)
         let input = ChunkChannel(), output = ChunkChannel()
         let body = request.body
         let producer = Task {
@@ -128,7 +134,8 @@ public enum HousePriceService {
         }
         let worker = Thread {
             do {
-                var reader = try CSVReader(name: "request body", source: ChannelByteSource(input))
+                var reader = try CSVReader(name: "request body", source: ChannelByteSource(input), delimiter: given.delimiter,
+                                           decimalSeparator: given.decimalSeparator, encoding: given.encoding)
                 let dialect = reader.dialect
                 let header = CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn], delimiter: dialect.delimiter)
                 var started = false

@@ -39,15 +39,7 @@ extension BinPlacement: ExpressibleByArgument {}
 struct CSVDialectOptions: ParsableArguments {
     enum Delimiter: String, CaseIterable, ExpressibleByArgument {
         case auto, comma, semicolon, tab, bar
-        var byte: UInt8? {
-            switch self {
-            case .auto: nil
-            case .comma: UInt8(ascii: ",")
-            case .semicolon: UInt8(ascii: ";")
-            case .tab: UInt8(ascii: "\t")
-            case .bar: UInt8(ascii: "|")
-            }
-        }
+        var byte: UInt8? { CSVDialect.delimiter(named: rawValue) }
     }
     enum Decimal: String, CaseIterable, ExpressibleByArgument {
         case auto, point, comma
