@@ -104,14 +104,15 @@ public final class Trainer {
         let validationTerms = validation.flatMap { termColumns?.encodeRows($0.inputs) }
         var zeroInputs: [Int: Tensor] = [:]
 
-        // A small network's step (a batch's forward and backward under 1e8 multiply-adds: the MLP
-        // and LeNet at batch 64, the house-price network) is made of products and updates too
-        // short for a sleeping thread to join in time, so they ran on one core. With the other
-        // threads kept awake through each step (`Parallel.withAwakeWorkers`), they use all (MLP
-        // training at batch 64 1.2–1.9× on Zen 3: README, "a third CPU"). Not for shards, whose
-        // ranks may share the machine's cores and wait on each other.
-        let stepMultiplyAdds = 3 * Double(batchSize) * Double(network.multiplyAddsPerSample)
-        let awakeThreads = !sharded && stepMultiplyAdds <= 1e8 ? configuration.threads : 1
+        // Each step keeps the other threads awake (`Parallel.withAwakeWorkers`): a step is made of
+        // many parallel regions (every layer's forward and backward products, the optimizer), and a
+        // sleeping thread joins each ~40 µs late. For a small network (the MLP, the house-price
+        // network) that left most of the work on one core (MLP training at batch 64 1.2–1.9× on
+        // Zen 3 with them awake: README, "a third CPU"); the larger ones gain too (Zen 3, six
+        // alternating `bench` rounds against sleeping workers: the default digit network at batch
+        // 128 1.07–1.14×, the CNN at 64 1.09×, LeNet at 128 1.14×, the shipped digit network
+        // level). Not for shards, whose ranks may share the machine's cores and wait on each other.
+        let awakeThreads = sharded ? 1 : configuration.threads
         epochLoop: while state.epochsCompleted < epochs {
             // A run restored from a checkpoint may already have met its stopping rule.
             if let patience = configuration.earlyStoppingPatience, validation != nil,
