@@ -133,9 +133,12 @@ struct ParallelTests {
     func awakeOnlyInBursts() {
         func awake() -> Bool { Parallel.withAwakeWorkers(threads: 2, onlyInBursts: true) { Parallel.workersAreAwake } }
         // Other tests may be running inference (which uses this rule) or holding the workers at
-        // the same time, so each side needs one clear case among many tries, not every try.
+        // the same time (a training run holds them through each of its steps, for seconds under
+        // the thread sanitizer), so each side needs one clear case among tries made for up to
+        // 30 s, not every try.
         var alone = 0, kept = 0
-        for _ in 0..<20 {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while (alone == 0 || kept == 0) && ContinuousClock.now < deadline {
             usleep(2_000)   // ten times the burst gap
             if !awake() { alone += 1 }
             if awake() { kept += 1 }   // at once after the previous call's end
