@@ -352,13 +352,16 @@ extension HousePrice {
             let writer = try ResultWriter(path: output)
             // Written in the input's dialect (encoding, delimiter, decimal separator), with its fields as they were.
             let input = reader.dialect
-            try writer.write(bytes: input.encoding.encode(CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn],
-                                                                         delimiter: input.delimiter)))
+            // A UTF-8 line goes to the writer as it is (no array per row); only Windows-1252 is re-encoded.
+            func write(_ line: String) throws {
+                if input.encoding == .utf8 { try writer.write(line) } else { try writer.write(bytes: input.encoding.encode(line)) }
+            }
+            try write(CSVWriter.line(reader.header + [predictor.pipeline.predictionColumn], delimiter: input.delimiter))
             var rows = 0
             let warnings = try predictor.predict(&reader, threads: threads.threads) { chunk, prices in
                 rows += prices.count
                 for (row, price) in zip(chunk.rows, prices) {
-                    try writer.write(bytes: input.encoding.encode(HousePricePredictor.pricedLine(row, price: price, dialect: input)))
+                    try write(HousePricePredictor.pricedLine(row, price: price, dialect: input))
                 }
             }
             guard rows > 0 else { throw HousePriceError.notEnoughData(file: csv, reason: "has a header but no data rows") }
